@@ -1,0 +1,173 @@
+"""Reading images and depth maps from disk, one decoder per on-disk depth format.
+
+Every decoder returns ``(depth, valid)``: ``depth`` float32 ``(H, W)`` in the dataset's working
+unit (metres, or millimetres for the endoscopic sets) with 0 where invalid, and ``valid`` a bool
+``(H, W)`` mask. Add a format with :func:`register_depth_format`.
+"""
+import os
+from typing import Callable, Dict, Optional, Tuple
+
+import cv2
+import numpy as np
+
+DepthDecoder = Callable[[str, Optional[float]], Tuple[np.ndarray, np.ndarray]]
+DEPTH_FORMATS: Dict[str, DepthDecoder] = {}
+
+
+def register_depth_format(name: str) -> Callable[[DepthDecoder], DepthDecoder]:
+    """Decorator registering ``fn(path, scale) -> (depth, valid)`` under ``name``."""
+
+    def wrap(fn: DepthDecoder) -> DepthDecoder:
+        if name in DEPTH_FORMATS:
+            raise KeyError(f'depth format {name!r} is already registered')
+        DEPTH_FORMATS[name] = fn
+        return fn
+
+    return wrap
+
+
+def _check_file(path: str) -> None:
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'file not found: {path}')
+
+
+def read_rgb(path: str) -> np.ndarray:
+    """Read an image as uint8 RGB ``(H, W, 3)``; a missing or corrupt file raises with its path."""
+    _check_file(path)
+    img = cv2.imread(path, cv2.IMREAD_COLOR)
+    if img is None:
+        raise OSError(f'cannot decode image (corrupt or unsupported format): {path}')
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def read_uint16(path: str) -> np.ndarray:
+    """Read a single-channel 16-bit image (PNG, TIFF) as uint16 ``(H, W)``."""
+    _check_file(path)
+    raw = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if raw is None:
+        raise OSError(f'cannot decode depth image (corrupt or unsupported format): {path}')
+    if raw.ndim != 2:
+        raise ValueError(f'depth image must have one channel, got shape {raw.shape}: {path}')
+    if raw.dtype != np.uint16:
+        raise ValueError(f'depth image must be 16-bit, got {raw.dtype}: {path}')
+    return raw
+
+
+def _finish(depth: np.ndarray, valid: np.ndarray, path: str) -> Tuple[np.ndarray, np.ndarray]:
+    depth = depth.astype(np.float32, copy=False)
+    valid = valid & np.isfinite(depth) & (depth > 0)
+    return np.where(valid, depth, 0).astype(np.float32), valid
+
+
+def _need_scale(scale: Optional[float], fmt: str, path: str) -> float:
+    if scale is None or not scale > 0:
+        raise ValueError(f'depth format {fmt!r} needs a positive depth_scale, got {scale!r}: {path}')
+    return float(scale)
+
+
+@register_depth_format('png_uint16')
+def decode_png_uint16(path: str, scale: Optional[float]) -> Tuple[np.ndarray, np.ndarray]:
+    """uint16 PNG, ``depth = raw / scale``; 0 is invalid (NYUv2 /1000, KITTI /256, TUM /5000)."""
+    raw = read_uint16(path)
+    return _finish(raw / _need_scale(scale, 'png_uint16', path), raw > 0, path)
+
+
+@register_depth_format('png_uint16_65535_invalid')
+def decode_png_uint16_65535_invalid(path: str,
+                                    scale: Optional[float]) -> Tuple[np.ndarray, np.ndarray]:
+    """uint16 PNG in mm where both 0 and 65535 are invalid (7-Scenes)."""
+    raw = read_uint16(path)
+    depth = raw / _need_scale(scale, 'png_uint16_65535_invalid', path)
+    return _finish(depth, (raw > 0) & (raw < 65535), path)
+
+
+@register_depth_format('png_uint16_sunrgbd_bitshift')
+def decode_png_uint16_sunrgbd_bitshift(path: str,
+                                       scale: Optional[float]) -> Tuple[np.ndarray, np.ndarray]:
+    """SUN RGB-D: bits rotated by 3, ``((d >> 3) | (d << 13)) / scale`` in uint16 arithmetic."""
+    raw = read_uint16(path)
+    rot = (raw >> np.uint16(3)) | (raw << np.uint16(13))  # uint16 wrap-around is intended
+    depth = rot / _need_scale(scale, 'png_uint16_sunrgbd_bitshift', path)
+    return _finish(depth, rot > 0, path)
+
+
+def read_pgm_uint16(path: str, byteorder: str = '<') -> np.ndarray:
+    """Read a binary 16-bit PGM (``P5``) with an explicit byte order (the Kinect dumps are LE)."""
+    _check_file(path)
+    with open(path, 'rb') as f:
+        data = f.read()
+    fields, pos = [], 0
+    while len(fields) < 4:  # magic, width, height, maxval; '#' starts a comment
+        while pos < len(data) and data[pos:pos + 1].isspace():
+            pos += 1
+        if data[pos:pos + 1] == b'#':
+            pos = data.index(b'\n', pos) + 1
+            continue
+        end = pos
+        while end < len(data) and not data[end:end + 1].isspace():
+            end += 1
+        fields.append(data[pos:end])
+        pos = end
+    pos += 1  # exactly one whitespace byte before the raster
+    if fields[0] != b'P5' or int(fields[3]) < 256:
+        raise ValueError(f'not a 16-bit binary PGM: {path}')
+    w, h = int(fields[1]), int(fields[2])
+    raster = np.frombuffer(data, dtype=byteorder + 'u2', count=w * h, offset=pos)
+    return raster.reshape(h, w).astype(np.uint16)
+
+
+@register_depth_format('pgm_le_uint16_kinect_raw_disparity')
+def decode_kinect_raw_disparity(path: str,
+                                scale: Optional[float]) -> Tuple[np.ndarray, np.ndarray]:
+    """NYUv2 raw Kinect disparity (little-endian PGM): ``351.3 / (1092.5 - raw)``, 2047 invalid."""
+    raw = read_pgm_uint16(path, '<').astype(np.float64)
+    valid = raw < 2047
+    with np.errstate(divide='ignore'):
+        depth = 351.3 / (1092.5 - raw)
+    return _finish(depth, valid, path)
+
+
+@register_depth_format('tiff_uint16_c3vd')
+def decode_tiff_uint16_c3vd(path: str, scale: Optional[float]) -> Tuple[np.ndarray, np.ndarray]:
+    """C3VD: 16-bit TIFF, 0..65535 maps linearly to 0..100 mm (result in mm); 0 invalid."""
+    raw = read_uint16(path)
+    return _finish(raw * (100.0 / 65535.0), raw > 0, path)
+
+
+@register_depth_format('png_uint16_simcol')
+def decode_png_uint16_simcol(path: str, scale: Optional[float]) -> Tuple[np.ndarray, np.ndarray]:
+    """SimCol: uint16 PNG, 0..65535 maps linearly to 0..200 mm (result in mm); 0 invalid."""
+    raw = read_uint16(path)
+    return _finish(raw * (200.0 / 65535.0), raw > 0, path)
+
+
+@register_depth_format('npy')
+def decode_npy(path: str, scale: Optional[float]) -> Tuple[np.ndarray, np.ndarray]:
+    """Float ``.npy`` depth (already in the working unit unless ``scale`` divides it).
+
+    A sibling ``<stem>_mask.npy`` (DIODE's layout) is used as the validity mask when present.
+    """
+    _check_file(path)
+    try:
+        depth = np.load(path, allow_pickle=False).astype(np.float64)
+    except ValueError as err:
+        raise OSError(f'cannot read depth array: {path}: {err}') from err
+    depth = np.squeeze(depth)
+    if depth.ndim != 2:
+        raise ValueError(f'depth array must be 2-D after squeezing, got {depth.shape}: {path}')
+    if scale:
+        depth = depth / scale
+    valid = np.ones(depth.shape, bool)
+    mask_path = path[:-len('.npy')] + '_mask.npy'
+    if os.path.isfile(mask_path):
+        valid = np.squeeze(np.load(mask_path, allow_pickle=False)) > 0
+    return _finish(depth, valid, path)
+
+
+def read_depth(path: str, depth_format: str,
+               scale: Optional[float] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """Decode ``path`` with the registered ``depth_format``; see the module docstring."""
+    if depth_format not in DEPTH_FORMATS:
+        raise KeyError(f'unknown depth_format {depth_format!r} for {path}; '
+                       f'known: {sorted(DEPTH_FORMATS)}')
+    return DEPTH_FORMATS[depth_format](path, scale)

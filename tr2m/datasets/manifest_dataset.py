@@ -1,0 +1,88 @@
+"""``DepthManifestDataset``: RGB-D frames listed in a JSON manifest."""
+import json
+import os.path as osp
+from typing import Dict, List, Optional, Sequence
+
+from mmengine.dataset import BaseDataset
+
+from tr2m.registry import DATASETS
+
+#: Protocol of a custom manifest unless the config says otherwise (see DESIGN.md section 3).
+DEFAULT_PROTOCOL = dict(min_depth=1e-3, max_depth=None, crop=None, units='m')
+
+
+@DATASETS.register_module()
+class DepthManifestDataset(BaseDataset):
+    """Frames listed in a JSON manifest (``{"frames": [...]}`` or a plain list).
+
+    Each frame is a dict with ``rgb`` and ``depth`` paths (relative to the manifest's folder),
+    ``depth_format`` (a name registered in :mod:`tr2m.datasets.depth_io`), ``depth_scale``,
+    ``K`` = ``[fx, fy, cx, cy]`` or null, and optionally ``dataset``, ``scene_type``,
+    ``captions`` (list of str), ``caption`` (str) and ``rel_depth`` (path of a cached ``.npy``).
+    This is the format of ``../shared/data/rgbd_real/manifest.json`` and of the synthetic demo set.
+
+    Args:
+        ann_file (str): the manifest, relative to ``data_root``.
+        data_root (str): folder the manifest's paths are relative to.
+        datasets (Sequence[str], optional): keep only frames whose ``dataset`` is listed.
+        protocol (dict, optional): evaluation protocol of every frame (keys of
+            :data:`DEFAULT_PROTOCOL`); missing keys take the default.
+        protocols (dict, optional): per-``dataset`` protocol overrides, for mixed manifests.
+        dataset_name (str, optional): name recorded with each sample when the frame has none.
+        **kwargs: :class:`mmengine.dataset.BaseDataset` arguments (``pipeline``, ``indices``,
+            ``test_mode``, ``serialize_data``, ...).
+    """
+
+    def __init__(self, ann_file: str, data_root: str = '',
+                 datasets: Optional[Sequence[str]] = None, protocol: Optional[dict] = None,
+                 protocols: Optional[Dict[str, dict]] = None,
+                 dataset_name: Optional[str] = None, **kwargs) -> None:
+        self.datasets = None if datasets is None else list(datasets)
+        self.protocol = {**DEFAULT_PROTOCOL, **(protocol or {})}
+        unknown = set(self.protocol) - set(DEFAULT_PROTOCOL) - {'name', 'eval_index'}
+        if unknown:
+            raise KeyError(f'unknown protocol keys {sorted(unknown)}; '
+                           f'known: {sorted(DEFAULT_PROTOCOL)}')
+        self.protocols = protocols or {}
+        self.dataset_name = dataset_name
+        super().__init__(ann_file=ann_file, data_root=data_root, **kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        path = self.ann_file
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'manifest not found: {path}')
+        try:
+            with open(path) as f:
+                manifest = json.load(f)
+        except json.JSONDecodeError as err:
+            raise ValueError(f'manifest {path} is not valid JSON: {err}') from err
+        frames = manifest['frames'] if isinstance(manifest, dict) else manifest
+        root = self.data_root or osp.dirname(path)
+        data_list = []
+        for i, frame in enumerate(frames):
+            missing = [k for k in ('rgb', 'depth') if k not in frame]
+            if missing:
+                raise KeyError(f'frame {i} of {path} has no {missing}')
+            name = frame.get('dataset', self.dataset_name or 'manifest')
+            if self.datasets is not None and name not in self.datasets:
+                continue
+            captions = frame.get('captions')
+            if captions is None and frame.get('caption') is not None:
+                captions = [frame['caption']]
+            info = dict(
+                img_path=osp.join(root, frame['rgb']),
+                depth_path=osp.join(root, frame['depth']),
+                depth_format=frame.get('depth_format', 'png_uint16'),
+                depth_scale=frame.get('depth_scale'),
+                intrinsics=list(frame['K']) if frame.get('K') else None,
+                dataset_name=name,
+                scene_type=frame.get('scene_type'),
+                captions=list(captions) if captions else [],
+                protocol={**self.protocol, **self.protocols.get(name, {})},
+            )
+            if frame.get('rel_depth'):
+                info['rel_depth_path'] = osp.join(root, frame['rel_depth'])
+            data_list.append(info)
+        if not data_list:
+            raise ValueError(f'no frames selected from {path} (datasets={self.datasets})')
+        return data_list

@@ -1,0 +1,201 @@
+"""Geometric transforms that keep the image, depth maps, masks and intrinsics consistent.
+
+Each transform acts on ``results['img']`` and on every key listed in ``results['depth_fields']``
+(``gt_depth``, ``gt_valid``, ``rel_depth``; filled by the loading transforms). Depth-like maps are
+resampled with nearest neighbour so no depth is invented between a surface and the background.
+Intrinsics ``[fx, fy, cx, cy]`` follow every change.
+"""
+from typing import Sequence, Tuple
+
+import cv2
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from tr2m.registry import TRANSFORMS
+
+
+def _depth_keys(results: dict) -> list:
+    return [k for k in results.get('depth_fields', []) if k in results]
+
+
+def _resize_map(arr: np.ndarray, hw: Tuple[int, int]) -> np.ndarray:
+    dtype = arr.dtype
+    src = arr.astype(np.uint8) if dtype == bool else arr
+    out = cv2.resize(src, (hw[1], hw[0]), interpolation=cv2.INTER_NEAREST)
+    return out.astype(bool) if dtype == bool else out
+
+
+def _crop_all(results: dict, y0: int, x0: int, h: int, w: int) -> None:
+    results['img'] = results['img'][y0:y0 + h, x0:x0 + w]
+    for key in _depth_keys(results):
+        results[key] = results[key][y0:y0 + h, x0:x0 + w]
+    if results.get('intrinsics') is not None:
+        fx, fy, cx, cy = results['intrinsics']
+        results['intrinsics'] = [fx, fy, cx - x0, cy - y0]
+    results['img_shape'] = (h, w)
+
+
+@TRANSFORMS.register_module()
+class Resize(BaseTransform):
+    """Resize the image (bilinear, or area when shrinking) and, optionally, its depth maps.
+
+    Args:
+        scale (tuple[int, int]): target ``(H, W)``.
+        keep_ratio (bool): if True, scale by one factor so the image fits inside ``scale``
+            (``'lower_bound'`` keeps it covering ``scale`` instead, as Depth Anything does).
+            Defaults to False.
+        size_divisor (int): round each side to the nearest multiple of this (14 for ViT/14
+            encoders). Defaults to 1.
+        resize_depth (bool): also resize the maps in ``depth_fields``. Test pipelines set False
+            (or load depth after resizing) so the GT keeps its original resolution. Defaults to True.
+    """
+
+    def __init__(self, scale: Sequence[int], keep_ratio=False, size_divisor: int = 1,
+                 resize_depth: bool = True) -> None:
+        if len(scale) != 2 or min(scale) <= 0:
+            raise ValueError(f'Resize scale must be (H, W) with positive sides, got {scale}')
+        if keep_ratio not in (False, True, 'lower_bound'):
+            raise ValueError(f"keep_ratio must be False, True or 'lower_bound', got {keep_ratio!r}")
+        self.scale = (int(scale[0]), int(scale[1]))
+        self.keep_ratio = keep_ratio
+        self.size_divisor = int(size_divisor)
+        self.resize_depth = resize_depth
+
+    def target_shape(self, h: int, w: int) -> Tuple[int, int]:
+        """Output ``(H, W)`` for an input of ``(h, w)``."""
+        th, tw = self.scale
+        if self.keep_ratio:
+            pick = max if self.keep_ratio == 'lower_bound' else min
+            factor = pick(th / h, tw / w)
+            th, tw = h * factor, w * factor
+        d = self.size_divisor
+        return max(d, int(round(th / d)) * d), max(d, int(round(tw / d)) * d)
+
+    def transform(self, results: dict) -> dict:
+        h, w = results['img'].shape[:2]
+        nh, nw = self.target_shape(h, w)
+        if (nh, nw) == (h, w):
+            return results
+        interp = cv2.INTER_AREA if nh * nw < h * w else cv2.INTER_LINEAR
+        results['img'] = cv2.resize(results['img'], (nw, nh), interpolation=interp)
+        if self.resize_depth:
+            for key in _depth_keys(results):
+                results[key] = _resize_map(results[key], (nh, nw))
+        else:
+            results['depth_fields'] = []  # the GT stays at its own resolution from here on
+        if results.get('intrinsics') is not None:
+            fx, fy, cx, cy = results['intrinsics']
+            sy, sx = nh / h, nw / w
+            # pixel centres: x' + 0.5 = (x + 0.5) * s
+            results['intrinsics'] = [fx * sx, fy * sy, (cx + 0.5) * sx - 0.5, (cy + 0.5) * sy - 0.5]
+        results['img_shape'] = (nh, nw)
+        results['scale_factor'] = (nw / w, nh / h)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(scale={self.scale}, keep_ratio={self.keep_ratio}, '
+                f'size_divisor={self.size_divisor}, resize_depth={self.resize_depth})')
+
+
+@TRANSFORMS.register_module()
+class RandomFlip(BaseTransform):
+    """Horizontal flip with probability ``prob``; ``cx`` becomes ``W - 1 - cx``.
+
+    Args:
+        prob (float): flip probability. Defaults to 0.5.
+    """
+
+    def __init__(self, prob: float = 0.5) -> None:
+        if not 0 <= prob <= 1:
+            raise ValueError(f'RandomFlip prob must be in [0, 1], got {prob}')
+        self.prob = prob
+
+    def transform(self, results: dict) -> dict:
+        flip = bool(np.random.rand() < self.prob)
+        results['flip'] = flip
+        if not flip:
+            return results
+        results['img'] = np.ascontiguousarray(results['img'][:, ::-1])
+        for key in _depth_keys(results):
+            results[key] = np.ascontiguousarray(results[key][:, ::-1])
+        if results.get('intrinsics') is not None:
+            fx, fy, cx, cy = results['intrinsics']
+            results['intrinsics'] = [fx, fy, results['img'].shape[1] - 1 - cx, cy]
+        return results
+
+
+@TRANSFORMS.register_module()
+class RandomCrop(BaseTransform):
+    """Crop a random ``(H, W)`` window (training augmentation).
+
+    Args:
+        crop_size (tuple[int, int]): ``(H, W)``; must fit inside the image.
+    """
+
+    def __init__(self, crop_size: Sequence[int]) -> None:
+        self.crop_size = (int(crop_size[0]), int(crop_size[1]))
+
+    def transform(self, results: dict) -> dict:
+        h, w = results['img'].shape[:2]
+        ch, cw = self.crop_size
+        if ch > h or cw > w:
+            raise ValueError(f'RandomCrop {self.crop_size} larger than image {(h, w)} '
+                             f"({results.get('img_path')}); resize first")
+        y0 = np.random.randint(h - ch + 1)
+        x0 = np.random.randint(w - cw + 1)
+        _crop_all(results, y0, x0, ch, cw)
+        return results
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(crop_size={self.crop_size})'
+
+
+@TRANSFORMS.register_module()
+class KBCrop(BaseTransform):
+    """KITTI benchmark crop: the bottom-centre ``352 x 1216`` window, as every KITTI toolbox does.
+
+    Applied to image and GT alike (it defines the evaluated region), so it also sets
+    ``ori_shape``. Put it after ``LoadDepth``.
+
+    Args:
+        size (tuple[int, int]): ``(H, W)``. Defaults to (352, 1216).
+    """
+
+    def __init__(self, size: Sequence[int] = (352, 1216)) -> None:
+        self.size = (int(size[0]), int(size[1]))
+
+    def transform(self, results: dict) -> dict:
+        h, w = results['img'].shape[:2]
+        ch, cw = self.size
+        if ch > h or cw > w:
+            raise ValueError(f"KBCrop {self.size} larger than image {(h, w)}: "
+                             f"{results.get('img_path')}")
+        _crop_all(results, h - ch, (w - cw) // 2, ch, cw)
+        results['ori_shape'] = (ch, cw)
+        return results
+
+
+@TRANSFORMS.register_module()
+class CenterCrop(BaseTransform):
+    """Crop the central ``(H, W)`` window.
+
+    Args:
+        crop_size (tuple[int, int]): ``(H, W)``.
+        update_ori_shape (bool): treat the crop as part of the data definition (e.g. cropping
+            a white border) so the evaluation GT is cropped too. Defaults to False.
+    """
+
+    def __init__(self, crop_size: Sequence[int], update_ori_shape: bool = False) -> None:
+        self.crop_size = (int(crop_size[0]), int(crop_size[1]))
+        self.update_ori_shape = update_ori_shape
+
+    def transform(self, results: dict) -> dict:
+        h, w = results['img'].shape[:2]
+        ch, cw = self.crop_size
+        if ch > h or cw > w:
+            raise ValueError(f'CenterCrop {self.crop_size} larger than image {(h, w)}: '
+                             f"{results.get('img_path')}")
+        _crop_all(results, (h - ch) // 2, (w - cw) // 2, ch, cw)
+        if self.update_ori_shape:
+            results['ori_shape'] = (ch, cw)
+        return results

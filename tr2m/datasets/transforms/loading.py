@@ -1,0 +1,138 @@
+"""Loading transforms: image, depth (per-format decoding to the working unit) and caption."""
+from typing import Optional, Sequence
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from tr2m.datasets.depth_io import read_depth, read_rgb
+from tr2m.registry import TRANSFORMS
+
+
+def _add_depth_field(results: dict, key: str) -> None:
+    fields = results.setdefault('depth_fields', [])
+    if key not in fields:
+        fields.append(key)
+
+
+@TRANSFORMS.register_module()
+class LoadRGBImage(BaseTransform):
+    """Read ``results['img_path']`` as uint8 RGB ``(H, W, 3)`` into ``results['img']``.
+
+    Sets ``img_shape`` and ``ori_shape`` to ``(H, W)``. A missing or undecodable file raises an
+    error that names it.
+    """
+
+    def transform(self, results: dict) -> dict:
+        img = read_rgb(results['img_path'])
+        results['img'] = img
+        results['img_shape'] = img.shape[:2]
+        results['ori_shape'] = img.shape[:2]
+        return results
+
+
+@TRANSFORMS.register_module()
+class LoadDepth(BaseTransform):
+    """Decode ``results['depth_path']`` into ``gt_depth`` (float32) and ``gt_valid`` (bool).
+
+    The format and scale come from the sample (``depth_format``, ``depth_scale``, as a manifest
+    records them) unless given here. The depth map must have the size of the *original* image
+    (``ori_shape``), so this transform may run before or after resizing the image: before for
+    training (depth is resized with the image), after for testing (the GT stays at full size).
+
+    Args:
+        depth_format (str, optional): overrides the sample's format. Defaults to None.
+        depth_scale (float, optional): overrides the sample's scale. Defaults to None.
+    """
+
+    def __init__(self, depth_format: Optional[str] = None,
+                 depth_scale: Optional[float] = None) -> None:
+        self.depth_format = depth_format
+        self.depth_scale = depth_scale
+
+    def transform(self, results: dict) -> dict:
+        path = results['depth_path']
+        fmt = self.depth_format or results.get('depth_format')
+        if fmt is None:
+            raise KeyError(f'no depth_format given for {path} (set it in the dataset or '
+                           'in LoadDepth)')
+        scale = self.depth_scale if self.depth_scale is not None else results.get('depth_scale')
+        depth, valid = read_depth(path, fmt, scale)
+        ori = tuple(results.get('ori_shape', depth.shape))
+        if depth.shape != ori:
+            raise ValueError(f'depth map {path} has size {depth.shape}, but its image '
+                             f"{results.get('img_path')} has size {ori}")
+        results['gt_depth'] = depth
+        results['gt_valid'] = valid
+        if depth.shape == tuple(results.get('img_shape', depth.shape)):
+            # Loaded at the image's current size: later geometric transforms move it along.
+            # Loaded after a resize, it stays at full resolution for evaluation.
+            _add_depth_field(results, 'gt_depth')
+            _add_depth_field(results, 'gt_valid')
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(depth_format={self.depth_format!r}, '
+                f'depth_scale={self.depth_scale!r})')
+
+
+@TRANSFORMS.register_module()
+class LoadRelativeDepth(BaseTransform):
+    """Load a precomputed relative inverse depth map (``.npy``) from ``results['rel_depth_path']``.
+
+    Useful to cache an expensive frozen relative-depth model; the depther then skips it.
+    """
+
+    def transform(self, results: dict) -> dict:
+        path = results['rel_depth_path']
+        rel = np.load(path, allow_pickle=False).astype(np.float32).squeeze()
+        if rel.shape != tuple(results['img_shape']):
+            raise ValueError(f'relative depth {path} has size {rel.shape}, image has '
+                             f"{tuple(results['img_shape'])}")
+        if not np.isfinite(rel).all():
+            raise ValueError(f'relative depth {path} contains NaN or inf')
+        results['rel_depth'] = rel
+        _add_depth_field(results, 'rel_depth')
+        return results
+
+
+@TRANSFORMS.register_module()
+class LoadCaption(BaseTransform):
+    """Pick one caption from ``results['captions']`` into ``results['caption']``.
+
+    Args:
+        mode (str): ``'random'`` (training: a random caption per sample; the global numpy RNG,
+            which mmengine seeds per worker) or ``'index'`` (evaluation). Defaults to 'index'.
+        index (int): caption index for ``mode='index'``. Defaults to 0.
+        fallback (str, optional): caption used when the sample has none. Without it, a sample
+            without captions is an error that names its image. Defaults to None.
+    """
+
+    def __init__(self, mode: str = 'index', index: int = 0,
+                 fallback: Optional[str] = None) -> None:
+        if mode not in ('random', 'index'):
+            raise ValueError(f"LoadCaption mode must be 'random' or 'index', got {mode!r}")
+        self.mode = mode
+        self.index = index
+        self.fallback = fallback
+
+    def transform(self, results: dict) -> dict:
+        captions: Sequence[str] = results.get('captions') or []
+        captions = [c for c in captions if isinstance(c, str) and c.strip()]
+        if not captions:
+            if self.fallback is None:
+                raise ValueError(f"no (non-empty) caption for image {results.get('img_path')}; "
+                                 'add captions or set LoadCaption(fallback=...)')
+            results['caption'] = self.fallback
+            return results
+        if self.mode == 'random':
+            results['caption'] = captions[np.random.randint(len(captions))]
+        elif self.index < len(captions):
+            results['caption'] = captions[self.index]
+        else:
+            raise IndexError(f'caption index {self.index} out of range: {results.get("img_path")} '
+                             f'has {len(captions)} captions')
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(mode={self.mode!r}, index={self.index}, '
+                f'fallback={self.fallback!r})')

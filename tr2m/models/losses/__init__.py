@@ -1,0 +1,3 @@
+from .silog_loss import SiLogLoss, silog_loss
+
+__all__ = ['silog_loss', 'SiLogLoss']
