@@ -40,7 +40,8 @@ def silog_loss(pred: Tensor, target: Tensor, valid_mask: Tensor, lambd: float = 
     if sqrt:
         per_image = (per_image + 1e-12).sqrt()
     if not has.any():
-        return pred.sum() * 0  # keeps the graph (and DDP) happy
+        # zero that keeps the graph (and DDP) happy; err is finite even where pred is NaN/inf
+        return err.sum() * 0
     return per_image[has].mean()
 
 

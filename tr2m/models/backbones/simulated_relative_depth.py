@@ -1,0 +1,87 @@
+"""A *simulated* relative-depth model for the offline quickstart, built from the ground truth.
+
+No pretrained relative-depth network can be had offline, so the demo stands one in: each
+image's inverse GT depth, normalised by its median (which removes the metric scale, as a real
+relative model does), distorted by a smooth low-frequency field and mapped through a random
+per-image affine. It needs the GT, so it only runs where the data have GT; it is not a model.
+"""
+import math
+from typing import List, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from tr2m.models.layers.image_ops import resize_to, stable_hash
+from tr2m.registry import MODELS
+
+
+@MODELS.register_module()
+class SimulatedRelativeDepth(nn.Module):
+    """Relative inverse depth simulated from GT: ``a * (1/D / median(1/D)) * (1 + eps*f) + b``.
+
+    ``a`` is log-uniform in ``scale_range``, ``b`` uniform in ``[0, shift_frac * a]``, ``f`` a sum
+    of ``num_waves`` random low-frequency sinusoids in [-1, 1]; all drawn from a generator seeded
+    by the image path, so an image always gets the same simulated prediction. Invalid GT pixels
+    are filled with the image's median inverse depth before distortion.
+
+    Args:
+        scale_range (tuple[float, float]): range of the random scale ``a``. Defaults to (1, 10).
+        shift_frac (float): the shift ``b`` is at most this fraction of ``a``. Defaults to 0.2.
+        distortion (float): amplitude ``eps`` of the smooth multiplicative distortion.
+            Defaults to 0.05.
+        num_waves (int): sinusoids in the distortion field. Defaults to 3.
+    """
+
+    weights_source = 'random'  # nothing to load; it has no weights
+
+    def __init__(self, scale_range: Sequence[float] = (1.0, 10.0), shift_frac: float = 0.2,
+                 distortion: float = 0.05, num_waves: int = 3) -> None:
+        super().__init__()
+        self.scale_range = tuple(scale_range)
+        self.shift_frac = shift_frac
+        self.distortion = distortion
+        self.num_waves = num_waves
+
+    def _one(self, depth: Tensor, valid: Tensor, key: str, flip: bool) -> Tensor:
+        gen = torch.Generator().manual_seed(stable_hash(key) % (2**63))
+        rand = lambda *s: torch.rand(*s, generator=gen, dtype=torch.float64)  # noqa: E731
+        inv = torch.zeros_like(depth, dtype=torch.float64)
+        inv[valid] = 1.0 / depth[valid].double()
+        med = inv[valid].median() if valid.any() else torch.tensor(1.0, dtype=torch.float64)
+        inv = torch.where(valid, inv, med) / med
+        h, w = depth.shape[-2:]
+        ys = torch.linspace(0, 1, h, dtype=torch.float64)[:, None]
+        xs = torch.linspace(0, 1, w, dtype=torch.float64)[None, :]
+        if flip:
+            xs = xs.flip(-1)
+        field = torch.zeros(h, w, dtype=torch.float64)
+        for _ in range(self.num_waves):
+            fy, fx, phase = rand(3) * torch.tensor([2.0, 2.0, 2 * math.pi], dtype=torch.float64)
+            field += torch.sin(2 * math.pi * (fy * ys + fx * xs) + phase)
+        field /= max(self.num_waves, 1)
+        lo, hi = (math.log(v) for v in self.scale_range)
+        a = math.exp(lo + (hi - lo) * rand(1).item())
+        b = self.shift_frac * a * rand(1).item()
+        return (a * inv * (1 + self.distortion * field) + b).float()
+
+    def forward(self, images: Tensor, data_samples: List) -> Tensor:
+        """``(B, 1, H, W)`` simulated relative inverse depth at the size of ``images``."""
+        if data_samples is None or any('gt_depth' not in s for s in data_samples):
+            raise ValueError('SimulatedRelativeDepth needs each sample\'s gt_depth: it stands in '
+                             'for a relative-depth model in the offline demo only. Use a real '
+                             'relative-depth backbone (e.g. TransformersRelativeDepth) for images '
+                             'without GT.')
+        h, w = images.shape[-2:]
+        out = []
+        for s in data_samples:
+            depth = s.gt_depth.data.to(images.device)[None].float()  # (1, 1, h0, w0)
+            valid = s.gt_valid.data.to(images.device)[None].float()
+            if depth.shape[-2:] != (h, w):  # GT kept at full size at test time
+                valid = (resize_to(valid, (h, w), 'nearest') > 0.5)
+                depth = resize_to(depth, (h, w), 'nearest')
+            else:
+                valid = valid > 0.5
+            flip = bool(s.metainfo.get('flip', False))
+            rel = self._one(depth[0, 0].cpu(), valid[0, 0].cpu(), s.img_path, flip)
+            out.append(rel.to(images.device))
+        return torch.stack(out)[:, None]

@@ -1,0 +1,40 @@
+"""``DepthDataPreprocessor``: collate a batch into ``(B, 3, H, W)`` float images in [0, 1]."""
+from typing import Optional
+
+import torch
+from mmengine.model import BaseDataPreprocessor
+
+from tr2m.registry import MODELS
+
+
+@MODELS.register_module()
+class DepthDataPreprocessor(BaseDataPreprocessor):
+    """Stack uint8 ``(3, H, W)`` images into float ``(B, 3, H, W)`` in [0, 1] on the device.
+
+    No mean/std normalisation happens here: each frozen model (relative depth, image encoder)
+    applies its own, and the smoothness loss needs the plain image. Images of one batch must
+    share their size (use resize/crop transforms, or a same-size batch sampler for mixed data).
+
+    Args:
+        non_blocking (bool): non-blocking host-to-device copies. Defaults to False.
+    """
+
+    def __init__(self, non_blocking: bool = False, init_cfg: Optional[dict] = None) -> None:
+        super().__init__(non_blocking=non_blocking)
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        inputs = data['inputs']
+        samples = data.get('data_samples')
+        if isinstance(inputs, (list, tuple)):
+            shapes = {tuple(x.shape) for x in inputs}
+            if len(shapes) > 1:
+                paths = [s.metainfo.get('img_path') for s in samples or []]
+                raise ValueError(f'images of one batch must share their size, got {sorted(shapes)} '
+                                 f'for {paths}; add a Resize/RandomCrop to the pipeline or batch '
+                                 'same-size samples together')
+            inputs = torch.stack(list(inputs))
+        if inputs.ndim != 4 or inputs.shape[1] != 3:
+            raise ValueError(f'expected images of shape (B, 3, H, W), got {tuple(inputs.shape)}')
+        inputs = inputs.float() / 255.0 if inputs.dtype == torch.uint8 else inputs.float()
+        data = self.cast_data(dict(inputs=inputs, data_samples=samples))
+        return data

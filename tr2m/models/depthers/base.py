@@ -1,0 +1,140 @@
+"""``BaseDepther``: the one base class of every depther (TR2M, RSA, relative baselines)."""
+from abc import ABCMeta, abstractmethod
+from typing import Dict, List, Optional, Tuple, Union
+
+import torch
+from mmengine.model import BaseModel
+from mmengine.structures import PixelData
+from torch import Tensor, nn
+
+from tr2m.models.layers.image_ops import resize_to
+from tr2m.registry import MODELS
+from tr2m.structures import DepthDataSample
+
+SampleList = List[DepthDataSample]
+
+
+def build_module(cfg: Union[dict, nn.Module, None]) -> Optional[nn.Module]:
+    """Build ``cfg`` from :data:`MODELS` unless it already is a module (or None)."""
+    if cfg is None or isinstance(cfg, nn.Module):
+        return cfg
+    return MODELS.build(cfg)
+
+
+class BaseDepther(BaseModel, metaclass=ABCMeta):
+    """Common plumbing: mode dispatch, GT stacking, resizing predictions, checkpoint policy.
+
+    Checkpoint policy: frozen submodules whose weights came from a pretrained source
+    (``weights_source != 'random'``) are left out of ``state_dict()`` -- they are rebuilt from
+    that source -- so a TR2M checkpoint holds the ~19M trained parameters, not the ~450M frozen
+    ones. Frozen modules with random weights (tests, the offline demo) are saved. Loading
+    checks that the checkpoint belongs to this model and raises if it does not.
+    """
+
+    def __init__(self, data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='DepthDataPreprocessor')
+        if isinstance(data_preprocessor, dict):
+            data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self._register_state_dict_hook(BaseDepther._drop_pretrained_frozen)
+        self._register_load_state_dict_pre_hook(self._check_checkpoint)
+
+    # ---- mode dispatch -------------------------------------------------------------------
+    def forward(self, inputs: Tensor, data_samples: Optional[SampleList] = None,
+                mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self._forward(inputs, data_samples)
+        raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
+
+    @abstractmethod
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
+        """Losses (keys containing 'loss' are summed) and diagnostics."""
+
+    @abstractmethod
+    def predict(self, inputs: Tensor, data_samples: Optional[SampleList] = None) -> SampleList:
+        """Samples with ``pred_depth`` at the GT (or original image) resolution."""
+
+    @abstractmethod
+    def _forward(self, inputs: Tensor, data_samples: Optional[SampleList] = None) -> Tensor:
+        """Metric depth ``(B, 1, H, W)`` at the input resolution."""
+
+    # ---- helpers ------------------------------------------------------------------------
+    @staticmethod
+    def stack_gt(inputs: Tensor, data_samples: SampleList) -> Tuple[Tensor, Tensor]:
+        """GT depth and valid mask ``(B, 1, H, W)``, which must match the input size."""
+        size = tuple(inputs.shape[-2:])
+        for s in data_samples:
+            if 'gt_depth' not in s:
+                raise KeyError(f'sample {s.metainfo.get("img_path")} has no gt_depth; training '
+                               'needs LoadDepth in the pipeline')
+            if tuple(s.gt_depth.shape) != size:
+                raise ValueError(f'gt_depth of {s.metainfo.get("img_path")} has size '
+                                 f'{tuple(s.gt_depth.shape)} but the image has {size}: load '
+                                 'depth before resizing in training pipelines')
+        gt = torch.stack([s.gt_depth.data for s in data_samples]).to(inputs.device).float()
+        valid = torch.stack([s.gt_valid.data if 'gt_valid' in s else s.gt_depth.data > 0
+                             for s in data_samples]).to(inputs.device).bool()
+        return gt, valid & (gt > 0) & torch.isfinite(gt)
+
+    @staticmethod
+    def captions(data_samples: Optional[SampleList]) -> List[str]:
+        """Each sample's caption; a missing one is an error that names the image."""
+        if not data_samples:
+            raise ValueError('captions are needed but no data samples were given')
+        out = []
+        for s in data_samples:
+            cap = s.caption
+            if not cap or not cap.strip():
+                raise ValueError(f'empty or missing caption for image {s.metainfo.get("img_path")}'
+                                 '; add LoadCaption to the pipeline (or a fallback caption)')
+            out.append(cap)
+        return out
+
+    @staticmethod
+    def add_pred(data_samples: Optional[SampleList], batch: int, **maps: Tensor) -> SampleList:
+        """Resize each ``(B, 1, H, W)`` map to its sample's GT (else original) size and attach
+        it as a field (``pred_depth=...``, ``rel_depth=...``)."""
+        if data_samples is None:
+            data_samples = [DepthDataSample() for _ in range(batch)]
+        for i, s in enumerate(data_samples):
+            if 'gt_depth' in s:
+                size = tuple(s.gt_depth.shape)
+            else:
+                size = tuple(s.metainfo.get('ori_shape', next(iter(maps.values())).shape[-2:]))
+            for name, value in maps.items():
+                setattr(s, name, PixelData(data=resize_to(value[i:i + 1], size)[0]))
+        return data_samples
+
+    # ---- checkpoint policy ---------------------------------------------------------------
+    def _pretrained_frozen_prefixes(self) -> List[str]:
+        return [name + '.' for name, m in self.named_modules()
+                if name and getattr(m, 'weights_source', 'random') != 'random']
+
+    @staticmethod
+    def _drop_pretrained_frozen(module, state_dict, prefix, local_metadata):
+        skip = tuple(prefix + p for p in module._pretrained_frozen_prefixes())
+        if skip:
+            for key in [k for k in state_dict if k.startswith(skip)]:
+                del state_dict[key]
+        return state_dict
+
+    def _check_checkpoint(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                          unexpected_keys, error_msgs) -> None:
+        expected = self.state_dict(prefix=prefix)
+        skip = tuple(prefix + p for p in self._pretrained_frozen_prefixes())
+        given = {k for k in state_dict if not (skip and k.startswith(skip))}
+        missing = sorted(set(expected) - given)
+        unexpected = sorted(given - set(expected))
+        wrong = sorted(k for k in set(expected) & given
+                       if tuple(expected[k].shape) != tuple(state_dict[k].shape))
+        if missing or unexpected or wrong:
+            raise RuntimeError(
+                f'checkpoint does not fit {type(self).__name__} (is it from another model or '
+                f'config?): {len(missing)} missing keys {missing[:4]}, {len(unexpected)} '
+                f'unexpected keys {unexpected[:4]}, {len(wrong)} shape mismatches {wrong[:4]}')

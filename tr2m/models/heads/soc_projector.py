@@ -1,0 +1,33 @@
+"""Projector of the scale-oriented contrastive branch (TR2M appendix A.3.3)."""
+from typing import Optional
+
+from mmengine.model import BaseModule
+from torch import Tensor, nn
+
+from tr2m.registry import MODELS
+
+
+@MODELS.register_module()
+class SOCProjector(BaseModule):
+    """1x1 conv, ReLU, 2x2 max pooling, 1x1 conv: ``(B, C, h, w) -> (B, E, ceil(h/2), ceil(w/2))``.
+
+    With ``in_channels=1024`` the defaults give about 0.19M parameters (paper).
+
+    Args:
+        in_channels (int): fused feature width.
+        hidden_channels (int): width after the first conv. Defaults to 160.
+        out_channels (int): embedding width. Defaults to 160.
+        pool (bool): apply the 2x2 max pooling. Defaults to True.
+    """
+
+    def __init__(self, in_channels: int, hidden_channels: int = 160, out_channels: int = 160,
+                 pool: bool = True, init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.out_channels = out_channels
+        self.net = nn.Sequential(
+            nn.Conv2d(in_channels, hidden_channels, 1), nn.ReLU(),
+            nn.MaxPool2d(2, ceil_mode=True) if pool else nn.Identity(),
+            nn.Conv2d(hidden_channels, out_channels, 1))  # linear end: signed embeddings
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)

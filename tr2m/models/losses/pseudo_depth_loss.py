@@ -1,0 +1,191 @@
+"""Threshold-based pseudo-depth SI-log loss (TR2M eq. 5-6, appendix A.3.2).
+
+A frozen relative-depth model's output ``rel`` is aligned to the sparse metric GT by one
+closed-form least-squares ``(alpha, beta)`` per image. Where the aligned map agrees well with the
+GT (delta1 > ``rho``) it becomes a dense pseudo target, so the metric prediction is also
+supervised where the GT has holes (sky, glass, LiDAR gaps).
+"""
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor, nn
+
+from tr2m.registry import MODELS
+
+from .silog_loss import silog_loss
+
+#: A fit is degenerate when ``var(x) <= DEGENERATE_REL_VAR * mean(x^2)`` over the valid pixels
+#: (``x`` constant up to relative noise 1e-6); it then falls back to ``alpha = 0``.
+DEGENERATE_REL_VAR = 1e-12
+#: delta1 threshold: a pixel is an inlier when ``max(p / g, g / p) < DELTA1_THRESHOLD``.
+DELTA1_THRESHOLD = 1.25
+SPACES = ('inverse', 'depth')
+
+
+def _accumulate_dtype(t: Tensor) -> torch.dtype:
+    # float64 sums make the fit exact enough to recover planted parameters on 0.5 MP images;
+    # MPS has no float64.
+    return torch.float32 if t.device.type == 'mps' else torch.float64
+
+
+def fit_scale_shift(x: Tensor, y: Tensor, valid_mask: Tensor) -> Tuple[Tensor, Tensor]:
+    """Per-image least squares ``alpha * x + beta ~ y`` over the valid pixels (closed form).
+
+    All images are solved at once (no Python loop) with the centred normal equations
+    ``alpha = cov(x, y) / var(x)``, ``beta = mean(y) - alpha * mean(x)``, accumulated in float64.
+    Masked-out pixels are ignored even if they hold NaN or inf.
+
+    Degenerate images never give NaN: with no valid pixel ``alpha = beta = 0``; with one valid
+    pixel, or ``x`` constant over the valid pixels (relative variance <= 1e-12), the best
+    constant fit ``alpha = 0, beta = mean(y)`` is returned.
+
+    Args:
+        x (Tensor): regressor ``(..., H, W)``, e.g. relative inverse depth.
+        y (Tensor): target ``(..., H, W)``, e.g. inverse metric GT.
+        valid_mask (Tensor): bool, broadcastable with ``x`` and ``y``.
+
+    Returns:
+        tuple[Tensor, Tensor]: ``alpha`` and ``beta`` of shape ``(...)`` (the broadcast leading
+        shape), in the floating dtype of ``x``/``y`` (at least float32).
+    """
+    x, y, valid = torch.broadcast_tensors(x, y, valid_mask.bool())
+    out_dtype = torch.promote_types(torch.promote_types(x.dtype, y.dtype), torch.float32)
+    acc = _accumulate_dtype(x)
+    valid = valid.flatten(-2)
+    zero = torch.zeros((), dtype=acc, device=x.device)
+    xf = torch.where(valid, x.flatten(-2).to(acc), zero)  # (..., N)
+    yf = torch.where(valid, y.flatten(-2).to(acc), zero)
+    count = valid.sum(-1).to(acc)  # (...)
+    n = count.clamp_min(1)
+    mean_x = xf.sum(-1) / n
+    mean_y = yf.sum(-1) / n
+    dx = torch.where(valid, xf - mean_x[..., None], zero)
+    dy = torch.where(valid, yf - mean_y[..., None], zero)
+    var_x = (dx * dx).sum(-1) / n
+    cov_xy = (dx * dy).sum(-1) / n
+    mean_sq_x = (xf * xf).sum(-1) / n
+    ok = (count >= 2) & (var_x > DEGENERATE_REL_VAR * mean_sq_x) & (var_x > 0)
+    alpha = torch.where(ok, cov_xy / torch.where(ok, var_x, torch.ones_like(var_x)), zero)
+    beta = mean_y - alpha * mean_x  # mean_y (0 without valid pixels) when degenerate
+    return alpha.to(out_dtype), beta.to(out_dtype)
+
+
+def pseudo_metric_depth(rel: Tensor, gt: Tensor, valid_mask: Tensor,
+                        space: str = 'inverse') -> Tuple[Tensor, Tensor]:
+    """Align a relative map to the GT per image (eq. 5) and measure the fit's delta1 (eq. 6).
+
+    ``space='inverse'`` fits ``alpha * rel + beta ~ 1 / gt`` and returns
+    ``pseudo = 1 / (alpha * rel + beta)`` (consistent with eq. 3 and MiDaS); ``space='depth'``
+    fits ``alpha * rel + beta ~ gt`` and returns ``pseudo = alpha * rel + beta`` (the paper's
+    literal eq. 5). ``pseudo`` is returned as computed, so it may be non-positive or inf where the
+    affine map leaves the positive range; callers use only its positive, finite pixels.
+
+    The GT pixels used are ``valid_mask & isfinite(gt) & (gt > 0)``. ``delta1`` is the per-image
+    fraction of those pixels with ``max(pseudo / gt, gt / pseudo) < 1.25``; a non-positive or
+    non-finite ``pseudo`` counts as a failure, and an image with no valid GT gets ``delta1 = 0``.
+    Gradients flow through the computation; detach or use ``torch.no_grad()`` for a target.
+
+    Args:
+        rel (Tensor): relative map ``(..., H, W)`` (relative inverse depth for ``'inverse'``).
+        gt (Tensor): metric GT depth ``(..., H, W)``; invalid pixels may hold anything.
+        valid_mask (Tensor): bool, broadcastable with ``gt``.
+        space (str): ``'inverse'`` or ``'depth'``. Defaults to ``'inverse'``.
+
+    Returns:
+        tuple[Tensor, Tensor]: ``pseudo`` of the broadcast shape ``(..., H, W)`` and ``delta1``
+        of shape ``(...)``.
+    """
+    if space not in SPACES:
+        raise ValueError(f'space must be one of {SPACES}, got {space!r}')
+    rel, gt, valid = torch.broadcast_tensors(rel, gt, valid_mask.bool())
+    valid = valid & torch.isfinite(gt) & (gt > 0)
+    safe_gt = torch.where(valid, gt, torch.ones_like(gt))
+    if space == 'inverse':
+        alpha, beta = fit_scale_shift(rel, 1.0 / safe_gt, valid)
+        pseudo = 1.0 / (alpha[..., None, None] * rel + beta[..., None, None])
+    else:
+        alpha, beta = fit_scale_shift(rel, safe_gt, valid)
+        pseudo = alpha[..., None, None] * rel + beta[..., None, None]
+    delta1 = _delta1(pseudo, safe_gt, valid)
+    return pseudo, delta1
+
+
+def _delta1(pseudo: Tensor, gt: Tensor, valid: Tensor) -> Tensor:
+    """Per-image fraction of ``valid`` pixels with ``max(p/g, g/p) < 1.25``; 0 without pixels."""
+    usable = torch.isfinite(pseudo) & (pseudo > 0)
+    safe_p = torch.where(usable, pseudo, torch.ones_like(pseudo))
+    ratio = torch.maximum(safe_p / gt, gt / safe_p)
+    inlier = valid & usable & (ratio < DELTA1_THRESHOLD)
+    count = valid.flatten(-2).sum(-1)
+    frac = inlier.flatten(-2).sum(-1) / count.clamp_min(1)
+    return frac.to(torch.promote_types(gt.dtype, torch.float32))
+
+
+@MODELS.register_module()
+class ThresholdedPseudoDepthLoss(nn.Module):
+    """Threshold-based pseudo-depth SI-log loss ``L_tp-si`` (TR2M eq. 5-6, A.3.2).
+
+    For each image, ``rel`` is aligned to the GT with :func:`pseudo_metric_depth`. Images whose
+    fit reaches ``delta1 > rho`` on at least ``min_valid`` valid GT pixels pass the gate and get
+    ``L_si(pred, pseudo)`` (:func:`silog_loss`) over **all** pixels where ``pseudo`` is positive
+    and finite (and ``<= max_depth`` if set); the loss is the mean over passing images, the
+    others contribute nothing. The pseudo depth is a target: no gradient flows into ``rel``,
+    ``gt`` or the fit. With no passing image the loss is an exact zero still connected to
+    ``pred``'s graph.
+
+    ``forward`` returns ``(loss, pass_frac)``: ``pass_frac`` is the detached fraction of images
+    that passed the gate, a diagnostic to log under a key without the substring ``"loss"``
+    (e.g. ``pseudo_pass_frac``) so mmengine does not add it to the total.
+
+    Args:
+        rho (float): delta1 gate; the paper leaves it open. Defaults to 0.9.
+        space (str): ``'inverse'`` (fit in inverse depth) or ``'depth'`` (paper's literal
+            eq. 5). Defaults to ``'inverse'``.
+        lambd (float): SI-log variance weight. Defaults to 0.15.
+        min_valid (int): minimum number of valid GT pixels for an image to be gated in.
+            Defaults to 16.
+        max_depth (float, optional): pseudo depths above this (in GT units) are not used as
+            targets; None uses every positive, finite value (paper). Defaults to None.
+        loss_weight (float): multiplier. Defaults to 0.5 (paper).
+    """
+
+    def __init__(self, rho: float = 0.9, space: str = 'inverse', lambd: float = 0.15,
+                 min_valid: int = 16, max_depth: Optional[float] = None,
+                 loss_weight: float = 0.5) -> None:
+        super().__init__()
+        if space not in SPACES:
+            raise ValueError(f'space must be one of {SPACES}, got {space!r}')
+        self.rho = rho
+        self.space = space
+        self.lambd = lambd
+        self.min_valid = min_valid
+        self.max_depth = max_depth
+        self.loss_weight = loss_weight
+
+    def forward(self, pred: Tensor, rel: Tensor, gt: Tensor,
+                valid_mask: Tensor) -> Tuple[Tensor, Tensor]:
+        """Compute the loss.
+
+        Args:
+            pred (Tensor): predicted metric depth ``(B, 1, H, W)`` (or ``(B, H, W)``), positive.
+            rel (Tensor): relative inverse depth of the frozen model, same shape as ``pred``.
+            gt (Tensor): metric GT depth, same shape; invalid pixels may hold anything.
+            valid_mask (Tensor): bool GT validity, broadcastable to ``pred``.
+
+        Returns:
+            tuple[Tensor, Tensor]: weighted scalar loss, and ``pass_frac`` (scalar, detached).
+        """
+        with torch.no_grad():
+            pseudo, delta1 = pseudo_metric_depth(rel.detach(), gt.detach(), valid_mask,
+                                                 self.space)
+            pseudo = torch.broadcast_to(pseudo, pred.shape)
+            valid = torch.broadcast_to(valid_mask.bool(), gt.shape) & torch.isfinite(gt) & (gt > 0)
+            n_valid = valid.flatten(-2).sum(-1)
+            gate = (delta1 > self.rho) & (n_valid >= self.min_valid)  # (B, ...)
+            target_mask = gate[..., None, None] & torch.isfinite(pseudo) & (pseudo > 0)
+            if self.max_depth is not None:
+                target_mask &= pseudo <= self.max_depth
+            target_mask = torch.broadcast_to(target_mask, pred.shape)
+            pass_frac = gate.float().mean()
+        loss = silog_loss(pred, pseudo, target_mask, self.lambd)
+        return self.loss_weight * loss, pass_frac
