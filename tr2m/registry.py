@@ -86,9 +86,11 @@ METRICS = Registry(
 EVALUATOR = Registry(
     'evaluator', parent=MMENGINE_EVALUATOR, scope='tr2m', locations=['tr2m.evaluation'])
 
-#: Task utilities (none yet): helpers built from configs inside components.
+#: Task utilities built from configs inside components (caption sources:
+#: ``source.captions(img_path) -> list[str]``).
 TASK_UTILS = Registry(
-    'task util', parent=MMENGINE_TASK_UTILS, scope='tr2m', locations=['tr2m.models'])
+    'task util', parent=MMENGINE_TASK_UTILS, scope='tr2m',
+    locations=['tr2m.models', 'tr2m.datasets'])
 #: Visualizers: ``visualizer.add_datasample(name, image, data_sample)``.
 VISUALIZERS = Registry(
     'visualizer', parent=MMENGINE_VISUALIZERS, scope='tr2m', locations=['tr2m.visualization'])
