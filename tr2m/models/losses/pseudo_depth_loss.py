@@ -168,13 +168,18 @@ class ThresholdedPseudoDepthLoss(nn.Module):
 
         Args:
             pred (Tensor): predicted metric depth ``(B, 1, H, W)`` (or ``(B, H, W)``), positive.
-            rel (Tensor): relative inverse depth of the frozen model, same shape as ``pred``.
-            gt (Tensor): metric GT depth, same shape; invalid pixels may hold anything.
+            rel (Tensor): relative inverse depth of the frozen model, same shape as ``pred``
+                (any positive-affine relative map for ``space='depth'``).
+            gt (Tensor): metric GT depth, same shape as ``pred``; invalid pixels may hold
+                anything.
             valid_mask (Tensor): bool GT validity, broadcastable to ``pred``.
 
         Returns:
             tuple[Tensor, Tensor]: weighted scalar loss, and ``pass_frac`` (scalar, detached).
         """
+        if not pred.shape == rel.shape == gt.shape:
+            raise ValueError(f'pred, rel and gt must have one shape, got {tuple(pred.shape)}, '
+                             f'{tuple(rel.shape)} and {tuple(gt.shape)}')
         with torch.no_grad():
             pseudo, delta1 = pseudo_metric_depth(rel.detach(), gt.detach(), valid_mask,
                                                  self.space)

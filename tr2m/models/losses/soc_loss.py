@@ -130,6 +130,12 @@ def soc_loss(q: Tensor, k: Tensor, q_cls: Tensor, k_cls: Tensor,
     if q.dim() != 4 or k.dim() != 5 or k.shape[0] != q.shape[0] or k.shape[2] != q.shape[1]:
         raise ValueError(f'expected q (B, D, h, w) and k (B, K, D, h, w), got {tuple(q.shape)} '
                          f'and {tuple(k.shape)}')
+    if q_cls.shape != q.shape[:1] + q.shape[2:] or k_cls.shape != k.shape[:2] + k.shape[3:]:
+        raise ValueError(f'expected q_cls (B, h, w) and k_cls (B, K, h, w) matching q '
+                         f'{tuple(q.shape)} and k {tuple(k.shape)}, got {tuple(q_cls.shape)} '
+                         f'and {tuple(k_cls.shape)}')
+    if not temperature > 0:
+        raise ValueError(f'temperature must be positive, got {temperature}')
     batch, dim = q.shape[:2]
     dtype = torch.promote_types(q.dtype, torch.float32)
     num_labels = _num_labels(q_cls, k_cls, num_classes)

@@ -1,0 +1,110 @@
+import math
+
+import pytest
+import torch
+
+from tr2m.models.losses import SiLogLoss, silog_loss
+
+
+def test_hand_computed():
+    # e = log(pred) - log(target) = [0, 1, -2, 0.5] on the valid pixels, one pixel masked out
+    target = torch.tensor([[[2.0, 1.0], [3.0, 0.5], [4.0, 1.0]]])
+    err = torch.tensor([[[0.0, 1.0], [-2.0, 0.5], [7.0, 0.0]]])
+    pred = target * err.exp()
+    valid = torch.tensor([[[True, True], [True, True], [False, False]]])
+    mean_sq = (0 + 1 + 4 + 0.25) / 4
+    mean = (0 + 1 - 2 + 0.5) / 4
+    expected = mean_sq - 0.15 * mean**2
+    assert torch.allclose(silog_loss(pred, target, valid), torch.tensor(expected), atol=1e-6)
+    assert torch.allclose(silog_loss(pred, target, valid, lambd=0.5),
+                          torch.tensor(mean_sq - 0.5 * mean**2), atol=1e-6)
+
+
+def test_zero_at_identity_on_real_gt(real_batch):
+    depth, valid, _ = real_batch
+    loss = silog_loss(depth, depth, valid)
+    assert loss.abs().item() < 1e-7
+
+
+def test_scale_invariant_with_lambda_one(real_batch):
+    depth, valid, _ = real_batch
+    gen = torch.Generator().manual_seed(0)
+    pred = depth * torch.empty_like(depth).uniform_(0.7, 1.4, generator=gen) + 0.1
+    base = silog_loss(pred, depth, valid, lambd=1.0)
+    scaled = silog_loss(3.7 * pred, depth, valid, lambd=1.0)
+    assert base.item() > 1e-3
+    assert torch.allclose(base, scaled, rtol=1e-4)
+    # the paper's lambda 0.15 is not scale invariant
+    assert not torch.allclose(silog_loss(pred, depth, valid),
+                              silog_loss(3.7 * pred, depth, valid), rtol=1e-2)
+
+
+def test_ignores_masked_pixels_holding_nan_inf_zero():
+    gen = torch.Generator().manual_seed(1)
+    pred = torch.rand(2, 1, 5, 6, generator=gen) + 0.5
+    target = torch.rand(2, 1, 5, 6, generator=gen) + 0.5
+    valid = torch.rand(2, 1, 5, 6, generator=gen) > 0.4
+    clean = silog_loss(pred, target, valid)
+    bad_pred, bad_target = pred.clone(), target.clone()
+    invalid = ~valid
+    fill = torch.tensor([float('nan'), float('inf'), 0.0, -1.0])
+    bad_pred[invalid] = fill[torch.arange(int(invalid.sum())) % 4]
+    bad_target[invalid] = fill[(torch.arange(int(invalid.sum())) + 1) % 4]
+    bad_pred.requires_grad_(True)
+    dirty = silog_loss(bad_pred, bad_target, valid)
+    assert torch.allclose(clean, dirty)
+    dirty.backward()
+    assert torch.isfinite(bad_pred.grad).all()
+    assert (bad_pred.grad[invalid] == 0).all()
+
+
+def test_image_without_valid_pixel_is_skipped():
+    gen = torch.Generator().manual_seed(2)
+    pred = torch.rand(2, 1, 4, 4, generator=gen) + 0.5
+    target = torch.rand(2, 1, 4, 4, generator=gen) + 0.5
+    valid = torch.ones(2, 1, 4, 4, dtype=torch.bool)
+    valid[1] = False
+    pred[1] = float('nan')
+    only_first = silog_loss(pred[:1], target[:1], valid[:1])
+    assert torch.allclose(silog_loss(pred, target, valid), only_first)
+
+
+def test_no_valid_pixel_at_all_is_connected_zero():
+    pred = torch.full((2, 1, 3, 3), float('nan'), requires_grad=True)
+    loss = silog_loss(pred, torch.ones(2, 1, 3, 3), torch.zeros(2, 1, 3, 3, dtype=torch.bool))
+    assert loss.item() == 0.0
+    loss.backward()
+    assert torch.equal(pred.grad, torch.zeros_like(pred))
+
+
+def test_sqrt_variant_is_mean_of_per_image_roots():
+    gen = torch.Generator().manual_seed(3)
+    pred = torch.rand(3, 1, 4, 5, generator=gen) + 0.5
+    target = torch.rand(3, 1, 4, 5, generator=gen) + 0.5
+    valid = torch.ones_like(pred, dtype=torch.bool)
+    per_image = [silog_loss(pred[i:i + 1], target[i:i + 1], valid[i:i + 1]) for i in range(3)]
+    expected = sum(math.sqrt(v.item()) for v in per_image) / 3
+    assert silog_loss(pred, target, valid, sqrt=True).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_sparse_kitti_finite_gradients(load_frame, kitti_indices):
+    depth = torch.stack([load_frame(i)[0] for i in kitti_indices])[:, None]
+    valid = torch.stack([load_frame(i)[1] for i in kitti_indices])[:, None]
+    assert valid.float().mean() < 0.5  # sparse LiDAR
+    pred = torch.full_like(depth, 10.0, requires_grad=True)
+    loss = silog_loss(pred, depth, valid)
+    loss.backward()
+    assert torch.isfinite(loss) and loss.item() > 0
+    assert torch.isfinite(pred.grad).all()
+
+
+def test_registry_build_and_weight():
+    import tr2m.models  # noqa: F401  (registers every component)
+    from tr2m.registry import MODELS
+
+    module = MODELS.build(dict(type='SiLogLoss', loss_weight=2.0, lambd=0.5))
+    assert isinstance(module, SiLogLoss)
+    pred, target = torch.rand(2, 1, 3, 3) + 0.5, torch.rand(2, 1, 3, 3) + 0.5
+    valid = torch.ones_like(pred, dtype=torch.bool)
+    assert torch.allclose(module(pred, target, valid),
+                          2.0 * silog_loss(pred, target, valid, lambd=0.5))

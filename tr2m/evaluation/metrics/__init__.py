@@ -1,0 +1,3 @@
+from .depth_metric import DepthMetric
+
+__all__ = ['DepthMetric']
