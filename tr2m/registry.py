@@ -87,7 +87,7 @@ EVALUATOR = Registry(
     'evaluator', parent=MMENGINE_EVALUATOR, scope='tr2m', locations=['tr2m.evaluation'])
 
 #: Task utilities built from configs inside components (caption sources:
-#: ``source.captions(img_path) -> list[str]``).
+#: ``source.captions(key, img_path=None) -> list[str]``).
 TASK_UTILS = Registry(
     'task util', parent=MMENGINE_TASK_UTILS, scope='tr2m',
     locations=['tr2m.models', 'tr2m.datasets'])

@@ -1,4 +1,4 @@
-"""Write the procedural multi-domain RGB-D demo set: ``python tools/dataset_converters/make_synthetic_rgbd.py data/synthetic``."""
+"""Write the procedural multi-domain RGB-D demo set (default folder: data/synthetic)."""
 import argparse
 import os.path as osp
 import sys

@@ -2,25 +2,33 @@
 
 Every decoder returns ``(depth, valid)``: ``depth`` float32 ``(H, W)`` in the dataset's working
 unit (metres, or millimetres for the endoscopic sets) with 0 where invalid, and ``valid`` a bool
-``(H, W)`` mask. Add a format with :func:`register_depth_format`.
+``(H, W)`` mask. Add a format with :func:`register_depth_format`. A decoder whose signature has
+an ``intrinsics`` keyword (``[fx, fy, cx, cy]`` of the depth map, or None) receives them too
+(HyperSim stores ray distances that need the camera to become planar depth).
 """
+import inspect
+import math
 import os
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
 DepthDecoder = Callable[[str, Optional[float]], Tuple[np.ndarray, np.ndarray]]
 DEPTH_FORMATS: Dict[str, DepthDecoder] = {}
+#: Formats whose decoder takes the ``intrinsics`` keyword.
+_TAKES_INTRINSICS = set()
 
 
 def register_depth_format(name: str) -> Callable[[DepthDecoder], DepthDecoder]:
-    """Decorator registering ``fn(path, scale) -> (depth, valid)`` under ``name``."""
+    """Decorator registering ``fn(path, scale[, intrinsics=None]) -> (depth, valid)``."""
 
     def wrap(fn: DepthDecoder) -> DepthDecoder:
         if name in DEPTH_FORMATS:
             raise KeyError(f'depth format {name!r} is already registered')
         DEPTH_FORMATS[name] = fn
+        if 'intrinsics' in inspect.signature(fn).parameters:
+            _TAKES_INTRINSICS.add(name)
         return fn
 
     return wrap
@@ -61,7 +69,8 @@ def _finish(depth: np.ndarray, valid: np.ndarray, path: str) -> Tuple[np.ndarray
 
 def _need_scale(scale: Optional[float], fmt: str, path: str) -> float:
     if scale is None or not scale > 0:
-        raise ValueError(f'depth format {fmt!r} needs a positive depth_scale, got {scale!r}: {path}')
+        raise ValueError(f'depth format {fmt!r} needs a positive depth_scale, '
+                         f'got {scale!r}: {path}')
     return float(scale)
 
 
@@ -164,10 +173,103 @@ def decode_npy(path: str, scale: Optional[float]) -> Tuple[np.ndarray, np.ndarra
     return _finish(depth, valid, path)
 
 
-def read_depth(path: str, depth_format: str,
-               scale: Optional[float] = None) -> Tuple[np.ndarray, np.ndarray]:
-    """Decode ``path`` with the registered ``depth_format``; see the module docstring."""
+#: iBims-1 stores ``depth * 65535 / 50``.
+IBIMS_DEPTH_SCALE = 65535.0 / 50.0
+
+
+@register_depth_format('png_uint16_ibims')
+def decode_png_uint16_ibims(path: str, scale: Optional[float]) -> Tuple[np.ndarray, np.ndarray]:
+    """iBims-1: uint16 PNG, ``depth = raw / scale`` (default ``65535 / 50``: 0..50 m).
+
+    The release's masks are applied: ``<root>/mask_invalid/<name>.png`` and
+    ``<root>/mask_transp/<name>.png`` (non-zero = usable) beside ``<root>/depth/<name>.png``.
+    """
+    raw = read_uint16(path)
+    depth = raw / (float(scale) if scale else IBIMS_DEPTH_SCALE)
+    valid = raw > 0
+    folder, name = os.path.split(path)
+    root = os.path.dirname(folder)
+    for mask_dir in ('mask_invalid', 'mask_transp'):
+        mask_path = os.path.join(root, mask_dir, name)
+        _check_file(mask_path)
+        mask = cv2.imread(mask_path, cv2.IMREAD_UNCHANGED)
+        if mask is None:
+            raise OSError(f'cannot decode mask: {mask_path}')
+        if mask.ndim == 3:
+            mask = mask[..., 0]
+        if mask.shape != raw.shape:
+            raise ValueError(f'mask {mask_path} has size {mask.shape}, depth has {raw.shape}')
+        valid &= mask > 0
+    return _finish(depth, valid, path)
+
+
+def hypersim_default_intrinsics(height: int, width: int) -> list:
+    """HyperSim's camera: 60 degree horizontal field of view, square pixels, centred.
+
+    ``fx = fy = (W / 2) / tan(30 deg)`` (886.81 for 1024 x 768), ``cx = (W - 1) / 2``,
+    ``cy = (H - 1) / 2`` (pixel centres, as HyperSim's own conversion script does).
+    """
+    focal = (width / 2.0) / math.tan(math.radians(30.0))
+    return [focal, focal, (width - 1) / 2.0, (height - 1) / 2.0]
+
+
+def ray_distance_to_planar_depth(dist: np.ndarray, intrinsics: Sequence[float]) -> np.ndarray:
+    """``depth = dist / sqrt(1 + ((u - cx) / fx)^2 + ((v - cy) / fy)^2)`` for ``(H, W)`` maps."""
+    fx, fy, cx, cy = (float(v) for v in intrinsics)
+    h, w = dist.shape
+    u = (np.arange(w, dtype=np.float64) - cx) / fx  # (W,)
+    v = (np.arange(h, dtype=np.float64) - cy) / fy  # (H,)
+    norm = np.sqrt(1.0 + u[None, :] ** 2 + v[:, None] ** 2)  # (H, W)
+    return dist / norm
+
+
+@register_depth_format('hdf5_hypersim_distance')
+def decode_hdf5_hypersim_distance(
+        path: str, scale: Optional[float],
+        intrinsics: Optional[Sequence[float]] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """HyperSim ``frame.XXXX.depth_meters.hdf5``: ray distance (m) in dataset ``'dataset'``.
+
+    Converted to planar depth with ``intrinsics`` (of this map's resolution), or HyperSim's
+    default camera (:func:`hypersim_default_intrinsics`) when None. NaN is invalid.
+    """
+    import h5py  # optional dependency, only for this format
+
+    _check_file(path)
+    try:
+        with h5py.File(path, 'r') as f:
+            if 'dataset' not in f:
+                raise KeyError(f"no 'dataset' in HDF5 file {path}; keys: {list(f.keys())}")
+            dist = np.asarray(f['dataset'], dtype=np.float64)
+    except OSError as err:
+        raise OSError(f'cannot read HDF5 depth: {path}: {err}') from err
+    while dist.ndim > 2 and dist.shape[-1] == 1:
+        dist = dist[..., 0]
+    if dist.ndim != 2:
+        raise ValueError(f'HyperSim distance must be 2-D, got {dist.shape}: {path}')
+    if scale:
+        dist = dist / scale
+    if intrinsics is None:
+        intrinsics = hypersim_default_intrinsics(*dist.shape)
+    valid = np.isfinite(dist) & (dist > 0)
+    depth = ray_distance_to_planar_depth(np.where(valid, dist, 0.0), intrinsics)
+    return _finish(depth, valid, path)
+
+
+def depth_format_takes_intrinsics(depth_format: str) -> bool:
+    """Whether the decoder of ``depth_format`` uses camera intrinsics."""
+    return depth_format in _TAKES_INTRINSICS
+
+
+def read_depth(path: str, depth_format: str, scale: Optional[float] = None,
+               intrinsics: Optional[Sequence[float]] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """Decode ``path`` with the registered ``depth_format``; see the module docstring.
+
+    ``intrinsics`` (``[fx, fy, cx, cy]`` at the depth map's resolution) reach only decoders that
+    take them.
+    """
     if depth_format not in DEPTH_FORMATS:
         raise KeyError(f'unknown depth_format {depth_format!r} for {path}; '
                        f'known: {sorted(DEPTH_FORMATS)}')
+    if depth_format in _TAKES_INTRINSICS:
+        return DEPTH_FORMATS[depth_format](path, scale, intrinsics=intrinsics)
     return DEPTH_FORMATS[depth_format](path, scale)

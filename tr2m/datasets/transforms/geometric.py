@@ -20,9 +20,9 @@ def _depth_keys(results: dict) -> list:
 
 def _resize_map(arr: np.ndarray, hw: Tuple[int, int]) -> np.ndarray:
     dtype = arr.dtype
-    src = arr.astype(np.uint8) if dtype == bool else arr
+    src = arr.astype(np.uint8) if dtype == np.bool_ else arr
     out = cv2.resize(src, (hw[1], hw[0]), interpolation=cv2.INTER_NEAREST)
-    return out.astype(bool) if dtype == bool else out
+    return out.astype(bool) if dtype == np.bool_ else out
 
 
 def _crop_all(results: dict, y0: int, x0: int, h: int, w: int) -> None:
@@ -47,7 +47,8 @@ class Resize(BaseTransform):
         size_divisor (int): round each side to the nearest multiple of this (14 for ViT/14
             encoders). Defaults to 1.
         resize_depth (bool): also resize the maps in ``depth_fields``. Test pipelines set False
-            (or load depth after resizing) so the GT keeps its original resolution. Defaults to True.
+            (or load depth after resizing) so the GT keeps its original resolution.
+            Defaults to True.
     """
 
     def __init__(self, scale: Sequence[int], keep_ratio=False, size_divisor: int = 1,

@@ -14,6 +14,19 @@ def _add_depth_field(results: dict, key: str) -> None:
         fields.append(key)
 
 
+def _depth_intrinsics(results: dict) -> Optional[list]:
+    """Intrinsics at the depth map's (original) resolution, for decoders that need them.
+
+    Datasets record them as ``depth_intrinsics`` (geometric transforms leave that key alone);
+    otherwise ``intrinsics`` is used while the image is still unresized and unflipped.
+    """
+    if results.get('depth_intrinsics') is not None:
+        return list(results['depth_intrinsics'])
+    untouched = (tuple(results.get('img_shape', ())) == tuple(results.get('ori_shape', ()))
+                 and not results.get('flip', False))
+    return list(results['intrinsics']) if untouched and results.get('intrinsics') else None
+
+
 @TRANSFORMS.register_module()
 class LoadRGBImage(BaseTransform):
     """Read ``results['img_path']`` as uint8 RGB ``(H, W, 3)`` into ``results['img']``.
@@ -35,9 +48,11 @@ class LoadDepth(BaseTransform):
     """Decode ``results['depth_path']`` into ``gt_depth`` (float32) and ``gt_valid`` (bool).
 
     The format and scale come from the sample (``depth_format``, ``depth_scale``, as a manifest
-    records them) unless given here. The depth map must have the size of the *original* image
-    (``ori_shape``), so this transform may run before or after resizing the image: before for
-    training (depth is resized with the image), after for testing (the GT stays at full size).
+    records them) unless given here. Formats that need the camera (HyperSim's ray distance)
+    get ``depth_intrinsics`` (see :func:`_depth_intrinsics`). The depth map must have the size
+    of the *original* image (``ori_shape``), so this transform may run before or after resizing
+    the image: before for training (depth is resized with the image), after for testing (the GT
+    stays at full size).
 
     Args:
         depth_format (str, optional): overrides the sample's format. Defaults to None.
@@ -56,7 +71,7 @@ class LoadDepth(BaseTransform):
             raise KeyError(f'no depth_format given for {path} (set it in the dataset or '
                            'in LoadDepth)')
         scale = self.depth_scale if self.depth_scale is not None else results.get('depth_scale')
-        depth, valid = read_depth(path, fmt, scale)
+        depth, valid = read_depth(path, fmt, scale, intrinsics=_depth_intrinsics(results))
         ori = tuple(results.get('ori_shape', depth.shape))
         if depth.shape != ori:
             raise ValueError(f'depth map {path} has size {depth.shape}, but its image '
@@ -99,6 +114,10 @@ class LoadRelativeDepth(BaseTransform):
 class LoadCaption(BaseTransform):
     """Pick one caption from ``results['captions']`` into ``results['caption']``.
 
+    Also sets ``results['caption_index']``: the index of the chosen caption among the sample's
+    non-empty captions, or -1 for the fallback. In ``'index'`` mode the configured index is
+    added to a copy of the sample's ``protocol`` as ``caption_index``, so metrics record it.
+
     Args:
         mode (str): ``'random'`` (training: a random caption per sample; the global numpy RNG,
             which mmengine seeds per worker) or ``'index'`` (evaluation). Defaults to 'index'.
@@ -116,6 +135,9 @@ class LoadCaption(BaseTransform):
         self.fallback = fallback
 
     def transform(self, results: dict) -> dict:
+        if self.mode == 'index' and isinstance(results.get('protocol'), dict):
+            # evaluation results record which caption they used
+            results['protocol'] = {**results['protocol'], 'caption_index': self.index}
         captions: Sequence[str] = results.get('captions') or []
         captions = [c for c in captions if isinstance(c, str) and c.strip()]
         if not captions:
@@ -123,14 +145,17 @@ class LoadCaption(BaseTransform):
                 raise ValueError(f"no (non-empty) caption for image {results.get('img_path')}; "
                                  'add captions or set LoadCaption(fallback=...)')
             results['caption'] = self.fallback
+            results['caption_index'] = -1
             return results
         if self.mode == 'random':
-            results['caption'] = captions[np.random.randint(len(captions))]
+            index = int(np.random.randint(len(captions)))
         elif self.index < len(captions):
-            results['caption'] = captions[self.index]
+            index = self.index
         else:
             raise IndexError(f'caption index {self.index} out of range: {results.get("img_path")} '
                              f'has {len(captions)} captions')
+        results['caption'] = captions[index]
+        results['caption_index'] = index
         return results
 
     def __repr__(self) -> str:

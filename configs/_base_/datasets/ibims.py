@@ -1,0 +1,32 @@
+# iBims-1 (100 images), zero-shot: 0..10 m, Eigen crop; invalid/transparent masks applied.
+# Captions: captions.json you generate (tools/dataset_converters/README.md).
+dataset_type = 'IBims1Dataset'
+data_root = 'data/ibims'
+
+test_pipeline = [
+    dict(type='LoadRGBImage'),
+    dict(type='LoadDepth'),
+    dict(type='Resize', scale=(480, 640), keep_ratio=True, size_divisor=14,
+         resize_depth=False),
+    dict(type='LoadCaption', mode='index', index=0),
+    dict(type='PackDepthInputs'),
+]
+test_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        split='test',
+        # no captions yet? dict(type='FixedCaptionSource', captions='An image.') gives every
+        # image the same caption (a language-free ablation, not the paper's setting)
+        caption_source=dict(type='JSONCaptionSource', ann_file=data_root + '/captions.json'),
+        test_mode=True,
+        pipeline=test_pipeline))
+val_dataloader = test_dataloader
+
+val_evaluator = dict(type='DepthMetric')
+test_evaluator = val_evaluator
