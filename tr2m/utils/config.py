@@ -1,5 +1,6 @@
 """Strict config overrides: an unknown key is an error naming the closest existing keys."""
 import difflib
+import inspect
 from typing import Any, Dict
 
 from mmengine.config import Config, ConfigDict
@@ -13,19 +14,52 @@ def _children(node: Any):
     return []
 
 
+def _init_params(node: Any) -> list:
+    """Constructor arguments of the class a ``dict(type=...)`` node builds (empty if unknown)."""
+    if not isinstance(node, dict) or not isinstance(node.get('type'), (str, type)):
+        return []
+    from mmengine.registry import DefaultScope
+
+    from tr2m import registry
+
+    cls = node['type']
+    if isinstance(cls, str):
+        scope = DefaultScope.get_current_instance()
+        nodes = [getattr(registry, n) for n in dir(registry) if n.isupper()]
+        with DefaultScope.overwrite_default_scope(scope.scope_name if scope else 'tr2m'):
+            cls = next((c for c in (r.get(node['type']) for r in nodes) if c is not None), None)
+    if cls is None:
+        return []
+    params = []
+    for klass in getattr(cls, '__mro__', [cls]):
+        init = getattr(klass, '__init__', None)
+        try:
+            sig = inspect.signature(init)
+        except (TypeError, ValueError):
+            continue
+        params += [n for n, p in sig.parameters.items()
+                   if n != 'self' and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        if not any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
+            break  # no **kwargs: the parents' arguments cannot be passed through
+    return params
+
+
 def check_keys_exist(cfg: Config, options: Dict[str, Any]) -> None:
     """Raise ``KeyError`` if a dotted key of ``options`` does not exist in ``cfg``.
 
-    ``model.neck.num_heads`` may set a key the config does not spell out only if ...it exists:
-    a typo like ``model.nek`` is caught here instead of silently creating a new key, as
-    mmengine's ``merge_from_dict`` would.
+    A key may also be an argument of the class a ``dict(type=...)`` node builds, left at its
+    default by the config (``model.scale_head.global_pool``). A typo like ``model.nek`` is
+    caught here instead of silently creating a new key, as mmengine's ``merge_from_dict`` would.
     """
     for dotted in options:
         node: Any = cfg._cfg_dict if isinstance(cfg, Config) else cfg
         walked = []
         for part in dotted.split('.'):
             keys = _children(node)
+            if part not in keys and part in _init_params(node):
+                break  # a constructor argument the config leaves at its default
             if part not in keys:
+                keys = keys + _init_params(node)
                 near = difflib.get_close_matches(part, keys, n=3, cutoff=0.5)
                 where = '.'.join(walked) or '<root>'
                 hint = f'; did you mean {", ".join(".".join(walked + [n]) for n in near)}?' \

@@ -17,16 +17,22 @@ from tr2m.registry import MODELS
 
 @MODELS.register_module()
 class SimulatedRelativeDepth(nn.Module):
-    """Relative inverse depth simulated from GT: ``a * (1/D / median(1/D)) * (1 + eps*f) + b``.
+    """Relative inverse depth simulated from GT: ``a * (1/D / median(1/D)) * (1 + eps*f) - b``.
 
-    ``a`` is log-uniform in ``scale_range``, ``b`` uniform in ``[0, shift_frac * a]``, ``f`` a sum
+    ``a`` is log-uniform in ``scale_range``, ``b`` uniform in ``[0, shift_frac * a * m]`` with
+    ``m`` the smallest normalised inverse depth of the image (so the output stays positive and
+    the metric inverse depth is ``A * Dr + B`` with a positive ``B``, as TR2M's ``exp`` heads
+    require), ``f`` a sum
     of ``num_waves`` random low-frequency sinusoids in [-1, 1]; all drawn from a generator seeded
     by the image path, so an image always gets the same simulated prediction. Invalid GT pixels
     are filled with the image's median inverse depth before distortion.
 
     Args:
-        scale_range (tuple[float, float]): range of the random scale ``a``. Defaults to (1, 10).
-        shift_frac (float): the shift ``b`` is at most this fraction of ``a``. Defaults to 0.2.
+        scale_range (tuple[float, float]): range of the random scale ``a``. Defaults to
+            (0.8, 1.25): real relative models are affine-invariant but their output range is
+            fairly stable from image to image.
+        shift_frac (float): the shift ``b`` is at most this fraction of ``a * m``. Defaults to
+            0.5.
         distortion (float): amplitude ``eps`` of the smooth multiplicative distortion.
             Defaults to 0.05.
         num_waves (int): sinusoids in the distortion field. Defaults to 3.
@@ -34,7 +40,7 @@ class SimulatedRelativeDepth(nn.Module):
 
     weights_source = 'random'  # nothing to load; it has no weights
 
-    def __init__(self, scale_range: Sequence[float] = (1.0, 10.0), shift_frac: float = 0.2,
+    def __init__(self, scale_range: Sequence[float] = (0.8, 1.25), shift_frac: float = 0.5,
                  distortion: float = 0.05, num_waves: int = 3) -> None:
         super().__init__()
         self.scale_range = tuple(scale_range)
@@ -61,8 +67,9 @@ class SimulatedRelativeDepth(nn.Module):
         field /= max(self.num_waves, 1)
         lo, hi = (math.log(v) for v in self.scale_range)
         a = math.exp(lo + (hi - lo) * rand(1).item())
-        b = self.shift_frac * a * rand(1).item()
-        return (a * inv * (1 + self.distortion * field) + b).float()
+        rel = a * inv * (1 + self.distortion * field)
+        b = self.shift_frac * rand(1).item() * rel.min()
+        return (rel - b).float()
 
     def forward(self, images: Tensor, data_samples: List) -> Tensor:
         """``(B, 1, H, W)`` simulated relative inverse depth at the size of ``images``."""
