@@ -40,6 +40,7 @@ class BaseDepther(BaseModel, metaclass=ABCMeta):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self._register_state_dict_hook(BaseDepther._drop_pretrained_frozen)
         self._register_load_state_dict_pre_hook(self._check_checkpoint)
+        self.register_load_state_dict_post_hook(BaseDepther._forgive_pretrained_frozen)
 
     # ---- mode dispatch -------------------------------------------------------------------
     def forward(self, inputs: Tensor, data_samples: Optional[SampleList] = None,
@@ -123,6 +124,14 @@ class BaseDepther(BaseModel, metaclass=ABCMeta):
             for key in [k for k in state_dict if k.startswith(skip)]:
                 del state_dict[key]
         return state_dict
+
+    @staticmethod
+    def _forgive_pretrained_frozen(module, incompatible_keys) -> None:
+        # Keys of frozen pretrained parts are absent by design (see the class docstring).
+        skip = tuple(module._pretrained_frozen_prefixes())
+        if skip:
+            incompatible_keys.missing_keys[:] = [
+                k for k in incompatible_keys.missing_keys if not k.startswith(skip)]
 
     def _check_checkpoint(self, state_dict, prefix, local_metadata, strict, missing_keys,
                           unexpected_keys, error_msgs) -> None:
