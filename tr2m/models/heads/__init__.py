@@ -1,4 +1,5 @@
+from .global_scale_shift_head import GlobalScaleShiftHead
 from .rescale_head import RescaleHead
 from .soc_projector import SOCProjector
 
-__all__ = ['RescaleHead', 'SOCProjector']
+__all__ = ['RescaleHead', 'SOCProjector', 'GlobalScaleShiftHead']

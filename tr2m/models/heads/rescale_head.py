@@ -14,20 +14,32 @@ from tr2m.registry import MODELS
 class RescaleHead(BaseModule):
     """DPT-like decoder without the reassemble stage (TR2M section 3.2): a projection conv,
     ``num_stages`` resampling stages (two residual conv units, x2 bilinear upsampling, 1x1
-    conv), a 1-channel projection, bilinear upsampling to the input size, then ``exp``.
+    conv, as DPT's fusion blocks), a 1-channel projection (3x3 conv to ``channels // 2``, ReLU,
+    1x1 conv to 1, as DPT's head), bilinear upsampling to the input size, then ``exp``.
+
+    Width: the paper fixes the structure (above) and the size -- the two decoders hold about
+    18.9M of TR2M's ~19M trainable parameters -- but not the width. With ``in_channels`` D and
+    width C one decoder has about ``9 D C + 78.5 C^2`` parameters (3x3 projection ``9 D C``,
+    two stages ``2 x 37 C^2``, output ``4.5 C^2``); for D = 1024 (DINOv2-L) 9.45M per decoder
+    gives C ~ 292. The default ``channels=288`` (the nearest multiple of 32) gives 9.17M per
+    decoder, 18.3M for both, and 19.3M trainable for the paper setting with the neck's text
+    linear (0.79M) and the SOC projector (0.19M). DPT's usual 256 would give 15.0M for both
+    decoders and 16.0M in all, below the paper's figure.
 
     Args:
         in_channels (int): width of the fused features.
-        channels (int): decoder width. Defaults to 256.
+        channels (int): decoder width C. Defaults to 288 (see above).
         num_stages (int): resampling stages. Defaults to 2.
         global_pool (bool): predict one value per image instead of a map (the paper's
-            Table 4 "global factors" row); the output is still broadcast to ``(H, W)``.
+            Table 4 "global factors" row): the decoder's features are averaged over the
+            image before the 1-channel projection, and the value is broadcast to ``(H, W)``.
             Defaults to False.
-        bias_init (float): initial bias of the last conv, i.e. the initial log of the output.
-            Defaults to 0.0 (output starts near 1).
+        bias_init (float): initial bias of the last conv, i.e. the initial log of the output
+            (its weights start at zero, so the head starts as the constant ``exp(bias_init)``).
+            Defaults to 0.0 (output starts at 1).
     """
 
-    def __init__(self, in_channels: int, channels: int = 256, num_stages: int = 2,
+    def __init__(self, in_channels: int, channels: int = 288, num_stages: int = 2,
                  global_pool: bool = False, bias_init: float = 0.0,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)

@@ -50,12 +50,20 @@ class CrossModalAttentionNeck(BaseModule):
     """Fuse image patch tokens with the caption by attention, queries from the image.
 
     With the pooled text embedding (one token), ``Attn^L`` is that token's value at every
-    pixel; ``text_tokens='all'`` attends over every text token instead.
+    pixel; ``text_tokens='all'`` attends over every text token instead (then ``text_channels``
+    is the encoder's per-token width, which TR2M fills in).
+
+    Parameters: the paper's ~19M trainable parameters are the two decoders (~18.9M) and the
+    SOC projector (~0.19M), which leaves no room for learnt attention projections (five
+    1024 x 1024 linears would add 5.2M), so by default Q, K and V are the features themselves
+    (eq. 1-2 as written) and the only parameters are the text linear D' -> D (0.79M for CLIP
+    ViT-L/14's 768 -> DINOv2-L's 1024). ``qkv_proj=True`` is the learnt variant.
 
     Args:
         in_channels (int): image token width D.
-        text_channels (int): text embedding width D'; a linear layer maps it to D when they
-            differ (DESIGN.md section 1).
+        text_channels (int, optional): text embedding width D'; a linear layer maps it to D
+            when they differ (DESIGN.md section 1). Only needed when 'text' is among
+            ``modalities``. Defaults to None.
         num_heads (int): attention heads. Defaults to 1 (the paper's equations).
         qkv_proj (bool): learn linear Q/K/V projections; False uses the features themselves
             (parameter-free attention). Defaults to False.
@@ -64,7 +72,7 @@ class CrossModalAttentionNeck(BaseModule):
             ('image', 'text'): the paper's Table 5 ablation. Defaults to ('image', 'text').
     """
 
-    def __init__(self, in_channels: int, text_channels: int, num_heads: int = 1,
+    def __init__(self, in_channels: int, text_channels: Optional[int] = None, num_heads: int = 1,
                  qkv_proj: bool = False, text_tokens: str = 'pooled',
                  modalities: Sequence[str] = ('image', 'text'),
                  init_cfg: Optional[dict] = None) -> None:
@@ -75,6 +83,8 @@ class CrossModalAttentionNeck(BaseModule):
         if bad or not modalities:
             raise ValueError(f"modalities must be a non-empty subset of ('image', 'text'), "
                              f'got {modalities!r}')
+        if 'text' in modalities and text_channels is None:
+            raise ValueError("CrossModalAttentionNeck uses 'text' but got no text_channels")
         if in_channels % num_heads:
             raise ValueError(f'in_channels {in_channels} not divisible by num_heads {num_heads}')
         self.in_channels = in_channels
@@ -85,8 +95,15 @@ class CrossModalAttentionNeck(BaseModule):
         self.text_proj = (nn.Linear(text_channels, in_channels)
                           if text_channels != in_channels and 'text' in modalities
                           else nn.Identity())
-        make = (lambda: nn.Linear(in_channels, in_channels)) if qkv_proj else nn.Identity
-        self.q_proj, self.k_img, self.v_img, self.k_txt, self.v_txt = (make() for _ in range(5))
+        self.qkv_proj = qkv_proj
+
+        def make(used: bool = True) -> nn.Module:
+            # no parameters for an unused modality (they would never get a gradient)
+            return nn.Linear(in_channels, in_channels) if qkv_proj and used else nn.Identity()
+
+        self.q_proj = make()
+        self.k_img, self.v_img = make('image' in modalities), make('image' in modalities)
+        self.k_txt, self.v_txt = make('text' in modalities), make('text' in modalities)
 
     def forward(self, img_feats: Tensor, text: Optional[TextEmbedding] = None) -> Tensor:
         """``(B, D, h, w)`` image features (+ caption embedding) -> fused ``(B, D, h, w)``."""

@@ -1,0 +1,36 @@
+"""``RescaleHead`` and ``SOCProjector``: shapes, positivity, initial value, paper sizes."""
+import pytest
+import torch
+
+from tr2m.models.heads import RescaleHead, SOCProjector
+
+
+def count(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_map_shape_positive_and_initial_value():
+    head = RescaleHead(16, channels=8, bias_init=0.5)
+    out = head(torch.randn(2, 16, 4, 5), (30, 37))
+    assert out.shape == (2, 1, 30, 37)
+    assert torch.allclose(out, torch.full_like(out, torch.tensor(0.5).exp().item()))
+    torch.nn.init.normal_(head.out[-1].weight)
+    out = head(torch.randn(2, 16, 4, 5), (30, 37))
+    assert (out > 0).all() and out.std() > 0
+
+
+def test_global_pool_gives_one_value_per_image():
+    head = RescaleHead(16, channels=8, global_pool=True)
+    torch.nn.init.normal_(head.out[-1].weight)
+    out = head(torch.randn(3, 16, 4, 4), (10, 12))
+    assert out.shape == (3, 1, 10, 12)
+    flat = out.flatten(1)
+    assert torch.allclose(flat, flat[:, :1].expand_as(flat))
+
+
+def test_paper_sizes():
+    # width 288: 9 D C + 78.5 C^2 (+ biases) = 9.17M per decoder, 18.3M for both (paper ~18.9M)
+    assert count(RescaleHead(1024)) == 9_168_769
+    assert 2 * count(RescaleHead(1024)) / 1e6 == pytest.approx(18.9, rel=0.04)
+    assert count(SOCProjector(1024)) == 189_760  # paper: ~0.19M
+    assert SOCProjector(1024)(torch.randn(1, 1024, 5, 7)).shape == (1, 160, 3, 4)
