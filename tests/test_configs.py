@@ -31,15 +31,6 @@ CAPTIONS = ['A bedroom with a bed, a lamp and a window.', 'A street with parked 
 register_all_modules()
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    """Toy models run fastest on one thread (and do not fight other jobs for the cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def tinify(node):
     """A copy of a model config with toy presets, random weights and narrow decoders."""
     if isinstance(node, (list, tuple)):

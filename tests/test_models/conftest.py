@@ -11,15 +11,6 @@ CAPTIONS = ['A bedroom with a bed, a lamp and a window.', 'A street with parked 
 register_all_modules()
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    """Toy models run fastest on one thread (and do not fight other jobs for the cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture
 def depth_batch():
     """``depth_batch(size=(56, 56), gt_size=None, batch=2, seed=0) -> (inputs, samples)``:

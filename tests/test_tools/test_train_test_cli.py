@@ -28,8 +28,9 @@ def tiny_data(tmp_path_factory):
 
 
 def overrides(root, epochs):
-    return [f'train_dataloader.dataset.data_root={root}', f'val_dataloader.dataset.data_root={root}',
-            f'test_dataloader.dataset.data_root={root}', 'train_dataloader.batch_size=4',
+    return [f'{loader}.dataset.data_root={root}' for loader in
+            ('train_dataloader', 'val_dataloader', 'test_dataloader')] + [
+            'train_dataloader.batch_size=4',
             f'train_cfg.max_epochs={epochs}', 'train_cfg.val_interval=100',
             'default_hooks.logger.interval=1']
 
