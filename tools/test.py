@@ -53,6 +53,17 @@ def format_table(metrics: dict) -> str:
     return '\n'.join(lines)
 
 
+def per_dataset(metrics: dict, protocol: dict, config_hash: str) -> dict:
+    """``{dataset: {metrics: {...}, protocol: {..., config_hash}}}``: each result beside the
+    protocol that produced it. With one dataset the metric keys carry no prefix."""
+    out = {}
+    for name, proto in protocol.items():
+        prefix = f'{name}/' if len(protocol) > 1 else ''
+        vals = {k: metrics[prefix + k] for k in METRIC_KEYS if prefix + k in metrics}
+        out[name] = dict(metrics=vals, protocol=dict(proto, config_hash=config_hash))
+    return out
+
+
 def main(argv=None):
     args = parse_args(argv)
     register_all_modules()
@@ -81,10 +92,10 @@ def main(argv=None):
         for metric in runner.test_evaluator.metrics:
             if hasattr(metric, 'protocol_summary'):
                 protocol.update(metric.protocol_summary())
-        result = dict(
-            config=args.config, checkpoint=args.checkpoint,
-            config_hash=hashlib.sha1(cfg.pretty_text.encode()).hexdigest()[:12],
-            metrics=metrics, protocol=protocol)
+        config_hash = hashlib.sha1(cfg.pretty_text.encode()).hexdigest()[:12]
+        result = dict(config=args.config, checkpoint=args.checkpoint, config_hash=config_hash,
+                      metrics=metrics, protocol=protocol,
+                      datasets=per_dataset(metrics, protocol, config_hash))
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         with open(args.out, 'w') as f:
             json.dump(result, f, indent=2, default=float)

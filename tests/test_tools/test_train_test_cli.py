@@ -83,6 +83,11 @@ def test_train_resume_and_test(tiny_data, tmp_path, capsys):
     assert result['protocol']['synthetic_outdoor']['max_depth'] == 80.0
     assert result['protocol']['synthetic_outdoor']['count'] == 2
     assert 0 < result['metrics']['abs_rel'] < 10 and len(result['config_hash']) == 12
+    outdoor = result['datasets']['synthetic_outdoor']
+    assert outdoor['metrics']['abs_rel'] == result['metrics']['synthetic_outdoor/abs_rel']
+    assert outdoor['protocol']['config_hash'] == result['config_hash']
+    assert outdoor['protocol']['alignment'] == 'none'
+    assert outdoor['protocol']['caption_index'] == 0
 
 
 def test_strict_cfg_options_and_checkpoint_errors(tiny_data, tmp_path):
