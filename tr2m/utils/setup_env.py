@@ -8,7 +8,8 @@ def register_all_modules(init_default_scope: bool = True) -> None:
                  'tr2m.visualization'):
         importlib.import_module(name)
     if init_default_scope:
-        from mmengine.registry import DefaultScope, init_default_scope as _init
+        from mmengine.registry import DefaultScope
+        from mmengine.registry import init_default_scope as _init
 
         if DefaultScope.get_current_instance() is None or \
                 DefaultScope.get_current_instance().scope_name != 'tr2m':
