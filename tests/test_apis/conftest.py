@@ -22,15 +22,6 @@ TOY_MODEL = """
 """
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    """Toy models run fastest on one thread (and do not fight other jobs for the cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope='session')
 def synthetic_root(tmp_path_factory) -> Path:
     """The procedural demo set: 2 train and 2 test frames per domain (3 domains)."""

@@ -87,8 +87,11 @@ def test_errors_name_the_image(model, tmp_path, synthetic_root):
     with pytest.raises(ValueError, match='uint8 RGB'):
         infer_depth(model, np.zeros((8, 8), np.uint8), CAPTION)
     with pytest.raises(FileNotFoundError, match='checkpoint not found'):
-        init_depther(str(tmp_path / 'x.py'), None) if False else init_depther(
-            str(model.cfg.filename), str(tmp_path / 'missing.pth'))
+        init_depther(model.cfg.filename, str(tmp_path / 'missing.pth'))
+    with pytest.raises(FileNotFoundError, match='config not found'):
+        init_depther(str(tmp_path / 'missing.py'))
+    with pytest.raises(KeyError, match='did you mean'):
+        init_depther(model.cfg.filename, cfg_options={'model.nek': 1})
 
 
 def test_simulated_relative_depth_needs_rel(tiny_config, synthetic_root, tmp_path):

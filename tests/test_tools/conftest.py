@@ -11,7 +11,6 @@ _spec = importlib.util.spec_from_file_location(
     'tr2m_test_apis_conftest', _HERE.parents[1] / 'test_apis' / 'conftest.py')
 _shared = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_shared)
-single_thread = _shared.single_thread
 synthetic_root = _shared.synthetic_root
 tiny_config = _shared.tiny_config
 infer_config = _shared.infer_config

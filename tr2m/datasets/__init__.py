@@ -1,5 +1,6 @@
 from .base_dataset import BaseDepthDataset, check_protocol, read_matrix_intrinsics
 from .c3vd import C3VDDataset
+from .caption_swap import CaptionSwapDataset, swap_partners
 from .captions import (
     BaseCaptionSource,
     CaptionNotFoundError,
@@ -30,5 +31,5 @@ __all__ = [
     'HyperSimDataset', 'DIODEDataset', 'SimColDataset', 'DepthFolderDataset',
     'BaseCaptionSource', 'CaptionNotFoundError', 'RSACaptionSource', 'JSONCaptionSource',
     'TemplateCaptionSource', 'FixedCaptionSource', 'build_caption_source',
-    'GroupByDatasetBatchSampler'
+    'GroupByDatasetBatchSampler', 'CaptionSwapDataset', 'swap_partners'
 ]

@@ -1,0 +1,134 @@
+"""``tools/ablate.py``: grid files, strict keys, run names, a 2-run grid on the demo set."""
+import json
+from pathlib import Path
+
+import pytest
+
+QUICKSTART = Path(__file__).resolve().parents[2] / 'configs' / 'quickstart' / 'tr2m_synthetic.py'
+
+GRID = """base = {base!r}
+grid = {{'optim_wrapper.optimizer.lr': [0.0, 0.05]}}
+options = {{
+    'train_cfg.max_epochs': 1,
+    'train_dataloader.batch_size': 6,
+    'model.text_encoder.arch': 'bert_tiny',
+    'model.text_encoder.pretrained': None,
+    'model.scale_head.channels': 8,
+    'model.shift_head.channels': 8,
+    'model.soc_projector.hidden_channels': 8,
+    'model.soc_projector.out_channels': 8,
+}}
+"""
+
+def _data_roots(root):
+    return [f'{loader}.dataset.data_root={root}'
+            for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+
+def test_grid_trains_tests_and_summarises(load_tool, tmp_path, synthetic_root):
+    ablate = load_tool('tools/ablate.py')
+    grid = tmp_path / 'lr_grid.py'
+    grid.write_text(GRID.format(base=str(QUICKSTART)))
+    root = tmp_path / 'runs'
+    argv = [str(grid), '--work-dir', str(root), '--cfg-options', *_data_roots(synthetic_root)]
+    summary = ablate.main(argv)
+
+    assert [r['name'] for r in summary['runs']] == ['lr=0.0', 'lr=0.05']
+    saved = json.loads((root / 'lr_grid' / 'summary.json').read_text())
+    assert [r['name'] for r in saved['runs']] == ['lr=0.0', 'lr=0.05']
+    assert saved['options']['train_cfg.max_epochs'] == 1
+    for run, lr in zip(saved['runs'], (0.0, 0.05)):
+        run_dir = root / 'lr_grid' / run['name']
+        assert run['status'] == 'ok' and run['error'] is None
+        assert run['overrides'] == {'optim_wrapper.optimizer.lr': lr}
+        assert run['checkpoint'] == str(run_dir / 'epoch_1.pth')  # the last checkpoint
+        assert (run_dir / 'epoch_1.pth').is_file() and (run_dir / 'metrics.json').is_file()
+        assert f'lr={lr}' in (run_dir / 'config.py').read_text()
+        assert set(run['metrics']) >= {'abs_rel', 'd1', 'synthetic_indoor/abs_rel'}
+        assert run['protocol']['synthetic_outdoor']['max_depth'] == 80.0
+        direct = json.loads((run_dir / 'metrics.json').read_text())
+        assert direct['metrics'] == run['metrics']  # what tools/test.py --out wrote
+    # lr 0 leaves the zero-initialised heads alone (A = B = 1); lr 0.05 changes the model
+    first, second = saved['runs']
+    assert first['metrics']['abs_rel'] != second['metrics']['abs_rel']
+    table = (root / 'lr_grid' / 'summary.md').read_text()
+    assert '| run | optim_wrapper.optimizer.lr | status | abs_rel |' in table
+    assert f"| lr=0.05 | 0.05 | ok | {second['metrics']['abs_rel']:.4f} |" in table
+    assert '| lr=0.0 | synthetic_endoscopic |' in table
+
+    # a second call reuses the finished runs instead of training again
+    again = ablate.main(argv)
+    assert [r['status'] for r in again['runs']] == ['reused', 'reused']
+    assert again['runs'][1]['metrics'] == second['metrics']
+
+def test_dry_run_validates_every_key(load_tool, tmp_path, capsys):
+
+    ablate = load_tool('tools/ablate.py')
+    grid = tmp_path / 'g.py'
+    grid.write_text(f"""base = {str(QUICKSTART)!r}
+grid = {{'model.loss_pseudo.rho': [0.8, 0.9, 0.95],
+        'model.loss_soc': [None, dict(type='ScaleOrientedContrastiveLoss', temperature=0.5)]}}
+""")
+    out = ablate.main([str(grid), '--dry-run', '--work-dir', str(tmp_path / 'r')])
+    names = [r['name'] for r in out['runs']]
+    assert len(names) == 6 and names[0] == 'rho=0.8__loss_soc=none'
+    assert names[-1] == 'rho=0.95__loss_soc=ScaleOrientedContrastiveLoss'
+    assert not (tmp_path / 'r').exists()  # nothing ran
+    assert 'rho=0.9__loss_soc=none' in capsys.readouterr().out
+
+    grid.write_text(f"base = {str(QUICKSTART)!r}\ngrid = {{'model.loss_pseudo.roh': [0.8]}}\n")
+    with pytest.raises(SystemExit, match=r"model\.loss_pseudo has no 'roh'; did you mean "
+                                         r'model\.loss_pseudo\.rho'):
+        ablate.main([str(grid), '--dry-run'])
+    grid.write_text(f"base = {str(QUICKSTART)!r}\ngrid = {{'model.nek.x': [1]}}\n")
+    with pytest.raises(SystemExit, match='did you mean model.neck'):
+        ablate.main([str(grid), '--dry-run'])
+    grid.write_text(f"base = {str(QUICKSTART)!r}\nmode = 'zip'\n"
+                    "grid = {'model.loss_pseudo.rho': [0.8, 0.9], 'model.momentum': [0.9]}\n")
+    with pytest.raises(SystemExit, match="mode='zip' needs lists of one length"):
+        ablate.main([str(grid), '--dry-run'])
+    grid.write_text(f"base = {str(QUICKSTART)!r}\ngrid = {{'model.momentum': [0.9]}}\n")
+    with pytest.raises(SystemExit, match='--cfg-options.*did you mean train_cfg'):
+        ablate.main([str(grid), '--dry-run', '--cfg-options', 'train_cgf.max_epochs=1'])
+
+def test_zip_labels_and_short_keys(load_tool, tmp_path):
+
+    ablate = load_tool('tools/ablate.py')
+    grid = tmp_path / 'z.py'
+    grid.write_text(f"""base = {str(QUICKSTART)!r}
+mode = 'zip'
+test = False
+grid = {{'model.scale_head.channels': [16, 32],
+        'model.shift_head.channels': [16, 32],
+        'model.loss_soc': {{'soc': dict(type='ScaleOrientedContrastiveLoss'), 'nosoc': None}}}}
+""")
+    spec = ablate.load_grid(str(grid))
+    runs = ablate.expand_runs(spec)
+    assert spec['test'] is False
+    assert [r['name'] for r in runs] == [
+        'scale_head.channels=16__shift_head.channels=16__loss_soc=soc',
+        'scale_head.channels=32__shift_head.channels=32__loss_soc=nosoc']
+    assert runs[1]['overrides']['model.loss_soc'] is None
+    cfg = ablate.run_config(spec, runs[1], {})
+    assert cfg.model.loss_soc is None and cfg.model.scale_head.channels == 32
+    # two dicts of one type get a hash to keep names apart
+    labels = [label for label, _ in ablate._labelled('k', [dict(type='A', x=1),
+                                                            dict(type='A', x=2), None])]
+    assert labels[0].startswith('A-') and labels[0] != labels[1] and labels[2] == 'none'
+    grid.write_text("base = 'nowhere.py'\ngrid = {'a': [1]}\n")
+    with pytest.raises(SystemExit, match='base config not found'):
+        ablate.load_grid(str(grid))
+    grid.write_text(f"base = {str(QUICKSTART)!r}\ngrid = {{'a': [1]}}\nmodee = 'zip'\n")
+    with pytest.raises(SystemExit, match=r"unknown top-level names \['modee'\]"):
+        ablate.load_grid(str(grid))
+
+
+def test_checkpoint_choice(load_tool, tmp_path):
+    ablate = load_tool('tools/ablate.py')
+    assert ablate._checkpoint(str(tmp_path), 'last') is None
+    (tmp_path / 'epoch_1.pth').write_bytes(b'1')
+    (tmp_path / 'epoch_2.pth').write_bytes(b'2')
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_2.pth'))
+    assert ablate._checkpoint(str(tmp_path), 'last') == str(tmp_path / 'epoch_2.pth')
+    assert ablate._checkpoint(str(tmp_path), 'best') == str(tmp_path / 'epoch_2.pth')  # fallback
+    (tmp_path / 'best_abs_rel_epoch_1.pth').write_bytes(b'b')
+    assert ablate._checkpoint(str(tmp_path), 'best') == str(tmp_path / 'best_abs_rel_epoch_1.pth')
