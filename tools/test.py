@@ -12,11 +12,11 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from tr2m.utils import register_all_modules  # noqa: E402
-from tr2m.utils.config import merge_options_strict  # noqa: E402
+from tr2m.utils.config import load_config  # noqa: E402
 
 METRIC_KEYS = ('abs_rel', 'sq_rel', 'rmse', 'rmse_log', 'log10', 'silog', 'd1', 'd2', 'd3')
 
@@ -67,13 +67,7 @@ def per_dataset(metrics: dict, protocol: dict, config_hash: str) -> dict:
 def main(argv=None):
     args = parse_args(argv)
     register_all_modules()
-    cfg = Config.fromfile(args.config)
-    merge_options_strict(cfg, args.cfg_options)
-    cfg.launcher = args.launcher
-    if args.work_dir:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
     if args.checkpoint.lower() == 'none':
         cfg.load_from = None
     else:

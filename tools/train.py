@@ -10,7 +10,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from tr2m.utils import register_all_modules  # noqa: E402
-from tr2m.utils.config import merge_options_strict  # noqa: E402
+from tr2m.utils.config import load_config  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -32,13 +32,7 @@ def parse_args(argv=None):
 
 
 def build_config(args) -> Config:
-    cfg = Config.fromfile(args.config)
-    merge_options_strict(cfg, args.cfg_options)
-    cfg.launcher = args.launcher
-    if args.work_dir:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
     if args.amp:
         import torch
 

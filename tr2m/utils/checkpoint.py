@@ -3,11 +3,11 @@
 mmengine 0.10.x stores its ``MessageHub`` in every checkpoint: ``HistoryBuffer`` objects holding
 numpy arrays, plus numpy scalars. A plain pickle of a ``HistoryBuffer`` also references its
 statistics methods through ``getattr``, and allowlisting ``getattr`` would let a crafted file
-reach any attribute of any allowed object -- as unsafe as ``weights_only=False``. So tr2m
+reach any attribute of any allowed object -- as unsafe as turning weights_only off. So tr2m
 pickles ``HistoryBuffer`` through :func:`rebuild_history_buffer` (plain lists in, a buffer out)
 and allowlists exactly that function and the numpy reconstruction helpers.
-Checkpoints written by tr2m's tools therefore load safely; a user's file never needs
-``weights_only=False``.
+Checkpoints written by tr2m's tools therefore load safely, and a file a user hands us is never
+unpickled with weights_only off.
 """
 import copyreg
 from typing import List

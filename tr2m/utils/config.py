@@ -1,7 +1,8 @@
 """Strict config overrides: an unknown key is an error naming the closest existing keys."""
 import difflib
 import inspect
-from typing import Any, Dict
+import os.path as osp
+from typing import Any, Dict, Optional
 
 from mmengine.config import Config, ConfigDict
 
@@ -77,4 +78,22 @@ def merge_options_strict(cfg: Config, options: Dict[str, Any]) -> Config:
     return cfg
 
 
-__all__ = ['check_keys_exist', 'merge_options_strict', 'ConfigDict']
+
+
+def load_config(path: str, cfg_options: Optional[Dict[str, Any]] = None,
+                work_dir: Optional[str] = None, launcher: str = 'none') -> Config:
+    """Read a config, apply strict overrides, and settle ``work_dir`` and ``launcher``.
+
+    ``work_dir`` wins over the config's; without either it is ``work_dirs/<config name>``.
+    """
+    cfg = Config.fromfile(path)
+    merge_options_strict(cfg, cfg_options or {})
+    cfg.launcher = launcher
+    if work_dir:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(path))[0])
+    return cfg
+
+
+__all__ = ['check_keys_exist', 'merge_options_strict', 'load_config', 'ConfigDict']
