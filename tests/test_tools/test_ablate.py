@@ -132,3 +132,12 @@ def test_checkpoint_choice(load_tool, tmp_path):
     assert ablate._checkpoint(str(tmp_path), 'best') == str(tmp_path / 'epoch_2.pth')  # fallback
     (tmp_path / 'best_abs_rel_epoch_1.pth').write_bytes(b'b')
     assert ablate._checkpoint(str(tmp_path), 'best') == str(tmp_path / 'best_abs_rel_epoch_1.pth')
+
+
+@pytest.mark.parametrize('grid', sorted((QUICKSTART.parents[1] / 'grids').glob('*.py')),
+                         ids=lambda p: p.stem)
+def test_shipped_grids_validate(load_tool, tmp_path, grid):
+    """Every grid under configs/grids names existing keys (a dry run checks all of them)."""
+    ablate = load_tool('tools/ablate.py')
+    out = ablate.main([str(grid), '--dry-run', '--work-dir', str(tmp_path)])
+    assert out['runs'] and not any(tmp_path.iterdir())
