@@ -1,6 +1,7 @@
-from .base import BaseDepther
-from .relative_baseline import RelativeDepthBaseline, relative_inverse_depth
+from .base import BaseDepther, affine_inverse_to_depth, relative_inverse_depth
+from .relative_baseline import RelativeDepthBaseline
 from .rsa import RSA
 from .tr2m import TR2M
 
-__all__ = ['BaseDepther', 'TR2M', 'RSA', 'RelativeDepthBaseline', 'relative_inverse_depth']
+__all__ = ['BaseDepther', 'TR2M', 'RSA', 'RelativeDepthBaseline', 'relative_inverse_depth',
+           'affine_inverse_to_depth']

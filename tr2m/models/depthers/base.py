@@ -13,12 +13,35 @@ from tr2m.structures import DepthDataSample
 
 SampleList = List[DepthDataSample]
 
+#: Smallest denominator of ``1 / (scale * Dr + shift)`` (a negative relative value cannot flip
+#: the sign of the depth).
+MIN_INV_DEPTH = 1e-8
+
 
 def build_module(cfg: Union[dict, nn.Module, None]) -> Optional[nn.Module]:
     """Build ``cfg`` from :data:`MODELS` unless it already is a module (or None)."""
     if cfg is None or isinstance(cfg, nn.Module):
         return cfg
     return MODELS.build(cfg)
+
+
+def relative_inverse_depth(model: Optional[nn.Module], inputs: Tensor,
+                           data_samples: Optional[SampleList]) -> Tensor:
+    """``Dr`` ``(B, 1, H, W)``: each sample's precomputed ``rel_depth`` when all have one at
+    the input size, else the frozen ``model``'s output (without gradients)."""
+    if data_samples and all('rel_depth' in s and tuple(s.rel_depth.shape) ==
+                            tuple(inputs.shape[-2:]) for s in data_samples):
+        return torch.stack([s.rel_depth.data for s in data_samples]).to(inputs).float()
+    if model is None:
+        raise ValueError('no relative_depth model and the samples carry no rel_depth at the '
+                         'input size')
+    with torch.no_grad():
+        return model(inputs, data_samples).float()
+
+
+def affine_inverse_to_depth(rel: Tensor, scale: Tensor, shift: Tensor) -> Tensor:
+    """Metric depth ``1 / (scale * rel + shift)`` (TR2M eq. 3; RSA with global factors)."""
+    return 1.0 / (scale * rel + shift).clamp_min(MIN_INV_DEPTH)
 
 
 class BaseDepther(BaseModel, metaclass=ABCMeta):

@@ -1,25 +1,10 @@
 """``RelativeDepthBaseline``: the frozen relative model alone, for evaluation-time alignment."""
 from typing import Dict, Optional
 
-import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from tr2m.models.depthers.base import BaseDepther, SampleList, build_module
+from tr2m.models.depthers.base import BaseDepther, SampleList, build_module, relative_inverse_depth
 from tr2m.registry import MODELS
-
-
-def relative_inverse_depth(model: Optional[nn.Module], inputs: Tensor,
-                           data_samples: Optional[SampleList]) -> Tensor:
-    """``Dr`` ``(B, 1, H, W)``: each sample's precomputed ``rel_depth`` when all have one at
-    the input size, else the frozen ``model``'s output (without gradients)."""
-    if data_samples and all('rel_depth' in s and tuple(s.rel_depth.shape) ==
-                            tuple(inputs.shape[-2:]) for s in data_samples):
-        return torch.stack([s.rel_depth.data for s in data_samples]).to(inputs).float()
-    if model is None:
-        raise ValueError('no relative_depth model and the samples carry no rel_depth at the '
-                         'input size')
-    with torch.no_grad():
-        return model(inputs, data_samples).float()
 
 
 @MODELS.register_module()

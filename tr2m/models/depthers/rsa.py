@@ -3,12 +3,14 @@ from typing import Dict, Optional
 
 from torch import Tensor
 
-from tr2m.models.depthers.base import BaseDepther, SampleList, build_module
-from tr2m.models.depthers.relative_baseline import relative_inverse_depth
+from tr2m.models.depthers.base import (
+    BaseDepther,
+    SampleList,
+    affine_inverse_to_depth,
+    build_module,
+    relative_inverse_depth,
+)
 from tr2m.registry import MODELS
-
-#: Smallest denominator of ``1 / (s * Dr + t)``.
-MIN_INV_DEPTH = 1e-8
 
 
 @MODELS.register_module()
@@ -57,7 +59,7 @@ class RSA(BaseDepther):
         rel = relative_inverse_depth(self.relative_depth, inputs, data_samples)
         text = self.text_encoder(self.captions(data_samples))
         scale, shift = self.head(text.pooled.to(rel))  # (B, 1, 1, 1) each
-        depth = 1.0 / (scale * rel + shift).clamp_min(MIN_INV_DEPTH)
+        depth = affine_inverse_to_depth(rel, scale, shift)
         return dict(rel=rel, scale=scale, shift=shift, depth=depth)
 
     def _forward(self, inputs: Tensor, data_samples: Optional[SampleList] = None) -> Tensor:

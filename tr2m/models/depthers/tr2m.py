@@ -5,11 +5,14 @@ from typing import Dict, Optional, Tuple
 import torch
 from torch import Tensor, nn
 
-from tr2m.models.depthers.base import BaseDepther, SampleList, build_module
+from tr2m.models.depthers.base import (
+    BaseDepther,
+    SampleList,
+    affine_inverse_to_depth,
+    build_module,
+    relative_inverse_depth,
+)
 from tr2m.registry import MODELS
-
-#: Smallest denominator of ``1 / (A * Dr + B)`` (a negative relative value cannot flip signs).
-MIN_INV_DEPTH = 1e-8
 
 
 @MODELS.register_module()
@@ -92,11 +95,7 @@ class TR2M(BaseDepther):
     # ---- shared forward ----------------------------------------------------------------
     def relative(self, inputs: Tensor, data_samples: Optional[SampleList]) -> Tensor:
         """``Dr`` ``(B, 1, H, W)``: precomputed by the pipeline, else from the frozen model."""
-        if data_samples and all('rel_depth' in s and tuple(s.rel_depth.shape) ==
-                                tuple(inputs.shape[-2:]) for s in data_samples):
-            return torch.stack([s.rel_depth.data for s in data_samples]).to(inputs).float()
-        with torch.no_grad():
-            return self.relative_depth(inputs, data_samples).float()
+        return relative_inverse_depth(self.relative_depth, inputs, data_samples)
 
     def encode(self, inputs: Tensor, data_samples: Optional[SampleList]):
         """Frozen image tokens ``(B, D, h, w)`` and caption embedding (or None)."""
@@ -117,7 +116,7 @@ class TR2M(BaseDepther):
     @staticmethod
     def to_metric(rel: Tensor, scale: Tensor, shift: Tensor) -> Tensor:
         """Eq. 3: ``1 / (A * Dr + B)``."""
-        return 1.0 / (scale * rel + shift).clamp_min(MIN_INV_DEPTH)
+        return affine_inverse_to_depth(rel, scale, shift)
 
     def _run(self, inputs: Tensor, data_samples: Optional[SampleList]) -> Dict[str, Tensor]:
         rel = self.relative(inputs, data_samples)
