@@ -5,6 +5,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from mmengine.structures import PixelData
+
+from tr2m.structures import DepthDataSample
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get('TR2M_SHARED_DATA', REPO_ROOT.parent / 'shared' / 'data'))
@@ -44,3 +47,35 @@ def rsa_text() -> Path:
     if not RSA_TEXT.is_dir():
         raise FileNotFoundError(f'real caption data missing: {RSA_TEXT}')
     return RSA_TEXT
+
+
+CAPTIONS = ['A bedroom with a bed, a lamp and a window.', 'A street with parked cars and trees.']
+
+
+def make_depth_batch(size=(56, 56), gt_size=None, batch=2, seed=0):
+    """Images ``(B, 3, H, W)`` in [0, 1] and samples with ``gt_depth`` (1-6 m ramp, 20% holes),
+    ``gt_valid``, ``caption`` and metainfo (``img_path``, ``ori_shape``, ``protocol``)."""
+    gen = torch.Generator().manual_seed(seed)
+    h, w = size
+    gh, gw = gt_size or size
+    inputs = torch.rand(batch, 3, h, w, generator=gen)
+    samples = []
+    for i in range(batch):
+        ramp = torch.linspace(1.0, 6.0, gh)[:, None].expand(gh, gw)
+        depth = (ramp * (1 + 0.2 * torch.rand(gh, gw, generator=gen)))[None]
+        valid = torch.rand(1, gh, gw, generator=gen) > 0.2
+        s = DepthDataSample(metainfo=dict(
+            img_path=f'img_{i}.png', ori_shape=(gh, gw), img_shape=(h, w), flip=False,
+            dataset_name='toy',
+            protocol=dict(min_depth=1e-3, max_depth=10.0, crop=None, units='m')))
+        s.gt_depth = PixelData(data=torch.where(valid, depth, torch.zeros_like(depth)))
+        s.gt_valid = PixelData(data=valid)
+        s.caption = CAPTIONS[i % len(CAPTIONS)]
+        samples.append(s)
+    return inputs, samples
+
+
+@pytest.fixture
+def depth_batch():
+    """:func:`make_depth_batch`, as a fixture."""
+    return make_depth_batch

@@ -13,10 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.structures import PixelData
 
 from tr2m.registry import METRICS, MODELS
-from tr2m.structures import DepthDataSample
 from tr2m.utils import register_all_modules
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,7 +25,6 @@ CONFIGS += sorted(REPO.glob('projects/*/configs/**/*.py'))
 TINY_WIDTHS = dict(RescaleHead=dict(channels=16), SOCProjector=dict(hidden_channels=16,
                                                                     out_channels=16),
                    GlobalScaleShiftHead=dict(channels=(16, 16), head_channels=(8,)))
-CAPTIONS = ['A bedroom with a bed, a lamp and a window.', 'A street with parked cars and trees.']
 
 register_all_modules()
 
@@ -57,26 +54,6 @@ def inheritance_depth(path: str) -> int:
     return max((1 + inheritance_depth(str((folder / b).resolve())) for b in bases), default=0)
 
 
-def make_batch(size=(56, 56), gt_size=None, batch=2, seed=0):
-    """Images ``(B, 3, H, W)`` in [0, 1] and samples with GT, validity, captions, protocol."""
-    gen = torch.Generator().manual_seed(seed)
-    h, w = size
-    gh, gw = gt_size or size
-    inputs = torch.rand(batch, 3, h, w, generator=gen)
-    samples = []
-    for i in range(batch):
-        ramp = torch.linspace(1.0, 6.0, gh)[:, None].expand(gh, gw)
-        depth = (ramp * (1 + 0.2 * torch.rand(gh, gw, generator=gen)))[None]
-        valid = torch.rand(1, gh, gw, generator=gen) > 0.2
-        s = DepthDataSample(metainfo=dict(
-            img_path=f'img_{i}.png', ori_shape=(gh, gw), img_shape=(h, w), flip=False,
-            dataset_name='toy', protocol=dict(min_depth=1e-3, max_depth=10.0, crop=None,
-                                               units='m')))
-        s.gt_depth = PixelData(data=torch.where(valid, depth, torch.zeros_like(depth)))
-        s.gt_valid = PixelData(data=valid)
-        s.caption = CAPTIONS[i % len(CAPTIONS)]
-        samples.append(s)
-    return inputs, samples
 
 
 def test_configs_found():
@@ -86,12 +63,12 @@ def test_configs_found():
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: str(p.relative_to(REPO)))
-def test_config_builds_and_runs(path):
+def test_config_builds_and_runs(path, depth_batch):
     cfg = Config.fromfile(str(path))
     assert inheritance_depth(str(path)) <= 3
     model = MODELS.build(tinify(cfg.model.to_dict()))
     torch.manual_seed(0)
-    inputs, samples = make_batch()
+    inputs, samples = depth_batch()
     model.train()
     if cfg.model.type == 'RelativeDepthBaseline':
         with pytest.raises(RuntimeError, match='nothing to train'):
@@ -104,7 +81,7 @@ def test_config_builds_and_runs(path):
         grads = [p.grad for p in model.parameters() if p.requires_grad]
         assert grads and all(g is not None and torch.isfinite(g).all() for g in grads)
     model.eval()
-    inputs, samples = make_batch(gt_size=(60, 72), seed=1)  # GT kept at its own size
+    inputs, samples = depth_batch(gt_size=(60, 72), seed=1)  # GT kept at its own size
     with torch.no_grad():
         preds = model(inputs, samples, mode='predict')
     for s in preds:

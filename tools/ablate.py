@@ -57,10 +57,10 @@ sys.path.insert(0, osp.dirname(TOOLS))  # run from a clone
 
 from mmengine.config import Config, DictAction  # noqa: E402
 
+from tr2m.evaluation.functional import METRIC_KEYS  # noqa: E402
 from tr2m.utils.config import merge_options_strict  # noqa: E402
 
 MODES = ('product', 'zip')
-METRIC_KEYS = ('abs_rel', 'sq_rel', 'rmse', 'rmse_log', 'log10', 'silog', 'd1', 'd2', 'd3')
 _UNSAFE = re.compile(r'[^A-Za-z0-9._=+-]+')
 
 

@@ -15,10 +15,9 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
+from tr2m.evaluation.functional import METRIC_KEYS  # noqa: E402
 from tr2m.utils import register_all_modules  # noqa: E402
 from tr2m.utils.config import load_config  # noqa: E402
-
-METRIC_KEYS = ('abs_rel', 'sq_rel', 'rmse', 'rmse_log', 'log10', 'silog', 'd1', 'd2', 'd3')
 
 
 def parse_args(argv=None):

@@ -1,30 +1,13 @@
 """tools/train.py and tools/test.py end to end on a tiny synthetic set: checkpoints, resume,
 metrics JSON, weights_only loading, strict overrides."""
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 import torch
 
-from tr2m.datasets.synthetic import generate_synthetic_rgbd
-
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = str(REPO / 'configs/quickstart/tr2m_synthetic.py')
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(name, REPO / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope='module')
-def tiny_data(tmp_path_factory):
-    root = tmp_path_factory.mktemp('synthetic')
-    generate_synthetic_rgbd(str(root), dict(train=4, test=2))
-    return root
 
 
 def overrides(root, epochs):
@@ -35,10 +18,10 @@ def overrides(root, epochs):
             'default_hooks.logger.interval=1']
 
 
-def test_train_resume_and_test(tiny_data, tmp_path, capsys):
-    train, test = load_tool('train'), load_tool('test')
+def test_train_resume_and_test(load_tool, synthetic_root, tmp_path, capsys):
+    train, test = load_tool('tools/train.py'), load_tool('tools/test.py')
     work = tmp_path / 'work'
-    train.main([CONFIG, '--work-dir', str(work), '--cfg-options', *overrides(tiny_data, 1)])
+    train.main([CONFIG, '--work-dir', str(work), '--cfg-options', *overrides(synthetic_root, 1)])
     ckpt1 = work / 'epoch_1.pth'
     assert ckpt1.is_file() and (work / 'last_checkpoint').is_file()
 
@@ -52,7 +35,7 @@ def test_train_resume_and_test(tiny_data, tmp_path, capsys):
     from mmengine.runner import Runner
 
     args = train.parse_args([CONFIG, '--work-dir', str(work), '--resume', '--cfg-options',
-                             *overrides(tiny_data, 2)])
+                             *overrides(synthetic_root, 2)])
     runner = Runner.from_cfg(train.build_config(args))
     runner.load_or_resume()
     for k, v in runner.model.momentum_projector.state_dict().items():
@@ -61,7 +44,7 @@ def test_train_resume_and_test(tiny_data, tmp_path, capsys):
 
     # resume from the work dir's latest checkpoint and train one more epoch
     train.main([CONFIG, '--work-dir', str(work), '--resume', '--cfg-options',
-                *overrides(tiny_data, 2)])
+                *overrides(synthetic_root, 2)])
     log = '\n'.join(p.read_text() for p in work.glob('*/*.log'))
     assert 'Load checkpoint from' in log and 'resumed epoch: 1' in log
     for key in ('loss_silog', 'loss_pseudo', 'loss_soc', 'loss_smooth'):  # all four logged
@@ -74,7 +57,7 @@ def test_train_resume_and_test(tiny_data, tmp_path, capsys):
 
     out = tmp_path / 'metrics.json'
     test.main([CONFIG, str(work / 'epoch_2.pth'), '--work-dir', str(tmp_path / 'test'),
-               '--out', str(out), '--cfg-options', *overrides(tiny_data, 2)])
+               '--out', str(out), '--cfg-options', *overrides(synthetic_root, 2)])
     printed = capsys.readouterr().out
     assert 'abs_rel' in printed and 'synthetic_outdoor' in printed
     result = json.loads(out.read_text())
@@ -90,8 +73,8 @@ def test_train_resume_and_test(tiny_data, tmp_path, capsys):
     assert outdoor['protocol']['caption_index'] == 0
 
 
-def test_strict_cfg_options_and_checkpoint_errors(tiny_data, tmp_path):
-    train, test = load_tool('train'), load_tool('test')
+def test_strict_cfg_options_and_checkpoint_errors(load_tool, synthetic_root, tmp_path):
+    train, test = load_tool('tools/train.py'), load_tool('tools/test.py')
     with pytest.raises(KeyError, match="did you mean model.scale_head.channels"):
         train.main([CONFIG, '--work-dir', str(tmp_path), '--cfg-options',
                     'model.scale_head.chanels=8'])
@@ -99,8 +82,8 @@ def test_strict_cfg_options_and_checkpoint_errors(tiny_data, tmp_path):
         test.main([CONFIG, str(tmp_path / 'nope.pth')])
     # a checkpoint of another model (different head width) is refused, not half-loaded
     other = tmp_path / 'other'
-    train.main([CONFIG, '--work-dir', str(other), '--cfg-options', *overrides(tiny_data, 1),
+    train.main([CONFIG, '--work-dir', str(other), '--cfg-options', *overrides(synthetic_root, 1),
                 'model.scale_head.channels=8'])
     with pytest.raises(RuntimeError, match='does not fit TR2M'):
         test.main([CONFIG, str(other / 'epoch_1.pth'), '--work-dir', str(tmp_path / 't'),
-                   '--cfg-options', *overrides(tiny_data, 1)])
+                   '--cfg-options', *overrides(synthetic_root, 1)])

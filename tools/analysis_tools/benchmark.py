@@ -308,7 +308,7 @@ def run_benchmark(args) -> dict:
     from tr2m.models.pretrained import RANDOM_INIT_ENV, random_init_requested
     from tr2m.registry import MODELS
     from tr2m.utils import register_all_modules
-    from tr2m.utils.config import merge_options_strict
+    from tr2m.utils.config import load_config
 
     if not args.pretrained:
         os.environ.setdefault(RANDOM_INIT_ENV, '1')
@@ -318,8 +318,7 @@ def run_benchmark(args) -> dict:
     if args.amp and device != 'cuda':
         raise SystemExit('--amp needs --device cuda (mmengine AmpOptimWrapper)')
     register_all_modules()
-    cfg = Config.fromfile(args.config)
-    merge_options_strict(cfg, args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     randomness = cfg.get('randomness') or {}
     torch.manual_seed(randomness.get('seed') or 0)
     model = MODELS.build(cfg.model)

@@ -40,7 +40,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import numpy as np  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 
-METRIC_KEYS = ('abs_rel', 'sq_rel', 'rmse', 'rmse_log', 'log10', 'silog', 'd1', 'd2', 'd3')
+from tr2m.evaluation.functional import METRIC_KEYS  # noqa: E402
 
 
 def parse_args(argv=None):

@@ -24,7 +24,7 @@ from torch import nn  # noqa: E402
 
 from tr2m.models.pretrained import random_init_requested  # noqa: E402
 from tr2m.utils import register_all_modules  # noqa: E402
-from tr2m.utils.config import merge_options_strict  # noqa: E402
+from tr2m.utils.config import load_config  # noqa: E402
 
 #: Name prefix of a depther's EMA (momentum) copies.
 MOMENTUM_PREFIX = 'momentum_'
@@ -87,8 +87,7 @@ def main(argv=None):
                         help='override config keys (key=value; unknown keys are errors)')
     args = parser.parse_args(argv)
     register_all_modules()
-    cfg = Config.fromfile(args.config)
-    merge_options_strict(cfg, args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     counts = count_parameters(build_model(cfg))
     print(json.dumps(counts, indent=2) if args.json else format_table(counts))
     return counts

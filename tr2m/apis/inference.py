@@ -31,7 +31,7 @@ from torch import nn
 from tr2m.datasets.depth_io import read_rgb
 from tr2m.registry import MODELS, TRANSFORMS
 from tr2m.utils import register_all_modules
-from tr2m.utils.config import merge_options_strict
+from tr2m.utils.config import load_config
 
 #: Test-pipeline transforms left out at inference: image/GT/caption loading (done here or not
 #: needed), GT-defined crops and augmentations, and the packing (added back at the end).
@@ -39,19 +39,6 @@ SKIPPED_TRANSFORMS = ('LoadRGBImage', 'LoadDepth', 'LoadRelativeDepth', 'LoadCap
                       'KBCrop', 'CenterCrop', 'RandomCrop', 'RandomFlip', 'PackDepthInputs')
 
 ImageLike = Union[str, np.ndarray]
-
-
-def _load_config(config: Union[str, Config], cfg_options: Optional[dict]) -> Config:
-    if isinstance(config, str):
-        if not osp.isfile(config):
-            raise FileNotFoundError(f'config not found: {config}')
-        cfg = Config.fromfile(config)
-    elif isinstance(config, Config):
-        cfg = copy.deepcopy(config)
-    else:
-        raise TypeError(f'config must be a path or a Config, got {type(config).__name__}')
-    merge_options_strict(cfg, cfg_options or {})
-    return cfg
 
 
 def init_depther(config: Union[str, Config], checkpoint: Optional[str] = None,
@@ -76,7 +63,7 @@ def init_depther(config: Union[str, Config], checkpoint: Optional[str] = None,
     from mmengine.runner import load_checkpoint, set_random_seed
 
     register_all_modules()
-    cfg = _load_config(config, cfg_options)
+    cfg = load_config(config, cfg_options)
     if checkpoint is not None and str(checkpoint).lower() == 'none':
         checkpoint = None
     if checkpoint is None:

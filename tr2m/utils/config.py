@@ -1,8 +1,9 @@
 """Strict config overrides: an unknown key is an error naming the closest existing keys."""
+import copy
 import difflib
 import inspect
 import os.path as osp
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Union
 
 from mmengine.config import Config, ConfigDict
 
@@ -80,19 +81,28 @@ def merge_options_strict(cfg: Config, options: Dict[str, Any]) -> Config:
 
 
 
-def load_config(path: str, cfg_options: Optional[Dict[str, Any]] = None,
+def load_config(config: Union[str, Config], cfg_options: Optional[Dict[str, Any]] = None,
                 work_dir: Optional[str] = None, launcher: str = 'none') -> Config:
-    """Read a config, apply strict overrides, and settle ``work_dir`` and ``launcher``.
+    """Read a config (a path, or a ``Config`` that is copied), apply strict overrides, and
+    settle ``work_dir`` and ``launcher``.
 
     ``work_dir`` wins over the config's; without either it is ``work_dirs/<config name>``.
     """
-    cfg = Config.fromfile(path)
+    if isinstance(config, Config):
+        cfg = copy.deepcopy(config)
+    elif isinstance(config, str):
+        if not osp.isfile(config):
+            raise FileNotFoundError(f'config not found: {config}')
+        cfg = Config.fromfile(config)
+    else:
+        raise TypeError(f'config must be a path or a Config, got {type(config).__name__}')
     merge_options_strict(cfg, cfg_options or {})
     cfg.launcher = launcher
     if work_dir:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(path))[0])
+        name = osp.basename(cfg.filename) if cfg.filename else 'config'
+        cfg.work_dir = osp.join('work_dirs', osp.splitext(name)[0])
     return cfg
 
 
