@@ -1,4 +1,6 @@
-"""Shared fixtures. The real RGB-D frames live in ``../shared/data`` beside the repository."""
+"""Fixtures shared by ``tests/`` and every ``projects/*/tests/``.
+
+The real RGB-D frames live in ``../shared/data`` beside the repository."""
 import json
 import os
 from pathlib import Path
@@ -9,7 +11,7 @@ from mmengine.structures import PixelData
 
 from tr2m.structures import DepthDataSample
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parent
 SHARED_DATA = Path(os.environ.get('TR2M_SHARED_DATA', REPO_ROOT.parent / 'shared' / 'data'))
 RGBD_REAL = SHARED_DATA / 'rgbd_real'
 RSA_TEXT = SHARED_DATA / 'rsa_text'
@@ -21,10 +23,6 @@ os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
 
 # Tiny models run fastest on one thread, and the suite stays fast when the machine is busy.
 torch.set_num_threads(1)
-
-
-def pytest_configure(config):
-    config.addinivalue_line('markers', 'gpu: needs a CUDA device (excluded by .ci/run)')
 
 
 @pytest.fixture(scope='session')

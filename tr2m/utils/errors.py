@@ -1,0 +1,42 @@
+"""User mistakes, told apart from bugs.
+
+A :class:`UserError` is a mistake in what the user handed us (a config path, a key, a dataset
+root, an image, a checkpoint, an argument). Its message is one line that names the file, key or
+argument and says what to do. The tools catch it at the top level, print that line and exit with
+code 2 (``--debug`` shows the traceback instead); any other exception is a bug and keeps its
+traceback. Each class also derives from the built-in exception it refines, so callers that catch
+``FileNotFoundError`` / ``KeyError`` / ``ValueError`` keep working.
+"""
+
+
+class UserError(Exception):
+    """A mistake in the user's input: one clear line, exit code 2 in the tools."""
+
+    exit_code = 2
+
+    def __str__(self) -> str:  # KeyError would quote its message
+        return str(self.args[0]) if self.args else ''
+
+
+class ConfigError(UserError, KeyError):
+    """Config file or override: missing file, unknown key, bad value."""
+
+
+class DataError(UserError, ValueError):
+    """Dataset root, split, image, depth or caption that is missing, corrupt or unusable."""
+
+
+class MissingFileError(UserError, FileNotFoundError):
+    """A file or folder the user named (or the config points to) does not exist."""
+
+
+class CheckpointError(UserError, RuntimeError):
+    """A checkpoint that is missing, empty, torn, unsafe or from another model."""
+
+
+class ArgumentError(UserError, ValueError):
+    """A command-line argument that cannot be used as given."""
+
+
+__all__ = ['UserError', 'ConfigError', 'DataError', 'MissingFileError', 'CheckpointError',
+           'ArgumentError']
