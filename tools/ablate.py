@@ -5,7 +5,7 @@ A grid file is a Python file::
     base = 'configs/tr2m_da_s.py'          # relative to the current folder or to the grid file
     grid = {
         'model.loss_pseudo.rho': [0.8, 0.9, 0.95],
-        'model.loss_soc': [None, dict(type='ScaleOrientedContrastiveLoss')],
+        'model.soc': [None, dict(type='ScaleOrientedContrast')],
         # labelled values: {label: value}; the label names the run
         'model.neck.text_tokens': {'pooled': 'pooled', 'all': 'all'},
     }
@@ -18,7 +18,7 @@ existing keys (``tr2m.utils.config.check_keys_exist``), for every run, before an
 A dict value merges into the existing dict (mmengine semantics); put ``_delete_=True`` in it to
 replace the whole dict. ``--cfg-options`` adds overrides shared by every run, after ``options``.
 
-Each run is named from its values (``rho=0.8__loss_soc=none``; the last key component, or
+Each run is named from its values (``rho=0.8__soc=none``; the last key component, or
 more where two keys end alike; dicts by their ``type``, other values by a short hash), and lives
 in ``ROOT/<grid file stem>/<run name>/`` (``ROOT`` defaults to ``work_dirs/ablations``):
 ``config.py`` (the merged config), the training outputs of ``tools/train.py`` (same code path,

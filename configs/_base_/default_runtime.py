@@ -14,9 +14,10 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
-# EMA update of TR2M's contrastive key branch after every optimizer step (a no-op for models
-# without one).
-custom_hooks = [dict(type='SOCMomentumHook')]
+# EMA update of every momentum branch (SOC's key branch) after every optimizer step (a no-op for
+# models without one); every 50 iterations, each loss term's gradient norm on the parameters it
+# shares with the depth loss (gnorm_* / gratio_* in the log).
+custom_hooks = [dict(type='SOCMomentumHook'), dict(type='LossBalanceHook', interval=50)]
 
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends, name='visualizer')

@@ -1,3 +1,3 @@
-# Table 4: without the scale-oriented contrastive loss L_soc (no projector, no momentum branch).
+# Table 4: without the scale-oriented contrast L_soc (no projector, no momentum branch).
 _base_ = '../tr2m_da_s.py'
-model = dict(loss_soc=None)
+model = dict(soc=None)

@@ -15,9 +15,10 @@ model = dict(
     image_encoder=dict(arch='vit_tiny14', pretrained=None),
     text_encoder=dict(_delete_=True, type='SentenceTextEncoder', arch='all-MiniLM-L6-v2',
                       pretrained='sentence-transformers/all-MiniLM-L6-v2'),
+    neck=dict(num_heads=4, head_dim=16),
     scale_head=dict(channels=64),
     shift_head=dict(channels=64),
-    soc_projector=dict(hidden_channels=32, out_channels=32),
+    soc=dict(projector=dict(hidden_channels=32, out_channels=32)),
 )
 # ~20k trainable parameters and 540 steps: a larger lr and a slower decay than the paper's.
 optim_wrapper = dict(optimizer=dict(lr=2e-3))

@@ -18,7 +18,8 @@ TOY_MODEL = """
     text_encoder=dict(arch='bert_tiny', pretrained=None),
     scale_head=dict(channels=8),
     shift_head=dict(channels=8),
-    soc_projector=dict(hidden_channels=8, out_channels=8),
+    neck=dict(num_heads=2, head_dim=8),
+    soc=dict(projector=dict(hidden_channels=8, out_channels=8)),
 """
 
 

@@ -15,8 +15,10 @@ options = {{
     'model.text_encoder.pretrained': None,
     'model.scale_head.channels': 8,
     'model.shift_head.channels': 8,
-    'model.soc_projector.hidden_channels': 8,
-    'model.soc_projector.out_channels': 8,
+    'model.neck.num_heads': 2,
+    'model.neck.head_dim': 8,
+    'model.soc.projector.hidden_channels': 8,
+    'model.soc.projector.out_channels': 8,
 }}
 """
 
@@ -66,14 +68,14 @@ def test_dry_run_validates_every_key(load_tool, tmp_path, capsys):
     grid = tmp_path / 'g.py'
     grid.write_text(f"""base = {str(QUICKSTART)!r}
 grid = {{'model.loss_pseudo.rho': [0.8, 0.9, 0.95],
-        'model.loss_soc': [None, dict(type='ScaleOrientedContrastiveLoss', temperature=0.5)]}}
+        'model.soc': [None, dict(type='ScaleOrientedContrast', temperature=0.5)]}}
 """)
     out = ablate.main([str(grid), '--dry-run', '--work-dir', str(tmp_path / 'r')])
     names = [r['name'] for r in out['runs']]
-    assert len(names) == 6 and names[0] == 'rho=0.8__loss_soc=none'
-    assert names[-1] == 'rho=0.95__loss_soc=ScaleOrientedContrastiveLoss'
+    assert len(names) == 6 and names[0] == 'rho=0.8__soc=none'
+    assert names[-1] == 'rho=0.95__soc=ScaleOrientedContrast'
     assert not (tmp_path / 'r').exists()  # nothing ran
-    assert 'rho=0.9__loss_soc=none' in capsys.readouterr().out
+    assert 'rho=0.9__soc=none' in capsys.readouterr().out
 
     grid.write_text(f"base = {str(QUICKSTART)!r}\ngrid = {{'model.loss_pseudo.roh': [0.8]}}\n")
     with pytest.raises(SystemExit, match=r"model\.loss_pseudo has no 'roh'; did you mean "
@@ -83,10 +85,10 @@ grid = {{'model.loss_pseudo.rho': [0.8, 0.9, 0.95],
     with pytest.raises(SystemExit, match='did you mean model.neck'):
         ablate.main([str(grid), '--dry-run'])
     grid.write_text(f"base = {str(QUICKSTART)!r}\nmode = 'zip'\n"
-                    "grid = {'model.loss_pseudo.rho': [0.8, 0.9], 'model.momentum': [0.9]}\n")
+                    "grid = {'model.loss_pseudo.rho': [0.8, 0.9], 'model.soc.momentum': [0.9]}\n")
     with pytest.raises(SystemExit, match="mode='zip' needs lists of one length"):
         ablate.main([str(grid), '--dry-run'])
-    grid.write_text(f"base = {str(QUICKSTART)!r}\ngrid = {{'model.momentum': [0.9]}}\n")
+    grid.write_text(f"base = {str(QUICKSTART)!r}\ngrid = {{'model.soc.momentum': [0.9]}}\n")
     with pytest.raises(SystemExit, match='--cfg-options.*did you mean train_cfg'):
         ablate.main([str(grid), '--dry-run', '--cfg-options', 'train_cgf.max_epochs=1'])
 
@@ -99,17 +101,17 @@ mode = 'zip'
 test = False
 grid = {{'model.scale_head.channels': [16, 32],
         'model.shift_head.channels': [16, 32],
-        'model.loss_soc': {{'soc': dict(type='ScaleOrientedContrastiveLoss'), 'nosoc': None}}}}
+        'model.soc': {{'soc': dict(type='ScaleOrientedContrast'), 'nosoc': None}}}}
 """)
     spec = ablate.load_grid(str(grid))
     runs = ablate.expand_runs(spec)
     assert spec['test'] is False
     assert [r['name'] for r in runs] == [
-        'scale_head.channels=16__shift_head.channels=16__loss_soc=soc',
-        'scale_head.channels=32__shift_head.channels=32__loss_soc=nosoc']
-    assert runs[1]['overrides']['model.loss_soc'] is None
+        'scale_head.channels=16__shift_head.channels=16__soc=soc',
+        'scale_head.channels=32__shift_head.channels=32__soc=nosoc']
+    assert runs[1]['overrides']['model.soc'] is None
     cfg = ablate.run_config(spec, runs[1], {})
-    assert cfg.model.loss_soc is None and cfg.model.scale_head.channels == 32
+    assert cfg.model.soc is None and cfg.model.scale_head.channels == 32
     # two dicts of one type get a hash to keep names apart
     labels = [label for label, _ in ablate._labelled('k', [dict(type='A', x=1),
                                                             dict(type='A', x=2), None])]

@@ -28,7 +28,7 @@ def test_train_resume_and_test(load_tool, synthetic_root, tmp_path, capsys):
     # what mmengine wrote loads with weights_only=True (tr2m allowlists its classes)
     state = torch.load(ckpt1, map_location='cpu', weights_only=True)
     assert state['meta']['epoch'] == 1
-    assert any(k.startswith('momentum_neck.') for k in state['state_dict'])
+    assert any(k.startswith('soc.momentum_branch.0.') for k in state['state_dict'])
     assert not any(k.startswith('text_encoder.') for k in state['state_dict'])  # pretrained
 
     # resuming restores the EMA branch exactly (it is part of the checkpoint)
@@ -38,8 +38,8 @@ def test_train_resume_and_test(load_tool, synthetic_root, tmp_path, capsys):
                              *overrides(synthetic_root, 2)])
     runner = Runner.from_cfg(train.build_config(args))
     runner.load_or_resume()
-    for k, v in runner.model.momentum_projector.state_dict().items():
-        torch.testing.assert_close(v, state['state_dict']['momentum_projector.' + k])
+    for k, v in runner.model.soc.state_dict().items():
+        torch.testing.assert_close(v, state['state_dict']['soc.' + k])
     assert runner.epoch == 1
 
     # resume from the work dir's latest checkpoint and train one more epoch
@@ -52,7 +52,7 @@ def test_train_resume_and_test(load_tool, synthetic_root, tmp_path, capsys):
     state2 = torch.load(work / 'epoch_2.pth', map_location='cpu', weights_only=True)
     assert state2['meta']['epoch'] == 2
     # the EMA branch moved on from the restored one, by at most (1 - m) per step
-    key = next(k for k in state['state_dict'] if k.startswith('momentum_projector.'))
+    key = next(k for k in state['state_dict'] if k.startswith('soc.momentum_projector.'))
     assert not torch.equal(state['state_dict'][key], state2['state_dict'][key])
 
     out = tmp_path / 'metrics.json'

@@ -239,8 +239,8 @@ def soc_benchmark(model, data: dict, iters: int, warmup: int, device) -> Optiona
 
     from tr2m.models.losses import depth_classes, downsample_depth, soc_loss
 
-    loss_soc = getattr(model, 'loss_soc', None)
-    projector = getattr(model, 'soc_projector', None)
+    loss_soc = getattr(model, 'soc', None)  # the ScaleOrientedContrast component
+    projector = getattr(loss_soc, 'projector', None)
     if loss_soc is None or projector is None or not hasattr(model, '_run'):
         return None
     batch = model.data_preprocessor(data, True)

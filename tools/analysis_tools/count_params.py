@@ -1,9 +1,10 @@
 """Count a model's parameters: ``python tools/analysis_tools/count_params.py CONFIG [--json]``.
 
 Reports ``trainable`` (``requires_grad``), ``frozen`` (the frozen pretrained parts) and
-``momentum`` (EMA copies such as TR2M's contrastive key branch, the children named
-``momentum_*``: not trained, not pretrained), ``total`` (all three), and the same three numbers
-for each top-level child of the depther (``modules``). Shared parameters are counted once.
+``momentum`` (EMA copies such as the SOC component's key branch: parameters under a submodule
+named ``momentum_*``, e.g. ``soc.momentum_branch``; not trained, not pretrained), ``total``
+(all three), and the same three numbers for each top-level child of the depther (``modules``).
+Shared parameters are counted once.
 
 With ``TR2M_RANDOM_INIT=1`` the model is built on PyTorch's ``meta`` device: no memory, no
 weights, a few seconds even for DINOv2-L + CLIP-L. Otherwise the pretrained weights are loaded
@@ -40,12 +41,12 @@ def count_parameters(model: nn.Module) -> Dict:
     modules, seen = {}, set()
     totals = dict(trainable=0, frozen=0, momentum=0)
     for name, child in model.named_children():
-        is_momentum = name.startswith(MOMENTUM_PREFIX)
         entry = dict(trainable=0, frozen=0, momentum=0)
-        for p in child.parameters():
+        for pname, p in child.named_parameters(prefix=name):
             if id(p) in seen:
                 continue
             seen.add(id(p))
+            is_momentum = any(part.startswith(MOMENTUM_PREFIX) for part in pname.split('.'))
             key = 'trainable' if p.requires_grad else 'momentum' if is_momentum else 'frozen'
             entry[key] += p.numel()
             totals[key] += p.numel()

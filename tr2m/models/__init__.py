@@ -1,4 +1,5 @@
 from .backbones import *  # noqa: F401,F403
+from .contrast import *  # noqa: F401,F403
 from .data_preprocessor import DepthDataPreprocessor
 from .depthers import *  # noqa: F401,F403
 from .encoders import *  # noqa: F401,F403

@@ -43,7 +43,7 @@ def _init_params(node: Any) -> list:
                    if n != 'self' and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
         if not any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
             break  # no **kwargs: the parents' arguments cannot be passed through
-    return params
+    return params + list(getattr(cls, 'PLUGIN_ARGS', ()))  # e.g. every depther's ``soc``
 
 
 def check_keys_exist(cfg: Config, options: Dict[str, Any]) -> None:

@@ -14,13 +14,13 @@ TINY = dict(
     relative_depth=dict(type='TransformersRelativeDepth', arch='da_tiny', pretrained=None),
     image_encoder=dict(type='DINOv2Encoder', arch='vit_tiny14', pretrained=None),
     text_encoder=dict(type='CLIPTextEncoder', arch='tiny', pretrained=None),
-    neck=dict(type='CrossModalAttentionNeck'),
+    neck=dict(type='CrossModalAttentionNeck', num_heads=4),
     scale_head=dict(type='RescaleHead', channels=16),
     shift_head=dict(type='RescaleHead', channels=16),
     loss_pseudo=dict(type='ThresholdedPseudoDepthLoss'),
-    loss_soc=dict(type='ScaleOrientedContrastiveLoss'),
     loss_smooth=dict(type='EdgeAwareSmoothnessLoss'),
-    soc_projector=dict(type='SOCProjector', hidden_channels=16, out_channels=16))
+    soc=dict(type='ScaleOrientedContrast',
+             projector=dict(type='SOCProjector', hidden_channels=16, out_channels=16)))
 
 
 def batch(device, n=4, size=(112, 140)):

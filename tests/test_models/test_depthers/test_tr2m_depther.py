@@ -11,16 +11,16 @@ TXT = dict(type='CLIPTextEncoder', arch='tiny', pretrained=None)
 HEAD = dict(type='RescaleHead', channels=8)
 LOSSES = dict(
     loss_pseudo=dict(type='ThresholdedPseudoDepthLoss', rho=0.0, loss_weight=0.5),
-    loss_soc=dict(type='ScaleOrientedContrastiveLoss', loss_weight=0.1),
     loss_smooth=dict(type='EdgeAwareSmoothnessLoss', loss_weight=0.01),
-    soc_projector=dict(type='SOCProjector', hidden_channels=8, out_channels=8))
+    soc=dict(type='ScaleOrientedContrast', loss_weight=0.1,
+             projector=dict(type='SOCProjector', hidden_channels=8, out_channels=8)))
 
 
 def build(image_encoder=IMG, text_encoder=TXT, neck=None, scale_head=HEAD, shift_head=HEAD,
           **losses):
+    neck = neck or dict(type='CrossModalAttentionNeck', num_heads=2)
     return TR2M(relative_depth=REL, image_encoder=image_encoder, text_encoder=text_encoder,
-                neck=neck or dict(type='CrossModalAttentionNeck'), scale_head=scale_head,
-                shift_head=shift_head, **{**LOSSES, **losses})
+                neck=neck, scale_head=scale_head, shift_head=shift_head, **{**LOSSES, **losses})
 
 
 ABLATIONS = {
@@ -28,13 +28,14 @@ ABLATIONS = {
     'text_only': dict(neck=dict(type='CrossModalAttentionNeck', modalities=('text',))),
     'image_only': dict(neck=dict(type='CrossModalAttentionNeck', modalities=('image',)),
                        text_encoder=None),
+    'param_free_neck': dict(neck=dict(type='CrossModalAttentionNeck', qkv_proj=False)),
     'scale_only': dict(shift_head=None),
     'shift_only': dict(scale_head=None),
     'global_factors': dict(scale_head=dict(HEAD, global_pool=True),
                            shift_head=dict(HEAD, global_pool=True)),
     'all_tokens': dict(neck=dict(type='CrossModalAttentionNeck', text_tokens='all',
-                                 qkv_proj=True, num_heads=2)),
-    'silog_only': dict(loss_pseudo=None, loss_soc=None, loss_smooth=None),
+                                 num_heads=2)),
+    'silog_only': dict(loss_pseudo=None, soc=None, loss_smooth=None),
 }
 
 
@@ -88,8 +89,7 @@ def test_checkpoint_policy(tmp_path, depth_batch):
     assert not any(k.startswith('image_encoder.') for k in state)  # rebuilt from the source
     assert any(k.startswith('relative_depth.') for k in state)  # random frozen parts are saved
     assert any(k.startswith('text_encoder.') for k in state)
-    assert any(k.startswith('momentum_neck.') for k in state) or not any(
-        p.numel() for p in model.momentum_neck.parameters())
+    assert any(k.startswith('soc.momentum_branch.0.') for k in state)  # the EMA neck is saved
     torch.manual_seed(1)
     other = build(image_encoder=image_encoder)
     other.load_state_dict(state)  # strict: the pretrained encoder's keys are not expected
@@ -101,6 +101,6 @@ def test_checkpoint_policy(tmp_path, depth_batch):
     wider = build(image_encoder=image_encoder, scale_head=dict(HEAD, channels=16))
     with pytest.raises(RuntimeError, match='checkpoint does not fit TR2M'):
         wider.load_state_dict(state)
-    without_soc = build(image_encoder=image_encoder, loss_soc=None)
+    without_soc = build(image_encoder=image_encoder, soc=None)
     with pytest.raises(RuntimeError, match='unexpected keys'):
         without_soc.load_state_dict(state)

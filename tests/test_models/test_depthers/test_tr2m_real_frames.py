@@ -16,13 +16,13 @@ TINY_TR2M = dict(
     relative_depth=dict(type='TransformersRelativeDepth', arch='da_tiny', pretrained=None),
     image_encoder=dict(type='DINOv2Encoder', arch='vit_tiny14', pretrained=None),
     text_encoder=dict(type='SentenceTextEncoder'),  # the real, offline MiniLM
-    neck=dict(type='CrossModalAttentionNeck'),
+    neck=dict(type='CrossModalAttentionNeck', num_heads=4),
     scale_head=dict(type='RescaleHead', channels=16),
     shift_head=dict(type='RescaleHead', channels=16),
     loss_pseudo=dict(type='ThresholdedPseudoDepthLoss'),
-    loss_soc=dict(type='ScaleOrientedContrastiveLoss'),
     loss_smooth=dict(type='EdgeAwareSmoothnessLoss'),
-    soc_projector=dict(type='SOCProjector', hidden_channels=16, out_channels=16),
+    soc=dict(type='ScaleOrientedContrast',
+             projector=dict(type='SOCProjector', hidden_channels=16, out_channels=16)),
 )
 
 
@@ -57,22 +57,23 @@ def test_loss_on_real_nyu_and_kitti_frames(rgbd_real):
         total.backward()
         for name, p in model.named_parameters():
             frozen = name.startswith(('relative_depth.', 'image_encoder.', 'text_encoder.',
-                                      'momentum_'))
+                                      'soc.momentum_'))
             assert p.requires_grad is not frozen, name
             if frozen:
                 assert p.grad is None, name
         # the heads' last conv starts at zero (A = B = 1), so at the first step only it and
-        # (through the contrastive branch) the neck receive gradients
+        # (through the contrastive branch) the neck's attention receive gradients
         assert model.scale_head.out[-1].weight.grad.abs().sum() > 0
         assert model.shift_head.out[-1].weight.grad.abs().sum() > 0
-        assert model.neck.text_proj.weight.grad.abs().sum() > 0
+        for part in (model.neck.q, model.neck.k_img, model.neck.v_img, model.neck.out_img):
+            assert part.weight.grad.abs().sum() > 0
 
 
 def test_frozen_parts_stay_in_eval_mode_when_training():
     model = build_model()
     model.train()
     for part in (model.relative_depth, model.image_encoder, model.text_encoder,
-                 model.momentum_neck, model.momentum_projector):
+                 model.soc.momentum_branch, model.soc.momentum_projector):
         assert not part.training and not any(m.training for m in part.modules())
     assert model.scale_head.training and model.neck.training
 
@@ -92,14 +93,16 @@ def test_predict_at_gt_resolution(rgbd_real):
 
 
 def test_momentum_update_is_an_ema():
-    model = build_model(momentum=0.9)
+    model = build_model(soc=dict(TINY_TR2M['soc'], momentum=0.9))
     with torch.no_grad():
-        for p in model.soc_projector.parameters():
+        for p in list(model.soc.projector.parameters()) + list(model.neck.parameters()):
             p.add_(1.0)
-    before = [p.clone() for p in model.momentum_projector.parameters()]
-    model.momentum_update()
-    for b, q, k in zip(before, model.soc_projector.parameters(),
-                       model.momentum_projector.parameters()):
+    live = list(model.soc.projector.parameters()) + list(model.neck.parameters())
+    ema = (list(model.soc.momentum_projector.parameters())
+           + list(model.soc.momentum_branch[0].parameters()))
+    before = [p.clone() for p in ema]
+    model.soc.momentum_update()
+    for b, q, k in zip(before, live, ema):
         torch.testing.assert_close(k, 0.9 * b + 0.1 * q)
 
 
@@ -110,7 +113,7 @@ def test_checkpoint_policy_and_foreign_checkpoints():
     assert not any(k.startswith('text_encoder.') for k in state)
     # random-init frozen parts and the EMA branch are saved
     assert any(k.startswith('image_encoder.') for k in state)
-    assert any(k.startswith('momentum_projector.') for k in state)
+    assert any(k.startswith('soc.momentum_projector.') for k in state)
     other = build_model()
     other.load_state_dict(copy.deepcopy(state))
     for k, v in other.state_dict().items():
@@ -132,10 +135,9 @@ def test_empty_caption_is_an_error_naming_the_image(rgbd_real):
 
 @pytest.mark.parametrize('overrides', [
     dict(shift_head=None), dict(scale_head=None),
-    dict(loss_pseudo=None, loss_soc=None, loss_smooth=None),
+    dict(loss_pseudo=None, soc=None, loss_smooth=None),
     dict(neck=dict(type='CrossModalAttentionNeck', modalities=('image',)), text_encoder=None),
-    dict(neck=dict(type='CrossModalAttentionNeck', text_tokens='all', num_heads=2,
-                   qkv_proj=True)),
+    dict(neck=dict(type='CrossModalAttentionNeck', text_tokens='all', num_heads=2)),
 ], ids=['scale-only', 'shift-only', 'silog-only', 'image-only', 'all-tokens'])
 def test_variants_train(rgbd_real, overrides):
     model = build_model(**overrides).train()

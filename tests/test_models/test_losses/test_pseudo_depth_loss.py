@@ -140,8 +140,9 @@ def test_gate_real_relative_passes_noise_fails(real_batch):
     pred = torch.full_like(depth, 2.0)
     _, frac_good = loss(pred, good, depth, valid)
     _, frac_noise = loss(pred, noise, depth, valid)
-    assert frac_good.item() == 1.0
-    assert frac_noise.item() == 0.0
+    assert frac_good.shape == (depth.shape[0],)  # the gate of each image
+    assert (frac_good == 1.0).all()
+    assert (frac_noise == 0.0).all()
 
 
 def _reference_loss(pred, rel, gt, valid, rho, space, lambd, min_valid):
@@ -190,7 +191,7 @@ def test_module_equals_naive_loop(real_batch, space):
     loss, frac = module(pred, rel, depth, valid)
     ref, ref_frac = _reference_loss(pred.detach(), rel, depth, valid, 0.8, space, 0.15, 16)
     assert 0 < ref_frac < 1
-    assert frac.item() == pytest.approx(ref_frac)
+    assert frac.mean().item() == pytest.approx(ref_frac)
     assert loss.item() == pytest.approx(0.5 * ref.item(), rel=1e-4)
     loss.backward()
     assert torch.isfinite(pred.grad).all()
@@ -209,6 +210,31 @@ def test_supervises_pixels_without_gt(load_frame, kitti_indices):
     assert (pred.grad[~valid] != 0).float().mean() > 0.99  # dense supervision in the holes
 
 
+def test_protocol_cap_per_image():
+    """KITTI-like sky: Dr ~ 0 fits to huge pseudo depths; each image's own cap drops them."""
+    gt = torch.full((2, 1, 8, 8), 4.0)
+    gt[:, :, 4:] = 2.0
+    valid = torch.ones_like(gt, dtype=torch.bool)
+    valid[:, :, :2] = False  # the "sky" rows have no GT
+    rel = 1.0 / gt
+    rel[:, :, :2] = 1e-4  # -> pseudo ~ 1e4 m there
+    pred = torch.full_like(gt, 3.0, requires_grad=True)
+    module = ThresholdedPseudoDepthLoss(loss_weight=1.0)  # max_depth='protocol'
+    uncapped, _ = module(pred, rel, gt, valid)  # no cap given: every positive target
+    loss, passed = module(pred, rel, gt, valid, max_depth=torch.tensor([10.0, float('inf')]))
+    loss.backward()
+    assert (passed == 1).all()
+    assert (pred.grad[0, :, :2] == 0).all()  # image 0: the sky targets (1e4 m > 10 m) dropped
+    assert (pred.grad[1, :, :2] != 0).all()  # image 1: no cap
+    fixed, _ = ThresholdedPseudoDepthLoss(max_depth=10.0, loss_weight=1.0)(
+        pred, rel, gt, valid, max_depth=torch.tensor([1.0, 1.0]))  # a number beats the protocol
+    capped_both, _ = module(pred, rel, gt, valid, max_depth=10.0)
+    assert fixed.item() == pytest.approx(capped_both.item())
+    assert uncapped.item() > capped_both.item()
+    with pytest.raises(ValueError, match='max_depth'):
+        ThresholdedPseudoDepthLoss(max_depth='dataset')
+
+
 def test_min_valid_and_max_depth():
     gt = torch.full((2, 1, 8, 8), 2.0)
     gt[:, :, :4] = 4.0
@@ -218,9 +244,9 @@ def test_min_valid_and_max_depth():
     rel = 1.0 / gt
     pred = torch.full_like(gt, 3.0, requires_grad=True)
     loss, frac = ThresholdedPseudoDepthLoss(min_valid=16)(pred, rel, gt, valid)
-    assert frac.item() == 0.5
+    assert frac.tolist() == [1.0, 0.0]
     _, frac_low = ThresholdedPseudoDepthLoss(min_valid=5)(pred, rel, gt, valid)
-    assert frac_low.item() == 1.0
+    assert frac_low.tolist() == [1.0, 1.0]
     # max_depth drops the far pseudo pixels: only the 2 m half is used -> e = log 1.5 constant
     capped, _ = ThresholdedPseudoDepthLoss(max_depth=3.0, loss_weight=1.0)(pred, rel, gt, valid)
     e = np.log(1.5)
@@ -233,7 +259,7 @@ def test_no_image_passes_connected_zero_and_no_grad_to_target(real_batch):
     rel.requires_grad_(True)
     pred = torch.full_like(depth, float('nan')).requires_grad_(True)
     loss, frac = ThresholdedPseudoDepthLoss()(pred, rel, depth, valid)
-    assert frac.item() == 0.0 and loss.item() == 0.0
+    assert (frac == 0.0).all() and loss.item() == 0.0
     loss.backward()
     assert torch.equal(pred.grad, torch.zeros_like(pred))
     assert rel.grad is None
@@ -249,7 +275,7 @@ def test_sparse_kitti_and_empty_frame_are_finite(load_frame, kitti_indices):
         loss, frac = ThresholdedPseudoDepthLoss(space=space, rho=0.0)(pred, rel, depth, valid)
         loss.backward()
         assert torch.isfinite(loss) and loss.item() > 0
-        assert frac.item() == pytest.approx(len(frames) / (len(frames) + 1))
+        assert frac.mean().item() == pytest.approx(len(frames) / (len(frames) + 1))
         assert torch.isfinite(pred.grad).all()
         assert (pred.grad[-1] == 0).all()
         assert rel.grad is None
@@ -265,7 +291,11 @@ def test_registry_build():
 
     module = MODELS.build(dict(type='ThresholdedPseudoDepthLoss', rho=0.7, space='depth'))
     assert isinstance(module, ThresholdedPseudoDepthLoss)
-    assert (module.rho, module.space, module.loss_weight, module.lambd) == (0.7, 'depth', 0.5, 0.15)
+    assert (module.rho, module.space, module.loss_weight) == (0.7, 'depth', 0.5)
+    assert (module.form, module.silog_kwargs['lambd'], module.max_depth) == \
+        ('paper', 0.15, 'protocol')
+    zoe = MODELS.build(dict(type='ThresholdedPseudoDepthLoss', form='zoedepth', beta=0.2))
+    assert zoe.silog_kwargs == dict(lambd=0.8, sqrt=True, scale=10.0, reduction='image')
 
 
 def test_module_rejects_mismatched_shapes():

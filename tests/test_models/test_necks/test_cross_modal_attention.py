@@ -1,4 +1,4 @@
-"""``CrossModalAttentionNeck`` (TR2M eq. 1-2) against hand-computed attention."""
+"""``CrossModalAttentionNeck`` (TR2M eq. 1-2) against hand-computed attention, both forms."""
 import math
 
 import pytest
@@ -16,9 +16,24 @@ def text(pooled, tokens=None, mask=None):
     return TextEmbedding(pooled, tokens, mask)
 
 
-def test_equations_with_pooled_text():
+def naive_attention(q, k, v, heads, mask=None):
+    """Loop over images and heads: softmax(q_h k_h^T / sqrt(d)) v_h, heads concatenated."""
+    b, n, width = q.shape
+    d = width // heads
+    out = torch.zeros(b, n, width, dtype=torch.float64)
+    for i in range(b):
+        for h in range(heads):
+            sl = slice(h * d, (h + 1) * d)
+            logits = q[i, :, sl].double() @ k[i, :, sl].double().T / math.sqrt(d)
+            if mask is not None:
+                logits[:, ~mask[i]] = -math.inf
+            out[i, :, sl] = torch.softmax(logits, -1) @ v[i, :, sl].double()
+    return out
+
+
+def test_parameter_free_equations_with_pooled_text():
     torch.manual_seed(0)
-    neck = CrossModalAttentionNeck(in_channels=8, text_channels=6)
+    neck = CrossModalAttentionNeck(in_channels=8, text_channels=6, num_heads=1, qkv_proj=False)
     img = torch.randn(2, 8, 3, 4)
     emb = text(torch.randn(2, 6))
     out = neck(img, emb)
@@ -31,30 +46,88 @@ def test_equations_with_pooled_text():
     assert sum(p.numel() for p in neck.parameters()) == 6 * 8 + 8
 
 
+@pytest.mark.parametrize('text_tokens', ['pooled', 'all'])
+def test_learnt_form_matches_naive_multi_head_reference(text_tokens):
+    torch.manual_seed(0)
+    neck = CrossModalAttentionNeck(8, 6, num_heads=2, head_dim=3, text_tokens=text_tokens)
+    img = torch.randn(2, 8, 3, 4)
+    tokens = torch.randn(2, 5, 6)
+    mask = torch.tensor([[True] * 5, [True, True, True, False, False]])
+    emb = text(torch.randn(2, 6), tokens, mask)
+    out = neck(img, emb)
+    f = img.flatten(2).transpose(1, 2)
+    fn = nn.functional.layer_norm(f, (8,), neck.norm_img.weight, neck.norm_img.bias)
+    q = neck.q(fn)
+    attn_img = naive_attention(q, neck.k_img(fn), neck.v_img(fn), 2)
+    expected = f.double() + neck.out_img(attn_img.float()).double()
+    if text_tokens == 'pooled':
+        t = nn.functional.layer_norm(emb.pooled, (6,), neck.norm_txt.weight, neck.norm_txt.bias)
+        expected = expected + neck.out_txt(neck.v_txt(t))[:, None].double()
+        assert not hasattr(neck, 'k_txt')  # softmax over one token: K_L would get no gradient
+    else:
+        t = nn.functional.layer_norm(tokens, (6,), neck.norm_txt.weight, neck.norm_txt.bias)
+        attn_txt = naive_attention(q, neck.k_txt(t), neck.v_txt(t), 2, mask)
+        expected = expected + neck.out_txt(attn_txt.float()).double()
+    expected = expected.transpose(1, 2).reshape(2, 8, 3, 4)
+    torch.testing.assert_close(out.double(), expected, atol=1e-5, rtol=1e-5)
+    assert neck.q.out_features == 6  # 2 heads x head_dim 3
+
+
+def test_paper_width_parameter_count():
+    neck = CrossModalAttentionNeck(1024, 768, num_heads=16, head_dim=64)
+    counts = {n: sum(p.numel() for p in m.parameters()) for n, m in neck.named_children()}
+    assert counts == {'norm_img': 2048, 'q': 1049600, 'k_img': 1049600, 'v_img': 1049600,
+                      'out_img': 1049600, 'norm_txt': 1536, 'v_txt': 787456,
+                      'out_txt': 1049600}
+    assert sum(counts.values()) == 6_039_040
+
+
 def test_modalities_and_projections():
     img = torch.randn(1, 8, 2, 2)
     emb = text(torch.randn(1, 8))
-    text_only = CrossModalAttentionNeck(8, 8, modalities=('text',))
+    text_only = CrossModalAttentionNeck(8, 8, qkv_proj=False, modalities=('text',))
     assert torch.allclose(text_only(img, emb), emb.pooled[:, :, None, None].expand(1, 8, 2, 2))
-    image_only = CrossModalAttentionNeck(8, modalities=('image',))
+    image_only = CrossModalAttentionNeck(8, modalities=('image',), num_heads=2)
     assert torch.allclose(image_only(img, None), image_only(img, emb))
-    learnt = CrossModalAttentionNeck(8, 4, qkv_proj=True, num_heads=2, modalities=('image',))
-    assert sum(isinstance(m, nn.Linear) for m in learnt.modules()) == 3  # q, k_img, v_img
-    assert learnt(img).shape == img.shape
+    assert not hasattr(image_only, 'v_txt')
+    learnt_text_only = CrossModalAttentionNeck(8, 4, num_heads=2, modalities=('text',))
+    assert not hasattr(learnt_text_only, 'q')  # pooled text alone needs no query
+    out = learnt_text_only(img, text(torch.randn(1, 4)))
+    assert torch.allclose(out, out[..., :1, :1].expand_as(out))  # one vector at every pixel
     with pytest.raises(ValueError, match='text_channels'):
         CrossModalAttentionNeck(8)
     with pytest.raises(ValueError, match='modalities'):
         CrossModalAttentionNeck(8, 8, modalities=('audio',))
     with pytest.raises(ValueError, match='no caption'):
-        CrossModalAttentionNeck(8, 8)(img, None)
+        CrossModalAttentionNeck(8, 8, num_heads=2)(img, None)
+    with pytest.raises(ValueError, match='text_tokens'):
+        CrossModalAttentionNeck(8, 8, text_tokens='first')
 
 
-def test_all_tokens_ignores_padding():
+@pytest.mark.parametrize('qkv_proj', [True, False])
+def test_all_tokens_ignores_padding(qkv_proj):
     torch.manual_seed(0)
-    neck = CrossModalAttentionNeck(8, 4, text_tokens='all')
+    neck = CrossModalAttentionNeck(8, 4, num_heads=2, text_tokens='all', qkv_proj=qkv_proj)
     img = torch.randn(1, 8, 2, 3)
     tokens = torch.randn(1, 5, 4)
     mask = torch.tensor([[True, True, True, False, False]])
     out = neck(img, text(torch.randn(1, 4), tokens, mask))
     tokens[:, 3:] = 100.0  # padding must not matter
     assert torch.allclose(out, neck(img, text(torch.randn(1, 4), tokens, mask)))
+
+
+def test_learnt_neck_changes_features_pixel_by_pixel():
+    """The parameter-free neck's only parameter adds one vector per image; the learnt one's
+    parameters move each pixel differently (what SOC needs to shape the features)."""
+    torch.manual_seed(0)
+    img = torch.randn(2, 16, 4, 5)
+    emb = text(torch.randn(2, 12))
+    for qkv_proj, spatial in ((False, False), (True, True)):
+        neck = CrossModalAttentionNeck(16, 12, num_heads=2, qkv_proj=qkv_proj)
+        before = neck(img, emb)
+        with torch.no_grad():
+            for p in neck.parameters():
+                p.add_(0.1 * torch.randn_like(p))
+        change = neck(img, emb) - before  # (B, D, h, w)
+        spread = change.flatten(2).std(-1).mean()  # spatial std of the change
+        assert (spread > 1e-2) == spatial, (qkv_proj, float(spread))

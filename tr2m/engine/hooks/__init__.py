@@ -1,4 +1,5 @@
+from .loss_balance_hook import LossBalanceHook
 from .momentum_hook import SOCMomentumHook
 from .visualization_hook import DepthVisualizationHook
 
-__all__ = ['SOCMomentumHook', 'DepthVisualizationHook']
+__all__ = ['SOCMomentumHook', 'LossBalanceHook', 'DepthVisualizationHook']

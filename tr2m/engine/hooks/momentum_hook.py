@@ -1,4 +1,4 @@
-"""``SOCMomentumHook``: EMA update of a model's momentum branch after every optimizer step."""
+"""``SOCMomentumHook``: EMA update of every momentum branch after each optimizer step."""
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
@@ -7,17 +7,18 @@ from tr2m.registry import HOOKS
 
 @HOOKS.register_module()
 class SOCMomentumHook(Hook):
-    """Call ``model.momentum_update()`` after each training iteration that stepped the
-    optimizer (TR2M's contrastive key branch). Models without that method are left alone."""
+    """After each training iteration that stepped the optimizer, call ``momentum_update()`` on
+    every submodule of the model that has one (e.g. each ``ScaleOrientedContrast``). Models
+    without a momentum branch are left alone."""
 
     priority = 'NORMAL'
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        update = getattr(model, 'momentum_update', None)
-        if update is None:
+        stepped = getattr(runner.optim_wrapper, 'should_update', lambda: True)
+        if not stepped():
             return
-        wrapper = runner.optim_wrapper
-        stepped = getattr(wrapper, 'should_update', lambda: True)
-        if stepped():
-            update()
+        for module in model.modules():
+            update = getattr(module, 'momentum_update', None)
+            if callable(update):
+                update()

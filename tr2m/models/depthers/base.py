@@ -44,8 +44,33 @@ def affine_inverse_to_depth(rel: Tensor, scale: Tensor, shift: Tensor) -> Tensor
     return 1.0 / (scale * rel + shift).clamp_min(MIN_INV_DEPTH)
 
 
-class BaseDepther(BaseModel, metaclass=ABCMeta):
-    """Common plumbing: mode dispatch, GT stacking, resizing predictions, checkpoint policy.
+class DeptherMeta(ABCMeta):
+    """Builds a depther, then attaches the plug-ins its config names.
+
+    Every depther accepts ``soc=dict(type='ScaleOrientedContrast', ...)`` (or a built one)
+    whether or not its ``__init__`` mentions it: the component needs the depther's submodules,
+    so it is attached once they exist, before any optimizer sees the parameters.
+    """
+
+    def __call__(cls, *args, soc=None, **kwargs):
+        model = super().__call__(*args, **kwargs)
+        model.attach_soc(soc)
+        return model
+
+
+class BaseDepther(BaseModel, metaclass=DeptherMeta):
+    """Common plumbing: mode dispatch, GT stacking, resizing predictions, checkpoint policy,
+    plug-ins (SOC) and the loss-balance diagnostics.
+
+    Plug-ins: ``soc=`` (see :class:`DeptherMeta`) attaches a
+    :class:`~tr2m.models.contrast.ScaleOrientedContrast`; in ``mode='loss'`` it captures its
+    feature during :meth:`loss` and adds ``loss_soc`` and its diagnostics.
+
+    Loss balance: when ``loss_balance_due`` is set (by ``LossBalanceHook`` every N iterations),
+    the next ``mode='loss'`` call also returns, for every loss term ``t`` but the reference
+    (``loss_silog``, else the first), ``gnorm_<t>``: the gradient norm of the weighted term on
+    the trainable parameters it shares with the reference, and ``gratio_<t>``: that norm over
+    the reference's on the same parameters (one extra backward pass per term).
 
     Checkpoint policy: frozen submodules whose weights came from a pretrained source
     (``weights_source != 'random'``) are left out of ``state_dict()`` -- they are rebuilt from
@@ -65,11 +90,33 @@ class BaseDepther(BaseModel, metaclass=ABCMeta):
         self._register_load_state_dict_pre_hook(self._check_checkpoint)
         self.register_load_state_dict_post_hook(BaseDepther._forgive_pretrained_frozen)
 
+    #: Plug-in arguments every depther accepts from its config (see :class:`DeptherMeta`).
+    PLUGIN_ARGS = ('soc',)
+
+    # ---- plug-ins ------------------------------------------------------------------------
+    def attach_soc(self, soc: Union[dict, nn.Module, None]) -> None:
+        """Build (if a config) and attach a scale-oriented contrast component as ``self.soc``;
+        None leaves the depther without one."""
+        self.soc = build_module(soc)
+        if self.soc is not None:
+            self.soc.attach(self)
+
     # ---- mode dispatch -------------------------------------------------------------------
     def forward(self, inputs: Tensor, data_samples: Optional[SampleList] = None,
                 mode: str = 'tensor'):
         if mode == 'loss':
-            return self.loss(inputs, data_samples)
+            soc = getattr(self, 'soc', None)
+            if soc is None:
+                losses = self.loss(inputs, data_samples)
+            else:
+                with soc.capture():
+                    losses = self.loss(inputs, data_samples)
+                gt, valid = self.stack_gt(inputs, data_samples)
+                losses.update(soc(self, inputs, data_samples, gt, valid))
+            if getattr(self, 'loss_balance_due', False):
+                self.loss_balance_due = False
+                losses.update(self.loss_balance(losses))
+            return losses
         if mode == 'predict':
             return self.predict(inputs, data_samples)
         if mode == 'tensor':
@@ -88,6 +135,37 @@ class BaseDepther(BaseModel, metaclass=ABCMeta):
     def _forward(self, inputs: Tensor, data_samples: Optional[SampleList] = None) -> Tensor:
         """Metric depth ``(B, 1, H, W)`` at the input resolution."""
 
+    def loss_balance(self, losses: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """``gnorm_<term>`` / ``gratio_<term>`` of every loss term against the reference term
+        on the trainable parameters both reach (see the class docstring)."""
+        terms = {k: v for k, v in losses.items()
+                 if 'loss' in k and isinstance(v, Tensor) and v.requires_grad}
+        if len(terms) < 2:
+            return {}
+        ref = 'loss_silog' if 'loss_silog' in terms else next(iter(terms))
+        params = [p for p in self.parameters() if p.requires_grad]
+
+        def grads(value: Tensor):
+            return torch.autograd.grad(value, params, retain_graph=True, allow_unused=True)
+
+        ref_grads = grads(terms[ref])
+        out = {}
+        for name, value in terms.items():
+            if name == ref:
+                continue
+            shared = [(g, r) for g, r in zip(grads(value), ref_grads)
+                      if g is not None and r is not None]
+            short = name.replace('loss_', '')
+            if not shared:
+                out[f'gnorm_{short}'] = value.new_zeros(())
+                continue
+            norm = torch.sqrt(sum((g.float() ** 2).sum() for g, _ in shared))
+            ref_norm = torch.sqrt(sum((r.float() ** 2).sum() for _, r in shared))
+            out[f'gnorm_{short}'] = norm.detach()
+            if ref_norm > 0:  # e.g. zero-initialised heads give the reference no gradient yet
+                out[f'gratio_{short}'] = (norm / ref_norm).detach()
+        return out
+
     # ---- helpers ------------------------------------------------------------------------
     @staticmethod
     def stack_gt(inputs: Tensor, data_samples: SampleList) -> Tuple[Tensor, Tensor]:
@@ -105,6 +183,29 @@ class BaseDepther(BaseModel, metaclass=ABCMeta):
         valid = torch.stack([s.gt_valid.data if 'gt_valid' in s else s.gt_depth.data > 0
                              for s in data_samples]).to(inputs.device).bool()
         return gt, valid & (gt > 0) & torch.isfinite(gt)
+
+    @staticmethod
+    def protocol_values(data_samples: Optional[SampleList], key: str, like: Tensor) -> Tensor:
+        """Each sample's ``protocol[key]`` as a ``(B,)`` tensor like ``like``; ``inf`` where a
+        sample has no protocol or the value is None."""
+        values = []
+        for s in data_samples or []:
+            value = (s.metainfo.get('protocol') or {}).get(key)
+            values.append(float('inf') if value is None else float(value))
+        return torch.tensor(values, dtype=like.dtype, device=like.device)
+
+    @staticmethod
+    def per_dataset_mean(name: str, values: Tensor,
+                         data_samples: Optional[SampleList]) -> Dict[str, Tensor]:
+        """``{name: mean}`` plus ``{name/<dataset_name>: mean over that dataset's samples}``
+        (diagnostics: detached, and ``name`` must not contain "loss")."""
+        values = values.detach().float()
+        out = {name: values.mean()}
+        names = [s.metainfo.get('dataset_name') for s in data_samples or []]
+        for ds in sorted({n for n in names if n}):
+            pick = torch.tensor([n == ds for n in names], device=values.device)
+            out[f'{name}/{ds}'] = values[pick].mean()
+        return out
 
     @staticmethod
     def captions(data_samples: Optional[SampleList]) -> List[str]:

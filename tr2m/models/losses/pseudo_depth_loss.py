@@ -5,14 +5,14 @@ closed-form least-squares ``(alpha, beta)`` per image. Where the aligned map agr
 GT (delta1 > ``rho``) it becomes a dense pseudo target, so the metric prediction is also
 supervised where the GT has holes (sky, glass, LiDAR gaps).
 """
-from typing import Optional, Tuple
+from typing import Tuple, Union
 
 import torch
 from torch import Tensor, nn
 
 from tr2m.registry import MODELS
 
-from .silog_loss import silog_loss
+from .silog_loss import REDUCTIONS, silog_form_args, silog_loss
 
 #: A fit is degenerate when ``var(x) <= DEGENERATE_REL_VAR * mean(x^2)`` over the valid pixels
 #: (``x`` constant up to relative noise 1e-6); it then falls back to ``alpha = 0``.
@@ -127,43 +127,57 @@ class ThresholdedPseudoDepthLoss(nn.Module):
 
     For each image, ``rel`` is aligned to the GT with :func:`pseudo_metric_depth`. Images whose
     fit reaches ``delta1 > rho`` on at least ``min_valid`` valid GT pixels pass the gate and get
-    ``L_si(pred, pseudo)`` (:func:`silog_loss`) over **all** pixels where ``pseudo`` is positive
-    and finite (and ``<= max_depth`` if set); the loss is the mean over passing images, the
-    others contribute nothing. The pseudo depth is a target: no gradient flows into ``rel``,
-    ``gt`` or the fit. With no passing image the loss is an exact zero still connected to
-    ``pred``'s graph.
+    ``L_si(pred, pseudo)`` (:func:`silog_loss`, in the same form as the model's ``L_si``) over
+    **all** pixels where ``pseudo`` is positive, finite and at most the depth cap; the loss is
+    the mean over passing images, the others contribute nothing. The pseudo depth is a target:
+    no gradient flows into ``rel``, ``gt`` or the fit. With no passing image the loss is an
+    exact zero still connected to ``pred``'s graph.
 
-    ``forward`` returns ``(loss, pass_frac)``: ``pass_frac`` is the detached fraction of images
-    that passed the gate, a diagnostic to log under a key without the substring ``"loss"``
-    (e.g. ``pseudo_pass_frac``) so mmengine does not add it to the total.
+    The cap: an inverse-space fit sends pixels with ``Dr ~ 0`` (KITTI sky) to 10^3-10^6 m, and a
+    negative fitted intercept makes them vanish; by default each image's targets stop at its
+    dataset protocol's ``max_depth`` (10 m NYUv2, 80 m KITTI, ...), which the depther passes in.
+
+    ``forward`` returns ``(loss, passed)``: ``passed`` is the detached per-image gate ``(B,)``
+    (1.0 = passed), which TR2M logs as ``pseudo_pass_frac`` overall and per dataset.
 
     Args:
         rho (float): delta1 gate; the paper leaves it open. Defaults to 0.9.
         space (str): ``'inverse'`` (fit in inverse depth) or ``'depth'`` (paper's literal
             eq. 5). Defaults to ``'inverse'``.
-        lambd (float): SI-log variance weight. Defaults to 0.15.
+        form (str): SI-log form, as :class:`SiLogLoss`. Defaults to 'paper'.
+        lambd (float): ``lambd`` of the paper form. Defaults to 0.15.
+        beta (float): ``beta`` of the ZoeDepth form. Defaults to 0.15.
+        reduction (str): as :class:`SiLogLoss`. Defaults to 'image'.
         min_valid (int): minimum number of valid GT pixels for an image to be gated in.
             Defaults to 16.
-        max_depth (float, optional): pseudo depths above this (in GT units) are not used as
-            targets; None uses every positive, finite value (paper). Defaults to None.
+        max_depth (float | str | None): pseudo depths above this (in GT units) are not used
+            as targets: ``'protocol'`` takes the cap given to ``forward`` (the depther passes
+            each sample's protocol ``max_depth``), a number fixes it, None uses every positive,
+            finite value. Defaults to ``'protocol'``.
         loss_weight (float): multiplier. Defaults to 0.5 (paper).
     """
 
-    def __init__(self, rho: float = 0.9, space: str = 'inverse', lambd: float = 0.15,
-                 min_valid: int = 16, max_depth: Optional[float] = None,
+    def __init__(self, rho: float = 0.9, space: str = 'inverse', form: str = 'paper',
+                 lambd: float = 0.15, beta: float = 0.15, reduction: str = 'image',
+                 min_valid: int = 16, max_depth: Union[float, str, None] = 'protocol',
                  loss_weight: float = 0.5) -> None:
         super().__init__()
         if space not in SPACES:
             raise ValueError(f'space must be one of {SPACES}, got {space!r}')
+        if reduction not in REDUCTIONS:
+            raise ValueError(f'reduction must be one of {REDUCTIONS}, got {reduction!r}')
+        if isinstance(max_depth, str) and max_depth != 'protocol':
+            raise ValueError(f"max_depth must be a number, 'protocol' or None, got {max_depth!r}")
         self.rho = rho
         self.space = space
-        self.lambd = lambd
+        self.form = form
+        self.silog_kwargs = dict(silog_form_args(form, lambd, beta), reduction=reduction)
         self.min_valid = min_valid
         self.max_depth = max_depth
         self.loss_weight = loss_weight
 
-    def forward(self, pred: Tensor, rel: Tensor, gt: Tensor,
-                valid_mask: Tensor) -> Tuple[Tensor, Tensor]:
+    def forward(self, pred: Tensor, rel: Tensor, gt: Tensor, valid_mask: Tensor,
+                max_depth: Union[Tensor, float, None] = None) -> Tuple[Tensor, Tensor]:
         """Compute the loss.
 
         Args:
@@ -173,13 +187,17 @@ class ThresholdedPseudoDepthLoss(nn.Module):
             gt (Tensor): metric GT depth, same shape as ``pred``; invalid pixels may hold
                 anything.
             valid_mask (Tensor): bool GT validity, broadcastable to ``pred``.
+            max_depth (Tensor | float, optional): the cap used when the module's ``max_depth``
+                is ``'protocol'``: one number, or one per image ``(B,)`` (``inf`` = no cap).
 
         Returns:
-            tuple[Tensor, Tensor]: weighted scalar loss, and ``pass_frac`` (scalar, detached).
+            tuple[Tensor, Tensor]: weighted scalar loss, and the per-image gate ``(B,)``
+            (float, detached).
         """
         if not pred.shape == rel.shape == gt.shape:
             raise ValueError(f'pred, rel and gt must have one shape, got {tuple(pred.shape)}, '
                              f'{tuple(rel.shape)} and {tuple(gt.shape)}')
+        cap = max_depth if self.max_depth == 'protocol' else self.max_depth
         with torch.no_grad():
             pseudo, delta1 = pseudo_metric_depth(rel.detach(), gt.detach(), valid_mask,
                                                  self.space)
@@ -188,9 +206,11 @@ class ThresholdedPseudoDepthLoss(nn.Module):
             n_valid = valid.flatten(-2).sum(-1)
             gate = (delta1 > self.rho) & (n_valid >= self.min_valid)  # (B, ...)
             target_mask = gate[..., None, None] & torch.isfinite(pseudo) & (pseudo > 0)
-            if self.max_depth is not None:
-                target_mask &= pseudo <= self.max_depth
+            if cap is not None:
+                cap = torch.as_tensor(cap, dtype=pseudo.dtype, device=pseudo.device)
+                cap = cap.reshape(-1, *([1] * (pseudo.dim() - 1))) if cap.dim() else cap
+                target_mask &= pseudo <= cap
             target_mask = torch.broadcast_to(target_mask, pred.shape)
-            pass_frac = gate.float().mean()
-        loss = silog_loss(pred, pseudo, target_mask, self.lambd)
-        return self.loss_weight * loss, pass_frac
+            passed = gate.float().reshape(gate.shape[0], -1).amax(1) if gate.dim() else gate
+        loss = silog_loss(pred, pseudo, target_mask, **self.silog_kwargs)
+        return self.loss_weight * loss, passed

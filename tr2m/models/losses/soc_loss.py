@@ -17,30 +17,35 @@ from tr2m.registry import MODELS
 NEGATIVE_REDUCTIONS = ('sum', 'mean')
 
 
-def depth_classes(depth: Tensor, valid_mask: Tensor, num_classes: int = 20) -> Tensor:
-    """Quantise depth into ``num_classes + 1`` classes per image (eq. 7).
+def depth_classes(depth: Tensor, valid_mask: Tensor, num_classes: int = 20,
+                  d_min: Optional[Tensor] = None, d_max: Optional[Tensor] = None) -> Tensor:
+    """Quantise depth into ``num_classes + 1`` classes (eq. 7).
 
-    ``Y = round((d_max - D) / (d_max - d_min) * C)`` with ``d_min``/``d_max`` taken per image over
-    the valid pixels, so class 0 is the farthest and class ``C`` the nearest depth. ``round``
-    is ``torch.round`` (halves to even). An image whose valid pixels all share one depth
-    (including a single valid pixel) is all class 0; an image without valid pixels is all -1.
+    ``Y = round((d_max - D) / (d_max - d_min) * C)``, so class 0 is the farthest and class ``C``
+    the nearest depth. ``d_min``/``d_max`` default to each map's own range over its valid pixels
+    (the paper's per-image classes); pass them (shape ``(...)``, broadcast over ``H, W``) for a
+    range shared by a pair of images or a batch -- depths outside it are clipped to class 0 or
+    ``C``. ``round`` is ``torch.round`` (halves to even). A map whose range is empty or a single
+    value (including a single valid pixel) is all class 0; invalid pixels are -1.
 
     Args:
         depth (Tensor): depth ``(..., H, W)``, any unit.
         valid_mask (Tensor): bool, broadcastable to ``depth``; non-finite depths are invalid too.
         num_classes (int): ``C``; labels are ``0..C``. Defaults to 20 (paper).
+        d_min (Tensor, optional): near end of the range, ``(...)``. Defaults to None.
+        d_max (Tensor, optional): far end of the range, ``(...)``. Defaults to None.
 
     Returns:
         Tensor: int64 labels of ``depth``'s shape, -1 where invalid.
     """
     valid = torch.broadcast_to(valid_mask.bool(), depth.shape) & torch.isfinite(depth)
-    inf = torch.tensor(float('inf'), dtype=depth.dtype, device=depth.device)
-    d_min = torch.where(valid, depth, inf).flatten(-2).amin(-1)[..., None, None]
-    d_max = torch.where(valid, depth, -inf).flatten(-2).amax(-1)[..., None, None]
+    own_min, own_max = class_range(depth, valid)
+    d_min = (own_min if d_min is None else d_min.to(depth))[..., None, None]
+    d_max = (own_max if d_max is None else d_max.to(depth))[..., None, None]
     span = d_max - d_min
     has_span = torch.isfinite(span) & (span > 0)
     safe_span = torch.where(has_span, span, torch.ones_like(span))
-    safe_depth = torch.where(valid, depth, d_max)
+    safe_depth = torch.where(valid, depth, torch.zeros_like(depth))
     scaled = torch.where(has_span, (d_max - safe_depth) / safe_span * num_classes,
                          torch.zeros_like(safe_depth))
     labels = torch.round(scaled).clamp(0, num_classes).long()
@@ -75,17 +80,127 @@ def downsample_depth(depth: Tensor, valid_mask: Tensor,
     return depth_small, valid_small
 
 
-def _label_stats(q_cls: Tensor, k_cls: Tensor,
-                 num_labels: int) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Flattened labels, key one-hots and per-image class counts."""
-    batch = q_cls.shape[0]
-    y = q_cls.reshape(batch, -1)  # (B, Nq)
+def class_range(depth: Tensor, valid_mask: Tensor) -> Tuple[Tensor, Tensor]:
+    """``d_min`` and ``d_max`` over the valid, finite pixels of each map ``(..., H, W)``.
+
+    Returns two tensors of shape ``(...)``; a map without valid pixels gets ``(+inf, -inf)``.
+    """
+    valid = torch.broadcast_to(valid_mask.bool(), depth.shape) & torch.isfinite(depth)
+    inf = torch.tensor(float('inf'), dtype=depth.dtype, device=depth.device)
+    d_min = torch.where(valid, depth, inf).flatten(-2).amin(-1)
+    d_max = torch.where(valid, depth, -inf).flatten(-2).amax(-1)
+    return d_min, d_max
+
+
+def reduce_labels(labels: Tensor, size: Sequence[int], num_labels: int,
+                  mode: str = 'mode') -> Tensor:
+    """Bring full-resolution class labels ``(B, H, W)`` to the feature grid ``size``.
+
+    ``'mode'``: each output cell takes the most frequent label among its valid pixels (ties go
+    to the smaller label, i.e. the farther class); a cell without a valid pixel is -1. Cells
+    split the image uniformly: pixel row ``y`` belongs to cell row ``floor(y * h / H)`` (the
+    same for columns), so sizes need not divide. ``'nearest'``: the label of the pixel
+    ``F.interpolate(mode='nearest')`` picks (-1 stays -1).
+
+    Args:
+        labels (Tensor): int labels ``(B, H, W)``, -1 = invalid, else ``0..num_labels-1``.
+        size (Sequence[int]): output ``(h, w)``.
+        num_labels (int): number of classes (``C + 1``).
+        mode (str): ``'mode'`` or ``'nearest'``. Defaults to ``'mode'``.
+
+    Returns:
+        Tensor: int64 labels ``(B, h, w)``.
+    """
+    h, w = int(size[0]), int(size[1])
+    if mode == 'nearest':
+        small = F.interpolate(labels[:, None].float(), size=(h, w), mode='nearest')
+        return small[:, 0].long()
+    elif mode != 'mode':
+        raise ValueError(f"mode must be 'mode' or 'nearest', got {mode!r}")
+    batch, height, width = labels.shape
+    dev = labels.device
+    rows = torch.arange(height, device=dev) * h // height  # (H,)
+    cols = torch.arange(width, device=dev) * w // width  # (W,)
+    cell = (rows[:, None] * w + cols[None, :]).reshape(1, -1)  # (1, H*W)
+    flat = labels.reshape(batch, -1)
+    ok = (flat >= 0) & (flat < num_labels)
+    index = torch.where(ok, cell * num_labels + flat, torch.zeros_like(flat))
+    counts = torch.zeros(batch, h * w * num_labels, device=dev)
+    counts.scatter_add_(1, index, ok.float())
+    counts = counts.view(batch, h * w, num_labels)
+    best = counts.argmax(-1)  # first maximum: the smaller label wins a tie
+    best = torch.where(counts.sum(-1) > 0, best, torch.full_like(best, -1))
+    return best.view(batch, h, w)
+
+
+def soc_class_stats(k: Tensor, k_cls: Tensor, num_labels: int) -> Tuple[Tensor, Tensor]:
+    """Per-image class sums of L2-normalised key features and class counts.
+
+    These are all that :func:`soc_loss` needs of the keys (cosine similarity is linear in the
+    normalised key), so key sets of different images, sizes, ranks or past batches are pooled by
+    adding their statistics.
+
+    Args:
+        k (Tensor): keys ``(B, D, h, w)`` or ``(B, K, D, h, w)`` (the K sets are pooled).
+        k_cls (Tensor): labels ``(B, h, w)`` or ``(B, K, h, w)``, -1 = invalid; labels outside
+            ``0..num_labels-1`` are ignored.
+        num_labels (int): classes ``M``.
+
+    Returns:
+        tuple[Tensor, Tensor]: ``sums`` ``(B, D, M)`` (float32 or wider) and ``counts``
+        ``(B, M)`` (same dtype).
+    """
+    if k.dim() == 4:
+        k, k_cls = k[:, None], k_cls[:, None]
+    batch, dim = k.shape[0], k.shape[2]
+    dtype = torch.promote_types(k.dtype, torch.float32)
+    kn = F.normalize(k.to(dtype), dim=2).transpose(1, 2).reshape(batch, dim, -1)  # (B, D, Nk)
+    yk = k_cls.reshape(batch, -1)  # (B, Nk)
+    onehot = (yk[..., None] == torch.arange(num_labels, device=yk.device)).to(dtype)
+    return torch.bmm(kn, onehot), onehot.sum(1)  # (B, D, M), (B, M)
+
+
+def soc_query_losses(q: Tensor, q_cls: Tensor, sums: Tensor, counts: Tensor,
+                     negative_reduction: str = 'sum',
+                     temperature: float = 1.0) -> Tuple[Tensor, Tensor]:
+    """Eq. 8 for every query pixel against pooled key statistics.
+
+    Args:
+        q (Tensor): query features ``(B, D, h, w)``.
+        q_cls (Tensor): query labels ``(B, h, w)``, -1 = invalid.
+        sums (Tensor): ``(B, D, M)`` class sums of normalised keys (:func:`soc_class_stats`).
+        counts (Tensor): ``(B, M)`` class counts.
+        negative_reduction (str): ``'sum'`` (paper) or ``'mean'``.
+        temperature (float): similarities are divided by it.
+
+    Returns:
+        tuple[Tensor, Tensor]: per-query losses ``(B, h*w)`` (0 where not counted) and the bool
+        mask of counted queries (valid, with a positive among the keys).
+    """
+    if negative_reduction not in NEGATIVE_REDUCTIONS:
+        raise ValueError(f'negative_reduction must be one of {NEGATIVE_REDUCTIONS}, '
+                         f'got {negative_reduction!r}')
+    if not temperature > 0:
+        raise ValueError(f'temperature must be positive, got {temperature}')
+    batch, dim = q.shape[:2]
+    num_labels = counts.shape[-1]
+    dtype = sums.dtype
+    qn = F.normalize(q.to(dtype), dim=1).reshape(batch, dim, -1).transpose(1, 2)  # (B, Nq, D)
+    class_mean = sums / counts.clamp_min(1)[:, None, :]  # (B, D, M) mean normalised key
+    sims = torch.bmm(qn, class_mean) / temperature  # (B, Nq, M) mean cosine per class
+    y = q_cls.reshape(batch, -1)
     y_valid = (y >= 0) & (y < num_labels)
-    yk = k_cls.reshape(batch, -1)  # (B, Nk): the K key sets of one image pooled
-    labels = torch.arange(num_labels, device=yk.device)
-    onehot = yk[..., None] == labels  # (B, Nk, M); invalid / out-of-range keys: all False
-    counts = onehot.sum(1)  # (B, M)
-    return y, y_valid, onehot, counts
+    present = counts > 0  # (B, M)
+    y_safe = torch.where(y_valid, y, torch.zeros_like(y))
+    has_pos = y_valid & present.gather(1, y_safe)  # (B, Nq)
+    s_pos = sims.gather(2, y_safe[..., None]).squeeze(2)
+    labels = torch.arange(num_labels, device=y.device)
+    neg = present[:, None, :] & (labels != y_safe[..., None])  # (B, Nq, M)
+    s_neg = torch.where(neg, sims, torch.zeros((), dtype=dtype, device=sims.device)).sum(2)
+    if negative_reduction == 'mean':
+        s_neg = s_neg / neg.sum(2).clamp_min(1).to(dtype)
+    per_query = F.softplus(s_neg - s_pos)  # -log(e^Sp / (e^Sp + e^Sn))
+    return torch.where(has_pos, per_query, torch.zeros_like(per_query)), has_pos
 
 
 def _num_labels(q_cls: Tensor, k_cls: Tensor, num_classes: Optional[int]) -> int:
@@ -107,7 +222,8 @@ def soc_loss(q: Tensor, k: Tensor, q_cls: Tensor, k_cls: Tensor,
     ``loss_i = -log(exp(S_p) / (exp(S_p) + exp(S_n))) = softplus(S_n - S_p)``. An empty set of
     negative classes gives ``S_n = 0`` for both reductions. The result is the mean of
     ``loss_i`` over valid queries whose class occurs among the keys; without any such query it
-    is an exact zero still connected to ``q``'s graph.
+    is an exact zero still connected to ``q``'s graph. Cost ``O(N * C * D)``
+    (:func:`soc_class_stats` then :func:`soc_query_losses`), not ``O(N^2 * D)``.
 
     Args:
         q (Tensor): query features ``(B, D, h, w)``.
@@ -136,30 +252,11 @@ def soc_loss(q: Tensor, k: Tensor, q_cls: Tensor, k_cls: Tensor,
                          f'and {tuple(k_cls.shape)}')
     if not temperature > 0:
         raise ValueError(f'temperature must be positive, got {temperature}')
-    batch, dim = q.shape[:2]
-    dtype = torch.promote_types(q.dtype, torch.float32)
     num_labels = _num_labels(q_cls, k_cls, num_classes)
-    y, y_valid, onehot, counts = _label_stats(q_cls, k_cls, num_labels)
-
-    qn = F.normalize(q.to(dtype), dim=1).reshape(batch, dim, -1).transpose(1, 2)  # (B, Nq, D)
-    kn = F.normalize(k.to(dtype), dim=2).transpose(1, 2).reshape(batch, dim, -1)  # (B, D, Nk)
-    # class means of normalised keys: (B, D, Nk) @ (B, Nk, M) -> (B, D, M)
-    class_sum = torch.bmm(kn, onehot.to(dtype))
-    class_mean = class_sum / counts.clamp_min(1).to(dtype)[:, None, :]
-    sims = torch.bmm(qn, class_mean) / temperature  # (B, Nq, M) mean cosine per class
-
-    present = counts > 0  # (B, M)
-    y_safe = torch.where(y_valid, y, torch.zeros_like(y))
-    has_pos = y_valid & present.gather(1, y_safe)  # (B, Nq)
-    s_pos = sims.gather(2, y_safe[..., None]).squeeze(2)
-    labels = torch.arange(num_labels, device=y.device)
-    neg = present[:, None, :] & (labels != y_safe[..., None])  # (B, Nq, M)
-    s_neg = torch.where(neg, sims, torch.zeros((), dtype=dtype, device=sims.device)).sum(2)
-    if negative_reduction == 'mean':
-        s_neg = s_neg / neg.sum(2).clamp_min(1).to(dtype)
-    per_query = F.softplus(s_neg - s_pos)
-    per_query = torch.where(has_pos, per_query, torch.zeros_like(per_query))
-    return per_query.sum() / has_pos.sum().clamp_min(1).to(dtype)
+    sums, counts = soc_class_stats(k, k_cls, num_labels)
+    per_query, has_pos = soc_query_losses(q, q_cls, sums, counts, negative_reduction,
+                                          temperature)
+    return per_query.sum() / has_pos.sum().clamp_min(1).to(per_query.dtype)
 
 
 def soc_pos_frac(q_cls: Tensor, k_cls: Tensor, num_classes: Optional[int] = None) -> Tensor:
@@ -177,10 +274,46 @@ def soc_pos_frac(q_cls: Tensor, k_cls: Tensor, num_classes: Optional[int] = None
         Tensor: float32 scalar without gradient.
     """
     num_labels = _num_labels(q_cls, k_cls, num_classes)
-    y, y_valid, _, counts = _label_stats(q_cls, k_cls, num_labels)
+    batch = q_cls.shape[0]
+    yk = k_cls.reshape(batch, -1)
+    present = (yk[..., None] == torch.arange(num_labels, device=yk.device)).any(1)  # (B, M)
+    y = q_cls.reshape(batch, -1)
+    y_valid = (y >= 0) & (y < num_labels)
     y_safe = torch.where(y_valid, y, torch.zeros_like(y))
-    has_pos = y_valid & (counts > 0).gather(1, y_safe)
+    has_pos = y_valid & present.gather(1, y_safe)
     return has_pos.sum().float() / y_valid.sum().clamp_min(1).float()
+
+
+def class_separability(feats: Tensor, cls: Tensor, num_labels: int) -> Tuple[Tensor, Tensor]:
+    """Mean cosine similarity of feature pairs of the same class and of different classes.
+
+    Over all ordered pairs ``(i, j)``, ``i != j``, of valid pixels of one image (then averaged
+    over images with at least two valid pixels); computed exactly from class sums of normalised
+    features, ``O(N * C * D)``. ``intra - inter`` is a depth-class separability score: higher
+    means pixels of one depth class look alike and differ from other classes.
+
+    Args:
+        feats (Tensor): features ``(B, D, h, w)``.
+        cls (Tensor): labels ``(B, h, w)``, -1 = invalid.
+        num_labels (int): classes ``M``.
+
+    Returns:
+        tuple[Tensor, Tensor]: ``intra`` and ``inter`` (float64 scalars; NaN when no image has
+        a pair of that kind).
+    """
+    sums, counts = soc_class_stats(feats.double(), cls, num_labels)  # (B, D, M), (B, M)
+    total = sums.sum(-1)  # (B, D)
+    n = counts.sum(-1)  # (B,)
+    same = (sums * sums).sum(1) - counts  # (B, M): sum over i != j in class c of cos
+    same_pairs = counts * (counts - 1)
+    all_pairs = (total * total).sum(1) - n  # every ordered pair i != j
+    cross = all_pairs - same.sum(-1)
+    cross_pairs = n * n - n - same_pairs.sum(-1)
+    has_same = same_pairs.sum(-1) > 0
+    has_cross = cross_pairs > 0
+    intra = (same.sum(-1) / same_pairs.sum(-1).clamp_min(1))[has_same].mean()
+    inter = (cross / cross_pairs.clamp_min(1))[has_cross].mean()
+    return intra, inter
 
 
 @MODELS.register_module()

@@ -1,3 +1,3 @@
-from .cross_modal_attention import CrossModalAttentionNeck, cross_modal_attention
+from .cross_modal_attention import CrossModalAttentionNeck, multi_head_attention
 
-__all__ = ['CrossModalAttentionNeck', 'cross_modal_attention']
+__all__ = ['CrossModalAttentionNeck', 'multi_head_attention']

@@ -9,116 +9,156 @@ from torch import Tensor, nn
 from tr2m.models.encoders.text_base import TextEmbedding
 from tr2m.registry import MODELS
 
+TEXT_TOKENS = ('pooled', 'all')
 
-def cross_modal_attention(img: Tensor, txt: Optional[Tensor], txt_mask: Optional[Tensor],
-                          q_proj: nn.Module, k_img: nn.Module, v_img: nn.Module,
-                          k_txt: nn.Module, v_txt: nn.Module, num_heads: int,
-                          use_image: bool = True) -> Tensor:
-    """``F_out = F_I + Attn^I + Attn^L`` with ``Attn^i = softmax(Q_I K_i^T / sqrt(d)) V_i``.
+
+def multi_head_attention(q: Tensor, k: Tensor, v: Tensor, num_heads: int,
+                         key_mask: Optional[Tensor] = None) -> Tensor:
+    """``softmax(Q K^T / sqrt(d)) V`` per head, ``d = width / num_heads`` (eq. 1).
 
     Args:
-        img (Tensor): image tokens ``(B, N, D)``.
-        txt (Tensor, optional): text tokens already in width D, ``(B, T, D)``; None skips
-            ``Attn^L``.
-        txt_mask (Tensor, optional): bool ``(B, T)``, True for real tokens.
-        num_heads (int): heads; ``d = D / num_heads``.
-        use_image (bool): include ``F_I + Attn^I``; False leaves ``Attn^L`` alone (the
-            text-only ablation; queries still come from the image). Defaults to True.
+        q (Tensor): queries ``(B, N, E)``.
+        k (Tensor): keys ``(B, T, E)``.
+        v (Tensor): values ``(B, T, E)``.
+        num_heads (int): heads; ``E`` must be divisible by it.
+        key_mask (Tensor, optional): bool ``(B, T)``, True for real (non-padding) keys.
 
     Returns:
-        Tensor: ``(B, N, D)``.
+        Tensor: ``(B, N, E)``, the heads concatenated.
     """
-    b, n, dim = img.shape
-    d = dim // num_heads
-    split = lambda x: x.view(b, x.shape[1], num_heads, d).transpose(1, 2)  # noqa: E731
-    q = split(q_proj(img))  # (B, h, N, d)
-    out = img if use_image else torch.zeros_like(img)
-    if use_image:
-        attn = torch.softmax(q @ split(k_img(img)).transpose(-1, -2) / math.sqrt(d), dim=-1)
-        out = out + (attn @ split(v_img(img))).transpose(1, 2).reshape(b, n, dim)
-    if txt is not None:
-        logits = q @ split(k_txt(txt)).transpose(-1, -2) / math.sqrt(d)  # (B, h, N, T)
-        if txt_mask is not None:
-            logits = logits.masked_fill(~txt_mask[:, None, None, :], float('-inf'))
-        attn = torch.softmax(logits, dim=-1)
-        out = out + (attn @ split(v_txt(txt))).transpose(1, 2).reshape(b, n, dim)
-    return out
+    b, n, width = q.shape
+    d = width // num_heads
+
+    def split(x: Tensor) -> Tensor:
+        return x.reshape(b, x.shape[1], num_heads, d).transpose(1, 2)  # (B, h, L, d)
+
+    logits = split(q) @ split(k).transpose(-1, -2) / math.sqrt(d)  # (B, h, N, T)
+    if key_mask is not None:
+        logits = logits.masked_fill(~key_mask[:, None, None, :], float('-inf'))
+    out = torch.softmax(logits, dim=-1) @ split(v)  # (B, h, N, d)
+    return out.transpose(1, 2).reshape(b, n, width)
 
 
 @MODELS.register_module()
 class CrossModalAttentionNeck(BaseModule):
-    """Fuse image patch tokens with the caption by attention, queries from the image.
+    """Fuse image patch tokens with the caption: ``F_out = F_I + Attn^I + Attn^L`` (eq. 2).
 
-    With the pooled text embedding (one token), ``Attn^L`` is that token's value at every
-    pixel; ``text_tokens='all'`` attends over every text token instead (then ``text_channels``
-    is the encoder's per-token width, which TR2M fills in).
+    Queries always come from the image tokens. Learnt form (``qkv_proj=True``, the paper
+    config): pre-norm as in ViTs -- ``Q = W_q LN(F_I)``, ``K_I, V_I = W_k, W_v LN(F_I)``,
+    ``K_L, V_L = W_k', W_v' LN(F_L)`` -- multi-head attention with head dimension
+    ``d = head_dim`` (eq. 1's ``sqrt(d)``), and an output projection per modality back to the
+    image width D. The residual is the raw ``F_I``. Section 3.3's momentum branch copies "the
+    rescale model encoder", which needs this neck to have parameters, and the scale-oriented
+    contrast can only reorganise the per-pixel features the heads read through them.
 
-    Parameters: the paper's ~19M trainable parameters are the two decoders (~18.9M) and the
-    SOC projector (~0.19M), which leaves no room for learnt attention projections (five
-    1024 x 1024 linears would add 5.2M), so by default Q, K and V are the features themselves
-    (eq. 1-2 as written) and the only parameters are the text linear D' -> D (0.79M for CLIP
-    ViT-L/14's 768 -> DINOv2-L's 1024). ``qkv_proj=True`` is the learnt variant.
+    With the pooled caption (one text token) the softmax over it is 1, so ``Attn^L`` is
+    ``W_o' V_L`` at every pixel and ``K_L`` would never receive a gradient: it is only built for
+    ``text_tokens='all'`` (which attends over every token, padding masked).
+
+    Parameter-free form (``qkv_proj=False``, the ablation of the earlier reading of eq. 1-2):
+    Q = K = V = the features and a linear layer maps the text width D' to D. Measured on the
+    paper architecture (random weights), 0.94-1.0 of each LayerNorm'd 1024-wide token's softmax
+    weight falls on itself, so ``F_out ~ 2 F_I + W F_L``, and SOC's gradient reached only the
+    text linear, which adds one vector per image: SOC could not change the depth.
+
+    Parameters of the paper setting (D = 1024, D' = 768, 16 heads of 64): ``W_q``, ``W_k``,
+    ``W_v``, ``W_o`` 1.05M each, ``W_v'`` 0.79M, ``W_o'`` 1.05M, LayerNorms 3.6k: 6.04M.
 
     Args:
         in_channels (int): image token width D.
-        text_channels (int, optional): text embedding width D'; a linear layer maps it to D
-            when they differ (DESIGN.md section 1). Only needed when 'text' is among
-            ``modalities``. Defaults to None.
-        num_heads (int): attention heads. Defaults to 1 (the paper's equations).
-        qkv_proj (bool): learn linear Q/K/V projections; False uses the features themselves
-            (parameter-free attention). Defaults to False.
+        text_channels (int, optional): text embedding width D'; only needed when 'text' is
+            among ``modalities``. Defaults to None.
+        num_heads (int): attention heads. Defaults to 8.
+        head_dim (int, optional): ``d``; the attention width is ``num_heads * head_dim``.
+            Defaults to ``in_channels // num_heads``.
+        qkv_proj (bool): learnt projections (True) or the parameter-free form. Defaults to True.
         text_tokens (str): 'pooled' or 'all'. Defaults to 'pooled'.
-        modalities (Sequence[str]): which attention terms to add, a subset of
-            ('image', 'text'): the paper's Table 5 ablation. Defaults to ('image', 'text').
+        modalities (Sequence[str]): which terms to add, a non-empty subset of ('image', 'text')
+            (Table 5). Without 'image', ``F_out = Attn^L`` (queries still from the image).
+            Defaults to ('image', 'text').
     """
 
-    def __init__(self, in_channels: int, text_channels: Optional[int] = None, num_heads: int = 1,
-                 qkv_proj: bool = False, text_tokens: str = 'pooled',
-                 modalities: Sequence[str] = ('image', 'text'),
+    def __init__(self, in_channels: int, text_channels: Optional[int] = None, num_heads: int = 8,
+                 head_dim: Optional[int] = None, qkv_proj: bool = True,
+                 text_tokens: str = 'pooled', modalities: Sequence[str] = ('image', 'text'),
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if text_tokens not in ('pooled', 'all'):
-            raise ValueError(f"text_tokens must be 'pooled' or 'all', got {text_tokens!r}")
+        if text_tokens not in TEXT_TOKENS:
+            raise ValueError(f'text_tokens must be one of {TEXT_TOKENS}, got {text_tokens!r}')
         bad = set(modalities) - {'image', 'text'}
         if bad or not modalities:
             raise ValueError(f"modalities must be a non-empty subset of ('image', 'text'), "
                              f'got {modalities!r}')
-        if 'text' in modalities and text_channels is None:
+        use_image, use_text = 'image' in modalities, 'text' in modalities
+        if use_text and text_channels is None:
             raise ValueError("CrossModalAttentionNeck uses 'text' but got no text_channels")
-        if in_channels % num_heads:
-            raise ValueError(f'in_channels {in_channels} not divisible by num_heads {num_heads}')
-        self.in_channels = in_channels
-        self.out_channels = in_channels
+        self.in_channels = self.out_channels = in_channels
         self.num_heads = num_heads
         self.text_tokens = text_tokens
         self.modalities = tuple(modalities)
-        self.text_proj = (nn.Linear(text_channels, in_channels)
-                          if text_channels != in_channels and 'text' in modalities
-                          else nn.Identity())
         self.qkv_proj = qkv_proj
+        if not qkv_proj:
+            if in_channels % num_heads:
+                raise ValueError(f'in_channels {in_channels} not divisible by num_heads '
+                                 f'{num_heads}')
+            self.text_proj = (nn.Linear(text_channels, in_channels)
+                              if use_text and text_channels != in_channels else nn.Identity())
+            return
+        head_dim = head_dim or in_channels // num_heads
+        if head_dim <= 0:
+            raise ValueError(f'head_dim must be positive, got {head_dim}')
+        width = num_heads * head_dim
+        self.head_dim = head_dim
+        # no parameter that would never receive a gradient (DDP refuses those)
+        if use_image or (use_text and text_tokens == 'all'):
+            self.norm_img = nn.LayerNorm(in_channels)
+            self.q = nn.Linear(in_channels, width)
+        if use_image:
+            self.k_img = nn.Linear(in_channels, width)
+            self.v_img = nn.Linear(in_channels, width)
+            self.out_img = nn.Linear(width, in_channels)
+        if use_text:
+            self.norm_txt = nn.LayerNorm(text_channels)
+            if text_tokens == 'all':
+                self.k_txt = nn.Linear(text_channels, width)
+            self.v_txt = nn.Linear(text_channels, width)
+            self.out_txt = nn.Linear(width, in_channels)
 
-        def make(used: bool = True) -> nn.Module:
-            # no parameters for an unused modality (they would never get a gradient)
-            return nn.Linear(in_channels, in_channels) if qkv_proj and used else nn.Identity()
-
-        self.q_proj = make()
-        self.k_img, self.v_img = make('image' in modalities), make('image' in modalities)
-        self.k_txt, self.v_txt = make('text' in modalities), make('text' in modalities)
+    def _text(self, text: Optional[TextEmbedding], dtype: torch.dtype):
+        if 'text' not in self.modalities:
+            return None, None
+        if text is None:
+            raise ValueError('CrossModalAttentionNeck uses text but got no caption embedding')
+        if self.text_tokens == 'pooled':
+            return text.pooled[:, None].to(dtype), None  # (B, 1, D')
+        return text.tokens.to(dtype), text.mask
 
     def forward(self, img_feats: Tensor, text: Optional[TextEmbedding] = None) -> Tensor:
-        """``(B, D, h, w)`` image features (+ caption embedding) -> fused ``(B, D, h, w)``."""
+        """``(B, D, h, w)`` image tokens (+ caption embedding) -> fused ``(B, D, h, w)``."""
         b, dim, h, w = img_feats.shape
         tokens = img_feats.flatten(2).transpose(1, 2)  # (B, N, D)
-        txt = mask = None
-        if 'text' in self.modalities:
-            if text is None:
-                raise ValueError('CrossModalAttentionNeck uses text but got no caption embedding')
-            if self.text_tokens == 'pooled':
-                txt, mask = text.pooled[:, None], None  # (B, 1, D')
-            else:
-                txt, mask = text.tokens, text.mask
-            txt = self.text_proj(txt.to(tokens.dtype))
-        out = cross_modal_attention(tokens, txt, mask, self.q_proj, self.k_img, self.v_img,
-                                    self.k_txt, self.v_txt, self.num_heads,
-                                    use_image='image' in self.modalities)
+        txt, mask = self._text(text, tokens.dtype)
+        use_image = 'image' in self.modalities
+        out = tokens if use_image else torch.zeros_like(tokens)
+        if not self.qkv_proj:
+            if use_image:
+                out = out + multi_head_attention(tokens, tokens, tokens, self.num_heads)
+            if txt is not None:
+                txt = self.text_proj(txt)
+                out = out + multi_head_attention(tokens, txt, txt, self.num_heads, mask)
+        else:
+            normed = self.norm_img(tokens) if hasattr(self, 'q') else None
+            q = self.q(normed) if hasattr(self, 'q') else None
+            if use_image:
+                attn = multi_head_attention(q, self.k_img(normed), self.v_img(normed),
+                                            self.num_heads)
+                out = out + self.out_img(attn)
+            if txt is not None:
+                txt = self.norm_txt(txt)
+                if self.text_tokens == 'pooled':  # softmax over one token: its value
+                    attn = self.v_txt(txt).expand(b, tokens.shape[1], -1)
+                else:
+                    attn = multi_head_attention(q, self.k_txt(txt), self.v_txt(txt),
+                                                self.num_heads, mask)
+                out = out + self.out_txt(attn)
         return out.transpose(1, 2).reshape(b, dim, h, w)

@@ -1,0 +1,8 @@
+from .scale_oriented_contrast import (
+    CLASS_RANGES,
+    LABEL_ORDERS,
+    ScaleOrientedContrast,
+    soc_components,
+)
+
+__all__ = ['ScaleOrientedContrast', 'CLASS_RANGES', 'LABEL_ORDERS', 'soc_components']
