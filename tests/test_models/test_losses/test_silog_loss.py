@@ -108,3 +108,30 @@ def test_registry_build_and_weight():
     valid = torch.ones_like(pred, dtype=torch.bool)
     assert torch.allclose(module(pred, target, valid),
                           2.0 * silog_loss(pred, target, valid, lambd=0.5))
+
+
+def test_zoedepth_form_hand_case():
+    """10 * sqrt(var(e) + 0.15 mean(e)^2) per image (biased variance), then the mean."""
+    target = torch.tensor([[[[1.0, 2.0, 4.0, 8.0]]], [[[3.0, 3.0, 3.0, 3.0]]]])
+    factors = torch.tensor([[[[1.0, 2.0, 1.0, 0.5]]], [[[1.5, 1.5, 1.5, 1.5]]]])
+    pred = target * factors
+    valid = torch.ones_like(target, dtype=torch.bool)
+    e = factors.log().flatten(1)
+    expected = 10 * torch.sqrt(e.var(1, unbiased=False) + 0.15 * e.mean(1) ** 2)
+    zoe = SiLogLoss(form='zoedepth')(pred, target, valid)
+    torch.testing.assert_close(zoe, expected.mean())
+    paper = SiLogLoss(form='paper')(pred, target, valid)
+    torch.testing.assert_close(paper, ((e ** 2).mean(1) - 0.15 * e.mean(1) ** 2).mean())
+    # ZoeDepth pools the batch's pixels
+    pooled = SiLogLoss(form='zoedepth', reduction='batch')(pred, target, valid)
+    ef = e.flatten()
+    torch.testing.assert_close(pooled, 10 * torch.sqrt(ef.var(unbiased=False)
+                                                       + 0.15 * ef.mean() ** 2))
+    # image 1 is off by a constant factor: the ZoeDepth form keeps sqrt(0.15) of it
+    torch.testing.assert_close(
+        SiLogLoss(form='zoedepth')(pred[1:], target[1:], valid[1:]),
+        10 * (0.15 ** 0.5) * torch.log(torch.tensor(1.5)))
+    with pytest.raises(ValueError, match='form'):
+        SiLogLoss(form='eigen')
+    with pytest.raises(ValueError, match='reduction'):
+        SiLogLoss(reduction='pixel')

@@ -4,15 +4,21 @@ from .silog_loss import SiLogLoss, silog_loss
 from .smoothness_loss import EdgeAwareSmoothnessLoss, edge_aware_smoothness
 from .soc_loss import (
     ScaleOrientedContrastiveLoss,
+    class_range,
+    class_separability,
     depth_classes,
     downsample_depth,
+    reduce_labels,
+    soc_class_stats,
     soc_loss,
     soc_pos_frac,
+    soc_query_losses,
 )
 
 __all__ = [
     'silog_loss', 'SiLogLoss', 'fit_scale_shift', 'pseudo_metric_depth',
-    'ThresholdedPseudoDepthLoss', 'depth_classes', 'downsample_depth', 'soc_loss', 'soc_pos_frac',
-    'ScaleOrientedContrastiveLoss', 'edge_aware_smoothness', 'EdgeAwareSmoothnessLoss',
-    'l1_depth_loss', 'L1DepthLoss'
+    'ThresholdedPseudoDepthLoss', 'depth_classes', 'downsample_depth', 'class_range',
+    'reduce_labels', 'soc_class_stats', 'soc_query_losses', 'soc_loss', 'soc_pos_frac',
+    'class_separability', 'ScaleOrientedContrastiveLoss', 'edge_aware_smoothness',
+    'EdgeAwareSmoothnessLoss', 'l1_depth_loss', 'L1DepthLoss'
 ]
