@@ -98,15 +98,20 @@ def _short_hash(value: Any) -> str:
     return hashlib.sha1(repr(value).encode()).hexdigest()[:6]
 
 
-def _labelled(key: str, values: Any) -> List[tuple]:
-    """``[(label, value), ...]`` of one grid entry (a list, or a dict ``{label: value}``)."""
+def _labelled(key: str, values: Any, repeats: bool = False) -> List[tuple]:
+    """``[(label, value), ...]`` of one grid entry (a list, or a dict ``{label: value}``).
+
+    ``repeats`` (``mode='zip'``, where a column may hold one value in several rows) allows a
+    value to occur more than once; otherwise every value must be distinct.
+    """
     if isinstance(values, dict):
         pairs = [(str(k), v) for k, v in values.items()]
     elif isinstance(values, (list, tuple)):
         labels = [_value_label(v) for v in values]
         pairs = []
         for label, value in zip(labels, values):
-            if labels.count(label) > 1:  # e.g. two dicts of one type
+            same_label = [v for lb, v in zip(labels, values) if lb == label]
+            if any(repr(v) != repr(value) for v in same_label):  # e.g. two dicts of one type
                 label = f'{label}-{_short_hash(value)}'
             pairs.append((label, value))
     else:
@@ -115,7 +120,7 @@ def _labelled(key: str, values: Any) -> List[tuple]:
     if not pairs:
         raise ValueError(f'grid[{key!r}] has no values')
     labels = [p[0] for p in pairs]
-    if len(set(labels)) != len(labels):
+    if not repeats and len(set(labels)) != len(labels):
         raise ValueError(f'grid[{key!r}] has repeated values {labels}')
     return pairs
 
@@ -165,7 +170,8 @@ def load_grid(path: str) -> dict:
     if not isinstance(options, dict):
         raise SystemExit(f'grid file {path}: options must be a dict of dotted keys')
     try:
-        entries = OrderedDict((str(k), _labelled(str(k), v)) for k, v in grid.items())
+        entries = OrderedDict((str(k), _labelled(str(k), v, repeats=mode == 'zip'))
+                              for k, v in grid.items())
     except ValueError as err:
         raise SystemExit(f'grid file {path}: {err}') from err
     return dict(base=base, grid=entries, mode=mode, test=test, options=dict(options),

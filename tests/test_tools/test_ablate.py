@@ -143,3 +143,41 @@ def test_shipped_grids_validate(load_tool, tmp_path, grid):
     ablate = load_tool('tools/ablate.py')
     out = ablate.main([str(grid), '--dry-run', '--work-dir', str(tmp_path)])
     assert out['runs'] and not any(tmp_path.iterdir())
+
+
+#: Rows of the paper's ablation tables, as the shipped grids must expand them (paper config and
+#: demo config alike).
+PAPER_TABLES = {'table4_modules': 5, 'table5_modalities': 3, 'table9_backbones': 10,
+                'table11_maps': 3, 'table12_classes': 4}
+
+
+@pytest.mark.parametrize('table', sorted(PAPER_TABLES))
+def test_paper_tables_expand_to_their_rows(load_tool, table):
+    """Each paper table is a grid on the paper config and one on the demo config."""
+    ablate = load_tool('tools/ablate.py')
+    grids = QUICKSTART.parents[1] / 'grids'
+    paper = ablate.load_grid(str(grids / f'{table}.py'))
+    demo = ablate.load_grid(str(grids / f'{table}_demo.py'))
+    assert paper['base'].endswith('tr2m_da_s.py') and demo['base'].endswith('tr2m_synthetic.py')
+    rows = PAPER_TABLES[table]
+    assert len(ablate.expand_runs(paper)) == rows
+    assert len(ablate.expand_runs(demo)) == (4 if table == 'table9_backbones' else rows)
+    if table == 'table4_modules':  # cumulative: each row switches on one more part
+        runs = ablate.expand_runs(demo)
+        assert [r['overrides']['model.soc'] is None for r in runs] == [True] * 3 + [False] * 2
+        assert runs[0]['overrides']['model.scale_head.global_pool'] is True
+
+
+def test_zip_allows_a_value_in_several_rows(load_tool, tmp_path):
+    ablate = load_tool('tools/ablate.py')
+    grid = tmp_path / 'rows.py'
+    grid.write_text(f"base = {str(QUICKSTART)!r}\nmode = 'zip'\n"
+                    "grid = {'model.loss_silog.form': ['paper', 'paper'], "
+                    "'model.soc': [None, dict(type='ScaleOrientedContrast')]}\n")
+    runs = ablate.expand_runs(ablate.load_grid(str(grid)))
+    assert [r['name'] for r in runs] == ['form=paper__soc=none',
+                                         'form=paper__soc=ScaleOrientedContrast']
+    grid.write_text(f"base = {str(QUICKSTART)!r}\n"
+                    "grid = {'model.loss_silog.form': ['paper', 'paper']}\n")
+    with pytest.raises(SystemExit, match='repeated values'):  # product: a repeat is a typo
+        ablate.load_grid(str(grid))

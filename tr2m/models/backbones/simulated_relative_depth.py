@@ -6,7 +6,7 @@ relative model does), distorted by a smooth low-frequency field and mapped throu
 per-image affine. It needs the GT, so it only runs where the data have GT; it is not a model.
 """
 import math
-from typing import List, Sequence
+from typing import List, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -48,14 +48,12 @@ class SimulatedRelativeDepth(nn.Module):
         self.distortion = distortion
         self.num_waves = num_waves
 
-    def _one(self, depth: Tensor, valid: Tensor, key: str, flip: bool) -> Tensor:
+    def draw(self, key: str, shape, flip: bool = False) -> Tuple[Tensor, float, float]:
+        """The image's random draws: the distortion field ``f`` ``(H, W)`` in [-1, 1], the
+        scale ``a`` and the shift fraction ``u`` in [0, 1] (``b = shift_frac * u * min(rel)``)."""
         gen = torch.Generator().manual_seed(stable_hash(key) % (2**63))
         rand = lambda *s: torch.rand(*s, generator=gen, dtype=torch.float64)  # noqa: E731
-        inv = torch.zeros_like(depth, dtype=torch.float64)
-        inv[valid] = 1.0 / depth[valid].double()
-        med = inv[valid].median() if valid.any() else torch.tensor(1.0, dtype=torch.float64)
-        inv = torch.where(valid, inv, med) / med
-        h, w = depth.shape[-2:]
+        h, w = shape
         ys = torch.linspace(0, 1, h, dtype=torch.float64)[:, None]
         xs = torch.linspace(0, 1, w, dtype=torch.float64)[None, :]
         if flip:
@@ -67,9 +65,25 @@ class SimulatedRelativeDepth(nn.Module):
         field /= max(self.num_waves, 1)
         lo, hi = (math.log(v) for v in self.scale_range)
         a = math.exp(lo + (hi - lo) * rand(1).item())
-        rel = a * inv * (1 + self.distortion * field)
-        b = self.shift_frac * rand(1).item() * rel.min()
-        return (rel - b).float()
+        return field, a, rand(1).item()
+
+    @staticmethod
+    def normalised_inverse(depth: Tensor, valid: Tensor) -> Tensor:
+        """``(1/D) / median(1/D)`` over the valid pixels, holes filled with 1 (float64)."""
+        inv = torch.zeros_like(depth, dtype=torch.float64)
+        inv[valid] = 1.0 / depth[valid].double()
+        med = inv[valid].median() if valid.any() else torch.tensor(1.0, dtype=torch.float64)
+        return torch.where(valid, inv, med) / med
+
+    def compose(self, inv_n: Tensor, field: Tensor, a, u) -> Tensor:
+        """``a * inv_n * (1 + eps * f) - b`` with ``b = shift_frac * u * min`` (broadcasts over
+        leading dims of ``a`` and ``u``, e.g. many draws at once)."""
+        rel = a * inv_n * (1 + self.distortion * field)
+        return rel - self.shift_frac * u * rel.flatten(-2).amin(-1)[..., None, None]
+
+    def _one(self, depth: Tensor, valid: Tensor, key: str, flip: bool) -> Tensor:
+        field, a, u = self.draw(key, depth.shape[-2:], flip)
+        return self.compose(self.normalised_inverse(depth, valid), field, a, u).float()
 
     def forward(self, images: Tensor, data_samples: List) -> Tensor:
         """``(B, 1, H, W)`` simulated relative inverse depth at the size of ``images``."""
