@@ -17,18 +17,16 @@ class RescaleHead(BaseModule):
     conv, as DPT's fusion blocks), a 1-channel projection (3x3 conv to ``channels // 2``, ReLU,
     1x1 conv to 1, as DPT's head), bilinear upsampling to the input size, then ``exp``.
 
-    Width: the paper fixes the structure (above) and the size -- the two decoders hold about
-    18.9M of TR2M's ~19M trainable parameters -- but not the width. With ``in_channels`` D and
-    width C one decoder has about ``9 D C + 78.5 C^2`` parameters (3x3 projection ``9 D C``,
-    two stages ``2 x 37 C^2``, output ``4.5 C^2``); for D = 1024 (DINOv2-L) 9.45M per decoder
-    gives C ~ 292. The default ``channels=288`` (the nearest multiple of 32) gives 9.17M per
-    decoder, 18.3M for both, and 19.3M trainable for the paper setting with the neck's text
-    linear (0.79M) and the SOC projector (0.19M). DPT's usual 256 would give 15.0M for both
-    decoders and 16.0M in all, below the paper's figure.
+    Width: the paper fixes the structure (above) and the trainable total (~19M) but not the
+    width. One decoder has about ``9 D C + 78.5 C^2`` parameters for input width D and decoder
+    width C (3x3 projection ``9 D C``, two stages ``2 x 37 C^2``, output ``4.5 C^2``). With the
+    learnt neck (6.04M for D = 1024, see ``CrossModalAttentionNeck``) the default is DPT's usual
+    ``C = 256``: 7.51M per decoder, and 21.24M trainable for the paper setting with the SOC
+    projector (0.19M), inside the 17-24M the paper's ~19M allows (C = 288 would give 24.6M).
 
     Args:
         in_channels (int): width of the fused features.
-        channels (int): decoder width C. Defaults to 288 (see above).
+        channels (int): decoder width C. Defaults to 256 (see above).
         num_stages (int): resampling stages. Defaults to 2.
         global_pool (bool): predict one value per image instead of a map (the paper's
             Table 4 "global factors" row): the decoder's features are averaged over the
@@ -39,7 +37,7 @@ class RescaleHead(BaseModule):
             Defaults to 0.0 (output starts at 1).
     """
 
-    def __init__(self, in_channels: int, channels: int = 288, num_stages: int = 2,
+    def __init__(self, in_channels: int, channels: int = 256, num_stages: int = 2,
                  global_pool: bool = False, bias_init: float = 0.0,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
