@@ -287,6 +287,9 @@ def test_depth_metric_boundary_options_recorded_and_unaligned():
                                      reduction='pairs',
                                      input='pred_depth (before alignment and clamping)')
     assert 'boundary_f1' in metric.per_image_metrics()[0]
+    short = DepthMetric(boundary='pairs')  # --cfg-options test_evaluator.boundary=pairs
+    assert run_metric(short, samples)['boundary_f1'] == pytest.approx(
+        run_metric(DepthMetric(boundary=dict(reduction='pairs')), samples)['boundary_f1'])
     for bad in (dict(reduction='mean'), dict(thresholds=()), dict(step=2), 'yes',
                 dict(weights=[1, 2])):
         with pytest.raises(ValueError):

@@ -66,7 +66,7 @@ def _field(sample: Union[BaseDataElement, dict], name: str) -> Optional[Tensor]:
     return value
 
 
-def _boundary_options(boundary: Union[bool, dict, None]) -> Optional[dict]:
+def _boundary_options(boundary: Union[bool, str, dict, None]) -> Optional[dict]:
     """The boundary metric's options (thresholds, weights, reduction), or None when off."""
     if boundary is None or boundary is False:
         return None
@@ -76,8 +76,11 @@ def _boundary_options(boundary: Union[bool, dict, None]) -> Optional[dict]:
         if unknown:
             raise ValueError(f'unknown boundary options {unknown}; valid: {sorted(options)}')
         options.update(boundary)
+    elif isinstance(boundary, str) and boundary in BOUNDARY_REDUCTIONS:
+        options['reduction'] = boundary  # e.g. --cfg-options test_evaluator.boundary=pairs
     elif boundary is not True:
-        raise ValueError(f'boundary must be True, False or a dict of options, got {boundary!r}')
+        raise ValueError(f'boundary must be True, False, a reduction {BOUNDARY_REDUCTIONS} or a '
+                         f'dict of options, got {boundary!r}')
     options['thresholds'] = tuple(float(t) for t in options['thresholds'])
     if not options['thresholds']:
         raise ValueError('boundary thresholds must not be empty')
@@ -179,9 +182,10 @@ class DepthMetric(BaseMetric):
             Defaults to ``'fixed'``.
         garg_crop (str): ``'gt_frame'`` (on the evaluated, KB-cropped GT) or ``'full_frame'``
             (on the full frame, via ``gt_window``). Defaults to ``'gt_frame'``.
-        boundary (bool | dict): compute the boundary metric; a dict sets its options
+        boundary (bool | str | dict): compute the boundary metric; a dict sets its options
             ``thresholds`` (the ``t`` values), ``weights`` (``'ratio'``, ``'uniform'`` or a
-            list) and ``reduction`` (``'directions'`` or ``'pairs'``). Defaults to False.
+            list) and ``reduction`` (``'directions'`` or ``'pairs'``); a reduction's name is
+            short for ``dict(reduction=name)``. Defaults to False.
         collect_device (str): ``'cpu'`` or ``'gpu'``, for collecting results across ranks.
             Defaults to ``'cpu'``.
         prefix (str, optional): prefix of every key. Defaults to None (no prefix).
@@ -195,7 +199,7 @@ class DepthMetric(BaseMetric):
                  crop: Optional[str] = FROM_PROTOCOL, alignment: str = 'none',
                  aggregation: str = 'per_image', global_space: str = 'inverse',
                  eigen_crop: str = 'fixed', garg_crop: str = 'gt_frame',
-                 boundary: Union[bool, dict] = False,
+                 boundary: Union[bool, str, dict] = False,
                  collect_device: str = 'cpu', prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
