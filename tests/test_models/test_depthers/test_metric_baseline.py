@@ -61,9 +61,11 @@ def test_preset_table():
 
 
 @pytest.mark.parametrize('arch', FULL)
-def test_full_preset_sizes_on_meta(arch):
+def test_full_preset_sizes_on_meta(arch, monkeypatch):
+    monkeypatch.setenv('TR2M_RANDOM_INIT', '1')  # the hub id is not fetched: random weights
     with torch.device('meta'):
-        model = MetricDepthBaseline(arch=arch, pretrained=None)
+        model = MetricDepthBaseline(arch=arch)
+    assert model.network.weights_source == 'random'
     params = sum(p.numel() for p in model.parameters())
     assert params == pytest.approx(METRIC_DEPTH_PRESETS[arch]['params'], rel=0.01)
     assert not any(p.requires_grad for p in model.parameters())
