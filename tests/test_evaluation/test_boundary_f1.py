@@ -168,6 +168,15 @@ def test_scale_invariant(reduction):
             pytest.approx(float(ref), abs=0.02)
 
 
+def test_thresholds_in_any_order():
+    pred, gt = random_scene(4)
+    shuffled = boundary_counts(pred, gt, thresholds=[0.2, 0.05, 0.1, 0.07])
+    ordered = boundary_counts(pred, gt, thresholds=[0.05, 0.07, 0.1, 0.2])
+    assert torch.equal(shuffled, ordered[[3, 0, 2, 1]])
+    # counts fall as the threshold rises
+    assert (ordered[:-1, :, 1:] >= ordered[1:, :, 1:]).all()
+
+
 def test_batch_equals_single_images():
     pairs = [random_scene(s) for s in range(3)]
     pred = torch.stack([p for p, _ in pairs])[:, None]  # (3, 1, H, W)
