@@ -7,44 +7,16 @@ import pytest
 import torch
 from mmengine.evaluator import Evaluator
 from mmengine.logging import MMLogger
-from mmengine.structures import PixelData
 
 from tr2m.evaluation import DepthMetric, compute_depth_metrics
 from tr2m.evaluation.functional import METRIC_KEYS
 from tr2m.registry import METRICS
 from tr2m.structures import DepthDataSample
 
+from ._samples import make_sample, run_metric
+
 NYU = dict(min_depth=1e-3, max_depth=10.0, crop='eigen', units='m')
 KITTI = dict(min_depth=1e-3, max_depth=80.0, crop='garg', units='m')
-
-
-def make_sample(pred=None, gt=None, valid=None, rel=None, dataset_name='toy', protocol=None,
-                img_path='img.png'):
-    """A DepthDataSample as a depther's predict() leaves it (arrays/tensors of (H, W))."""
-    metainfo = dict(dataset_name=dataset_name, img_path=img_path)
-    if protocol is not None:
-        metainfo['protocol'] = protocol
-    sample = DepthDataSample(metainfo=metainfo)
-
-    def pixel(x, dtype=torch.float32):
-        return PixelData(data=torch.as_tensor(np.asarray(x)).to(dtype).reshape(
-            (1,) + np.asarray(x).shape[-2:]))
-
-    gt = np.asarray(gt, dtype=np.float32)
-    sample.gt_depth = pixel(gt)
-    sample.gt_valid = pixel(gt > 0 if valid is None else valid, torch.bool)
-    if pred is not None:
-        sample.pred_depth = pixel(pred)
-    if rel is not None:
-        sample.rel_depth = pixel(rel)
-    return sample
-
-
-def run_metric(metric, samples, batch_size=2, as_dict=False):
-    for i in range(0, len(samples), batch_size):
-        batch = samples[i:i + batch_size]
-        metric.process(None, [s.to_dict() for s in batch] if as_dict else batch)
-    return metric.compute_metrics(metric.results)
 
 
 # ----------------------------------------------------------------------------- construction
@@ -131,8 +103,9 @@ def test_protocol_read_from_metainfo_and_overridden():
     assert m['abs_rel'] == 0.0 and m['d1'] == 1.0  # the 12 m half is outside the range
     summary = metric.protocol_summary()
     assert summary == {'nyu_v2': dict(
-        dataset='nyu_v2', count=1, skipped=0, crop='eigen', min_depth=1e-3, max_depth=10.0,
-        units='m', alignment='none', aggregation='per_image', split='test', caption_index=0)}
+        dataset='nyu_v2', count=1, skipped=0, crop='eigen', crop_convention='fixed',
+        min_depth=1e-3, max_depth=10.0, units='m', alignment='none', aggregation='per_image',
+        split='test', caption_index=0)}
     assert metric.per_image_metrics()[0]['num_valid'] == (471 - 45) * (601 - 320)
     # explicit values override the sample's protocol; inf removes the upper bound
     metric = DepthMetric(max_depth=float('inf'), crop=None)

@@ -124,8 +124,13 @@ def test_eval_mask_eigen_literal_on_480x640():
     ref[45:471, 41:601] = True
     assert torch.equal(mask, ref & (gt > 0.5) & (gt < 10.0))
     assert crop_box('eigen', 480, 640) == (45, 471, 41, 601)
-    # other sizes: indices scaled with integer arithmetic
-    assert crop_box('eigen', 240, 320) == (22, 235, 20, 300)
+    assert crop_box('eigen', 480, 640, eigen='scaled') == (45, 471, 41, 601)
+    # other sizes: the literal indices (DA / ZoeDepth), clipped to the frame ...
+    assert crop_box('eigen', 530, 730) == (45, 471, 41, 601)
+    assert crop_box('eigen', 240, 320) == (45, 240, 41, 320)
+    # ... or scaled with integer arithmetic
+    assert crop_box('eigen', 240, 320, eigen='scaled') == (22, 235, 20, 300)
+    assert crop_box('eigen', 768, 1024, eigen='scaled') == (72, 753, 65, 961)
 
 
 def test_eval_mask_garg_literal_ints():

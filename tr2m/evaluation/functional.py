@@ -1,6 +1,6 @@
-"""Depth evaluation maths: evaluation masks, the standard metrics and alignment of relative
-predictions. Importable without configs; :class:`~tr2m.evaluation.DepthMetric` is a thin
-wrapper around these functions.
+"""Depth evaluation maths: evaluation masks, the standard metrics, boundary sharpness and
+alignment of relative predictions. Importable without configs; :class:`~tr2m.evaluation.DepthMetric`
+is a thin wrapper around these functions.
 
 Conventions: tensors are ``(..., H, W)``, masks are boolean and broadcast to the depth tensor,
 every function ignores masked-out pixels, and metrics are computed in float64.
@@ -17,11 +17,22 @@ and means over valid pixels:
 
 Every metric is a function of ten sums over the valid pixels (:data:`SUM_KEYS`), so per-image
 results can be pooled exactly over any set of pixels (:func:`depth_metric_sums`,
-:func:`metrics_from_sums`).
+:func:`metrics_from_sums`). The boundary metric (:func:`boundary_f1`, Depth Pro's) is likewise a
+function of per-image counts (:func:`boundary_counts`, :func:`boundary_scores`).
+
+Crops (:func:`crop_box`) come with explicit conventions, because the public toolboxes differ:
+
+- Eigen: ``'fixed'`` rows 45:471, cols 41:601 whatever the GT size (BTS, ZoeDepth, Depth
+  Anything v1; the default), or ``'scaled'``: the same fractions of an ``H x W`` frame.
+- Garg: ``'gt_frame'`` the box on the GT as evaluated, i.e. on the KB-cropped 352 x 1216 GT of
+  a KITTI pipeline (ZoeDepth, Depth Anything v1 metric and RSA's released code; the default), or
+  ``'full_frame'``: the box on the full frame the GT was cut from (BTS's offline
+  ``bts_eval.py``), which needs the sample's ``gt_window`` (set by ``KBCrop``).
 """
 import math
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -36,43 +47,116 @@ CROPS = ('eigen', 'garg')
 EIGEN_CROP_480x640 = (45, 471, 41, 601)
 #: Garg crop as fractions of ``(H, H, W, W)`` (KITTI).
 GARG_CROP_FRACTIONS = (0.40810811, 0.99189189, 0.03594771, 0.96405229)
+#: Eigen crop conventions: literal indices at any size, or indices scaled to the GT size.
+EIGEN_CONVENTIONS = ('fixed', 'scaled')
+#: Garg crop conventions: on the evaluated GT (KB-cropped for KITTI) or on the full frame.
+GARG_CONVENTIONS = ('gt_frame', 'full_frame')
 #: Spaces of a scale-and-shift fit: ``'inverse'`` fits ``s * x + t ~ 1 / gt``, ``'depth'``
 #: fits ``s * x + t ~ gt``.
 ALIGN_SPACES = ('inverse', 'depth')
 #: Smallest inverse depth an inverse-space alignment may produce (so ``1 / inv`` stays finite).
 MIN_INV = 1e-8
 
+#: Window ``(top, left, full_height, full_width)``: where a cropped GT sits in its full frame.
+GtWindow = Tuple[int, int, int, int]
+
 
 # --------------------------------------------------------------------------- masks
 
-def crop_box(crop: str, height: int, width: int) -> Tuple[int, int, int, int]:
-    """Rows and columns ``(top, bottom, left, right)`` (half open) of a named crop.
+def _garg_box(height: int, width: int) -> Tuple[int, int, int, int]:
+    ft, fb, fl, fr = GARG_CROP_FRACTIONS
+    return int(ft * height), int(fb * height), int(fl * width), int(fr * width)
 
-    - ``'eigen'``: rows 45:471, cols 41:601 on 480 x 640 (NYUv2, Eigen et al. 2014). For another
-      size the indices are scaled with integer arithmetic, ``top = 45 * H // 480``,
-      ``bottom = 471 * H // 480``, ``left = 41 * W // 640``, ``right = 601 * W // 640``, so
-      480 x 640 gives the literal indices and other resolutions keep the same fraction of the
-      frame.
-    - ``'garg'``: ``int(0.40810811 H):int(0.99189189 H), int(0.03594771 W):int(0.96405229 W)``
-      (KITTI, Garg et al. 2016), at any size as in BTS / AdaBins.
+
+def _check_window(gt_window, height: int, width: int) -> GtWindow:
+    try:
+        top, left, full_h, full_w = (int(v) for v in gt_window)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f'gt_window must be (top, left, full_height, full_width), got '
+                         f'{gt_window!r}') from err
+    if top < 0 or left < 0 or top + height > full_h or left + width > full_w:
+        raise ValueError(f'gt_window {tuple(gt_window)} does not hold a {height} x {width} GT')
+    return top, left, full_h, full_w
+
+
+def crop_box(crop: str, height: int, width: int, eigen: str = 'fixed',
+             garg: str = 'gt_frame', gt_window: Optional[Sequence[int]] = None
+             ) -> Tuple[int, int, int, int]:
+    """Rows and columns ``(top, bottom, left, right)`` (half open) of a named crop on an
+    ``height x width`` GT.
+
+    - ``'eigen'`` (Eigen et al. 2014, defined on 480 x 640 NYUv2 frames):
+
+      - ``eigen='fixed'``: rows 45:471, cols 41:601 whatever the GT size, clipped to the frame
+        (``eval_mask[45:471, 41:601] = 1`` in BTS, ZoeDepth and Depth Anything v1's metric code,
+        also for SUN RGB-D / iBims / HyperSim GT of other sizes);
+      - ``eigen='scaled'``: ``top = 45 * H // 480``, ``bottom = 471 * H // 480``,
+        ``left = 41 * W // 640``, ``right = 601 * W // 640`` (the same fraction of any frame;
+        480 x 640 gives the literal indices).
+
+    - ``'garg'`` (Garg et al. 2016): ``int(0.40810811 H):int(0.99189189 H),
+      int(0.03594771 W):int(0.96405229 W)``
+
+      - ``garg='gt_frame'``: on the GT as evaluated. For KITTI pipelines with ``KBCrop`` that is
+        the 352 x 1216 benchmark crop: rows 143:349, cols 43:1172 (ZoeDepth, Depth Anything v1,
+        and RSA's released code, whose eval loader KB-crops the GT so that its BTS-style
+        "uncrop" is a no-op);
+      - ``garg='full_frame'``: on the full frame the GT was cut from (BTS's ``bts_eval.py``: full
+        375 x 1242 GT, rows 153:371, cols 44:1197), shifted into the GT's coordinates with
+        ``gt_window = (top, left, full_h, full_w)`` and clipped. Without ``gt_window`` the GT is
+        its own full frame and both conventions agree. On every KITTI frame size the full-frame
+        box lies inside the KB crop, so nothing is clipped there.
 
     Raises:
-        ValueError: ``crop`` is not one of :data:`CROPS`.
+        ValueError: unknown crop or convention, or a ``gt_window`` that cannot hold the GT.
     """
     if crop == 'eigen':
         top, bottom, left, right = EIGEN_CROP_480x640
-        return (top * height // 480, bottom * height // 480,
-                left * width // 640, right * width // 640)
+        if eigen == 'fixed':
+            return (min(top, height), min(bottom, height), min(left, width), min(right, width))
+        elif eigen == 'scaled':
+            return (top * height // 480, bottom * height // 480,
+                    left * width // 640, right * width // 640)
+        else:
+            raise ValueError(f'unknown eigen crop convention {eigen!r}; valid: '
+                             f'{EIGEN_CONVENTIONS}')
     elif crop == 'garg':
-        ft, fb, fl, fr = GARG_CROP_FRACTIONS
-        return int(ft * height), int(fb * height), int(fl * width), int(fr * width)
+        if garg == 'gt_frame':
+            return _garg_box(height, width)
+        elif garg == 'full_frame':
+            if gt_window is None:
+                return _garg_box(height, width)
+            top, left, full_h, full_w = _check_window(gt_window, height, width)
+            t, b, l_, r = _garg_box(full_h, full_w)
+            clip = lambda v, n: max(0, min(v, n))  # noqa: E731
+            return (clip(t - top, height), clip(b - top, height),
+                    clip(l_ - left, width), clip(r - left, width))
+        else:
+            raise ValueError(f'unknown garg crop convention {garg!r}; valid: '
+                             f'{GARG_CONVENTIONS}')
+    else:
+        raise ValueError(f'unknown crop {crop!r}; valid crops: None, ' +
+                         ', '.join(repr(c) for c in CROPS))
+
+
+def crop_convention(crop: Optional[str], eigen: str = 'fixed', garg: str = 'gt_frame'
+                    ) -> Optional[str]:
+    """The convention that applies to ``crop`` (``'fixed'``, ``'scaled'``, ``'gt_frame'``,
+    ``'full_frame'``), or None without a crop: what a result's protocol records."""
+    if crop is None:
+        return None
+    elif crop == 'eigen':
+        return eigen
+    elif crop == 'garg':
+        return garg
     else:
         raise ValueError(f'unknown crop {crop!r}; valid crops: None, ' +
                          ', '.join(repr(c) for c in CROPS))
 
 
 def eval_mask(gt: Tensor, min_depth: Optional[float], max_depth: Optional[float],
-              crop: Optional[str] = None) -> Tensor:
+              crop: Optional[str] = None, eigen: str = 'fixed', garg: str = 'gt_frame',
+              gt_window: Optional[Sequence[int]] = None) -> Tensor:
     """Pixels that count in the evaluation: ``min_depth < gt < max_depth``, finite, in the crop.
 
     Args:
@@ -82,15 +166,20 @@ def eval_mask(gt: Tensor, min_depth: Optional[float], max_depth: Optional[float]
         max_depth (float, optional): exclusive upper bound; None (or ``inf``) means none.
         crop (str, optional): None, ``'eigen'`` or ``'garg'`` (see :func:`crop_box`).
             Defaults to None.
+        eigen (str): Eigen convention, ``'fixed'`` or ``'scaled'``. Defaults to 'fixed'.
+        garg (str): Garg convention, ``'gt_frame'`` or ``'full_frame'``.
+            Defaults to 'gt_frame'.
+        gt_window (Sequence[int], optional): ``(top, left, full_height, full_width)`` of the GT
+            in its full frame, for ``garg='full_frame'``. Defaults to None (GT = full frame).
 
     Returns:
         Tensor: bool mask of ``gt``'s shape.
 
     Raises:
-        ValueError: unknown crop, or ``min_depth >= max_depth``.
+        ValueError: unknown crop or convention, or ``min_depth >= max_depth``.
     """
     height, width = gt.shape[-2:]
-    box = None if crop is None else crop_box(crop, height, width)  # validates before any work
+    box = None if crop is None else crop_box(crop, height, width, eigen, garg, gt_window)
     lower = 0.0 if min_depth is None else float(min_depth)
     if max_depth is not None and not lower < max_depth:
         raise ValueError(f'min_depth ({min_depth}) must be below max_depth ({max_depth})')
@@ -201,6 +290,202 @@ def compute_depth_metrics(pred: Tensor, gt: Tensor, valid_mask: Tensor) -> Dict[
         ValueError: no valid pixel, or a NaN / inf / non-positive prediction at a valid pixel.
     """
     return metrics_from_sums(depth_metric_sums(pred, gt, valid_mask))
+
+
+# --------------------------------------------------------------------------- boundaries
+
+#: Depth Pro's thresholds ``t`` of the boundary metric: ratios ``1 + t`` for ten values of
+#: ``t`` evenly spaced from 5% to 25% (``np.linspace(1.05, 1.25, 10)`` in ml-depth-pro's
+#: ``eval/boundary_metrics.py``).
+BOUNDARY_THRESHOLDS = tuple(0.05 + 0.2 * i / 9 for i in range(10))
+#: Weightings of the thresholds: ``'ratio'`` weights each threshold by its ratio ``1 + t``
+#: (normalised; Depth Pro's code), ``'uniform'`` averages them.
+BOUNDARY_WEIGHTINGS = ('ratio', 'uniform')
+#: How the four directed contour maps combine: ``'directions'`` averages the precision and the
+#: recall of each direction (Depth Pro's code), ``'pairs'`` pools the counts of all neighbour
+#: pairs.
+BOUNDARY_REDUCTIONS = ('directions', 'pairs')
+#: Keys of :func:`boundary_scores`.
+BOUNDARY_KEYS = ('boundary_f1', 'boundary_precision', 'boundary_recall')
+
+
+def boundary_counts(pred: Tensor, gt: Tensor, valid_mask: Optional[Tensor] = None,
+                    thresholds: Sequence[float] = BOUNDARY_THRESHOLDS) -> Tensor:
+    """Occluding-contour counts of a prediction against its GT (Depth Pro's boundary metric).
+
+    For two 4-connected neighbours ``i``, ``j`` (horizontal and vertical pairs) and a threshold
+    ``t``, the contour ``c_d(i, j) = d_j / d_i > 1 + t`` holds where ``j`` is farther than ``i``
+    by more than the ratio. Each unordered pair is tested both ways, giving four directed maps
+    (right/left, left/right, down/up, up/down). A pair counts only where both pixels are valid.
+    Depth Pro's code compares inverse depths, which tests the same pairs with the directions
+    relabelled; ratios make the counts invariant to a positive scale of either map.
+
+    Args:
+        pred (Tensor): predicted depth ``(..., H, W)``, positive and finite at valid pixels.
+        gt (Tensor): ground-truth depth, same shape.
+        valid_mask (Tensor, optional): bool, broadcastable to ``gt``; None means every pixel
+            where ``gt`` is positive and finite.
+        thresholds (Sequence[float]): the ``t`` values. Defaults to
+            :data:`BOUNDARY_THRESHOLDS`.
+
+    Returns:
+        Tensor: int64 ``(..., K, 4, 3)`` holding, per threshold and direction,
+        ``[predicted and GT contours, predicted contours, GT contours]``. Counts of several
+        images add up (pooled aggregation).
+
+    Raises:
+        ValueError: shapes that do not match, an empty threshold list, or a NaN / inf /
+            non-positive prediction at a valid pixel.
+    """
+    if pred.shape != gt.shape:
+        raise ValueError(f'pred has shape {tuple(pred.shape)} but gt has {tuple(gt.shape)}')
+    if pred.dim() < 2:
+        raise ValueError(f'expected depth maps (..., H, W), got shape {tuple(pred.shape)}')
+    if not len(thresholds):
+        raise ValueError('boundary metric needs at least one threshold')
+    g = gt.double()
+    p = pred.double()
+    valid = torch.isfinite(g) & (g > 0)
+    if valid_mask is not None:
+        valid = valid & torch.broadcast_to(valid_mask.bool(), gt.shape)
+    bad = valid & ~(torch.isfinite(p) & (p > 0))
+    if bool(bad.any()):
+        raise ValueError(f'prediction has {int(bad.sum())} NaN / inf / non-positive values at '
+                         'valid pixels (clamp it to a positive floor first)')
+    one = torch.ones((), dtype=torch.float64, device=g.device)
+    g = torch.where(valid, g, one)
+    p = torch.where(valid, p, one)
+    # A contour holds at threshold k when the ratio exceeds 1 + t_k, i.e. for the k below the
+    # number of thresholds under the ratio: one searchsorted per map instead of K comparisons.
+    ratios = g.new_tensor([1.0 + float(t) for t in thresholds])
+    order = torch.argsort(ratios)
+    sorted_ratios = ratios[order].contiguous()
+    lead = pred.shape[:-2]
+    k = len(thresholds)
+
+    def above(ratio: Tensor, pair: Tensor) -> Tensor:
+        """Per pixel pair: how many thresholds its ratio exceeds (0 for invalid pairs)."""
+        n = torch.searchsorted(sorted_ratios, ratio.contiguous(), right=False)
+        return torch.where(pair, n, torch.zeros_like(n)).reshape(-1, ratio.shape[-2]
+                                                                 * ratio.shape[-1])
+
+    def exceeding(n: Tensor) -> Tensor:
+        """``(L, K)`` counts of pairs exceeding each sorted threshold."""
+        hist = torch.zeros(n.shape[0], k + 1, dtype=torch.int64, device=n.device)
+        hist.scatter_add_(1, n, torch.ones_like(n))
+        return hist.flip(-1).cumsum(-1).flip(-1)[:, 1:]
+
+    counts = []
+    for first, second in ((np.s_[..., :, :-1], np.s_[..., :, 1:]),    # horizontal pairs
+                          (np.s_[..., :-1, :], np.s_[..., 1:, :])):   # vertical pairs
+        pair = valid[first] & valid[second]
+        for a, b in ((first, second), (second, first)):  # both directions of each pair
+            n_pred = above(p[b] / p[a], pair)
+            n_gt = above(g[b] / g[a], pair)
+            both = exceeding(torch.minimum(n_pred, n_gt))
+            c = torch.stack([both, exceeding(n_pred), exceeding(n_gt)], dim=-1)  # (L, K, 3)
+            inverse = torch.empty_like(order)
+            inverse[order] = torch.arange(k, device=order.device)
+            counts.append(c[:, inverse].reshape(*lead, k, 3))  # back to the given order
+    return torch.stack(counts, dim=-2)  # (..., K, 4, 3)
+
+
+def _boundary_weights(weights: Union[str, Sequence[float]], thresholds: Sequence[float],
+                      like: Tensor) -> Tensor:
+    if isinstance(weights, str):
+        if weights == 'ratio':
+            w = like.new_tensor([1.0 + float(t) for t in thresholds])
+        elif weights == 'uniform':
+            w = like.new_ones(len(thresholds))
+        else:
+            raise ValueError(f'unknown boundary weighting {weights!r}; valid: '
+                             f'{BOUNDARY_WEIGHTINGS} or a list of numbers')
+    else:
+        w = like.new_tensor([float(v) for v in weights])
+        if w.numel() != len(thresholds) or bool((w < 0).any()) or not float(w.sum()) > 0:
+            raise ValueError(f'boundary weights must be {len(thresholds)} non-negative numbers '
+                             f'with a positive sum, got {list(weights)}')
+    return w / w.sum()
+
+
+def boundary_scores(counts: Tensor, weights: Union[str, Sequence[float]] = 'ratio',
+                    reduction: str = 'directions',
+                    thresholds: Sequence[float] = BOUNDARY_THRESHOLDS) -> Dict[str, Tensor]:
+    """Weighted boundary F1, precision and recall from :func:`boundary_counts`.
+
+    Per threshold: precision ``P = |pred & GT contours| / |pred contours|`` and recall
+    ``R = |pred & GT contours| / |GT contours|`` (an empty denominator counts as 1, so an empty
+    set scores 0, as in Depth Pro's code), ``F1 = 2 P R / (P + R)`` (0 when ``P + R = 0``).
+    ``reduction='directions'`` computes ``P`` and ``R`` per directed map and averages the four
+    (Depth Pro's released code: a direction without GT contours contributes a recall of 0, so
+    a perfect prediction of a single straight step edge scores 0.25); ``'pairs'`` pools the four
+    maps' counts first (a perfect prediction scores 1). The scores are then averaged over the
+    thresholds with ``weights``. Precision and recall are weighted the same way; note that the
+    weighted F1 is not the F1 of the weighted precision and recall.
+
+    Args:
+        counts (Tensor): ``(..., K, 4, 3)`` from :func:`boundary_counts`.
+        weights (str | Sequence[float]): ``'ratio'`` (``1 + t``, Depth Pro), ``'uniform'`` or
+            K numbers. Defaults to 'ratio'.
+        reduction (str): ``'directions'`` or ``'pairs'``. Defaults to 'directions'.
+        thresholds (Sequence[float]): the ``t`` values the counts were made with. Defaults to
+            :data:`BOUNDARY_THRESHOLDS`.
+
+    Returns:
+        dict: ``boundary_f1``, ``boundary_precision``, ``boundary_recall``, float64 tensors of
+        shape ``counts.shape[:-3]``, in [0, 1].
+    """
+    if counts.shape[-2:] != (4, 3) or counts.shape[-3] != len(thresholds):
+        raise ValueError(f'counts must have shape (..., {len(thresholds)}, 4, 3), got '
+                         f'{tuple(counts.shape)}')
+    c = counts.double()
+    both, n_pred, n_gt = c.unbind(-1)  # (..., K, 4)
+    if reduction == 'directions':
+        precision = (both / n_pred.clamp_min(1)).mean(-1)
+        recall = (both / n_gt.clamp_min(1)).mean(-1)
+    elif reduction == 'pairs':
+        precision = both.sum(-1) / n_pred.sum(-1).clamp_min(1)
+        recall = both.sum(-1) / n_gt.sum(-1).clamp_min(1)
+    else:
+        raise ValueError(f'unknown boundary reduction {reduction!r}; valid: '
+                         f'{BOUNDARY_REDUCTIONS}')
+    total = precision + recall
+    f1 = torch.where(total > 0, 2 * precision * recall / total.clamp_min(1e-300),
+                     torch.zeros_like(total))
+    w = _boundary_weights(weights, thresholds, c)
+    return dict(boundary_f1=(f1 * w).sum(-1), boundary_precision=(precision * w).sum(-1),
+                boundary_recall=(recall * w).sum(-1))
+
+
+def boundary_f1(pred: Tensor, gt: Tensor, valid_mask: Optional[Tensor] = None,
+                thresholds: Sequence[float] = BOUNDARY_THRESHOLDS,
+                weights: Union[str, Sequence[float]] = 'ratio',
+                reduction: str = 'directions') -> Tensor:
+    """Depth Pro's scale-invariant boundary F1 of each image (higher is sharper and better
+    placed boundaries).
+
+    ``boundary_scores(boundary_counts(pred, gt, valid_mask, thresholds), weights, reduction)``;
+    see those two functions for the definition. With the defaults this equals Depth Pro's
+    ``SI_boundary_F1`` on images whose GT is valid everywhere. It needs dense GT: with sparse
+    LiDAR GT few neighbour pairs are valid and the score says little.
+
+    Args:
+        pred (Tensor): predicted depth ``(..., H, W)``, positive at valid pixels (any positive
+            scale: the score is scale invariant).
+        gt (Tensor): ground-truth depth, same shape.
+        valid_mask (Tensor, optional): bool, broadcastable to ``gt``. Defaults to None (every
+            pixel with a positive finite GT).
+        thresholds (Sequence[float]): the ``t`` values. Defaults to
+            :data:`BOUNDARY_THRESHOLDS` (5% to 25%, ten values).
+        weights (str | Sequence[float]): threshold weighting. Defaults to 'ratio'.
+        reduction (str): ``'directions'`` (Depth Pro's code) or ``'pairs'``.
+            Defaults to 'directions'.
+
+    Returns:
+        Tensor: float64 of shape ``pred.shape[:-2]`` (0-dim for one ``(H, W)`` image).
+    """
+    counts = boundary_counts(pred, gt, valid_mask, thresholds)
+    return boundary_scores(counts, weights, reduction, thresholds)['boundary_f1']
 
 
 # --------------------------------------------------------------------------- alignment

@@ -156,7 +156,10 @@ class KBCrop(BaseTransform):
     """KITTI benchmark crop: the bottom-centre ``352 x 1216`` window, as every KITTI toolbox does.
 
     Applied to image and GT alike (it defines the evaluated region), so it also sets
-    ``ori_shape``. Put it after ``LoadDepth``.
+    ``ori_shape``, and records ``gt_window = (top, left, full_height, full_width)``: where the
+    cropped GT sits in the full frame (composed with an earlier window), which the full-frame
+    Garg crop of the evaluation needs (``DepthMetric(garg_crop='full_frame')``). Put it after
+    ``LoadDepth``.
 
     Args:
         size (tuple[int, int]): ``(H, W)``. Defaults to (352, 1216).
@@ -171,8 +174,11 @@ class KBCrop(BaseTransform):
         if ch > h or cw > w:
             raise ValueError(f"KBCrop {self.size} larger than image {(h, w)}: "
                              f"{results.get('img_path')}")
-        _crop_all(results, h - ch, (w - cw) // 2, ch, cw)
+        top, left = h - ch, (w - cw) // 2
+        _crop_all(results, top, left, ch, cw)
         results['ori_shape'] = (ch, cw)
+        o_top, o_left, full_h, full_w = results.get('gt_window') or (0, 0, h, w)
+        results['gt_window'] = (o_top + top, o_left + left, full_h, full_w)
         return results
 
 

@@ -13,13 +13,21 @@ from torch import Tensor
 
 from tr2m.evaluation.functional import (
     ALIGN_SPACES,
+    BOUNDARY_KEYS,
+    BOUNDARY_REDUCTIONS,
+    BOUNDARY_THRESHOLDS,
     CROPS,
+    EIGEN_CONVENTIONS,
+    GARG_CONVENTIONS,
     METRIC_KEYS,
     MIN_INV,
     align_lsq,
     align_lsq_inverse,
     align_median,
     apply_scale_shift,
+    boundary_counts,
+    boundary_scores,
+    crop_convention,
     depth_metric_sums,
     eval_mask,
     metrics_from_sums,
@@ -56,6 +64,35 @@ def _field(sample: Union[BaseDataElement, dict], name: str) -> Optional[Tensor]:
     if not isinstance(value, Tensor):
         raise TypeError(f'{name} must hold a tensor or an array, got {type(value).__name__}')
     return value
+
+
+def _boundary_options(boundary: Union[bool, str, dict, None]) -> Optional[dict]:
+    """The boundary metric's options (thresholds, weights, reduction), or None when off."""
+    if boundary is None or boundary is False:
+        return None
+    options = dict(thresholds=BOUNDARY_THRESHOLDS, weights='ratio', reduction='directions')
+    if isinstance(boundary, dict):
+        unknown = sorted(set(boundary) - set(options))
+        if unknown:
+            raise ValueError(f'unknown boundary options {unknown}; valid: {sorted(options)}')
+        options.update(boundary)
+    elif isinstance(boundary, str) and boundary in BOUNDARY_REDUCTIONS:
+        options['reduction'] = boundary  # e.g. --cfg-options test_evaluator.boundary=pairs
+    elif boundary is not True:
+        raise ValueError(f'boundary must be True, False, a reduction {BOUNDARY_REDUCTIONS} or a '
+                         f'dict of options, got {boundary!r}')
+    options['thresholds'] = tuple(float(t) for t in options['thresholds'])
+    if not options['thresholds']:
+        raise ValueError('boundary thresholds must not be empty')
+    if options['reduction'] not in BOUNDARY_REDUCTIONS:
+        raise ValueError(f"unknown boundary reduction {options['reduction']!r}; valid: "
+                         f'{BOUNDARY_REDUCTIONS}')
+    # validates the weights against the thresholds
+    boundary_scores(torch.zeros(len(options['thresholds']), 4, 3), options['weights'],
+                    options['reduction'], options['thresholds'])
+    if not isinstance(options['weights'], str):
+        options['weights'] = [float(w) for w in options['weights']]
+    return options
 
 
 def _distinct(values: list) -> Any:
@@ -101,6 +138,23 @@ class DepthMetric(BaseMetric):
     at 1e-6). The fits use the evaluation mask's pixels. In inverse space a fitted inverse depth
     below 1e-8 (negative: the fit extrapolates) becomes 1e-8, i.e. ``max_depth`` after clamping.
 
+    Crops: ``eigen_crop`` and ``garg_crop`` choose the convention of each named crop (see
+    :func:`~tr2m.evaluation.functional.crop_box`). The defaults follow the public code TR2M
+    compares against: Eigen at the fixed indices 45:471, 41:601 whatever the GT size (BTS,
+    ZoeDepth, Depth Anything v1), Garg on the GT as evaluated, i.e. the KB-cropped 352 x 1216
+    KITTI GT (ZoeDepth, Depth Anything v1 and RSA's released code). ``garg_crop='full_frame'``
+    is BTS's offline evaluation; it reads each sample's ``gt_window`` metainfo (set by
+    ``KBCrop``). The convention used is recorded as ``crop_convention`` in
+    :meth:`protocol_summary`.
+
+    Boundary sharpness (``boundary``): Depth Pro's scale-invariant boundary F1 (see
+    :func:`~tr2m.evaluation.functional.boundary_f1`), computed on the prediction as the model
+    returned it (``pred_depth`` floored at 1e-6, before alignment and range clamping: the score
+    does not depend on a global scale, and a fitted shift would move the boundaries) over the
+    evaluation mask. Keys ``boundary_f1``, ``boundary_precision`` and ``boundary_recall``; per
+    image then averaged, or with ``aggregation='pixel'`` from the pooled contour counts. It
+    needs dense GT (sparse LiDAR GT has few valid neighbour pairs).
+
     Aggregation: ``'per_image'`` computes every metric per image and averages over images (the
     protocol of every public toolbox); ``'pixel'`` pools the evaluated pixels of all images
     (exactly, through per-image sums).
@@ -124,6 +178,14 @@ class DepthMetric(BaseMetric):
         aggregation (str): ``'per_image'`` or ``'pixel'``. Defaults to ``'per_image'``.
         global_space (str): ``'inverse'`` or ``'depth'``, the space of the ``'global'`` fit.
             Defaults to ``'inverse'``.
+        eigen_crop (str): ``'fixed'`` (literal 45:471, 41:601) or ``'scaled'`` (to the GT size).
+            Defaults to ``'fixed'``.
+        garg_crop (str): ``'gt_frame'`` (on the evaluated, KB-cropped GT) or ``'full_frame'``
+            (on the full frame, via ``gt_window``). Defaults to ``'gt_frame'``.
+        boundary (bool | str | dict): compute the boundary metric; a dict sets its options
+            ``thresholds`` (the ``t`` values), ``weights`` (``'ratio'``, ``'uniform'`` or a
+            list) and ``reduction`` (``'directions'`` or ``'pairs'``); a reduction's name is
+            short for ``dict(reduction=name)``. Defaults to False.
         collect_device (str): ``'cpu'`` or ``'gpu'``, for collecting results across ranks.
             Defaults to ``'cpu'``.
         prefix (str, optional): prefix of every key. Defaults to None (no prefix).
@@ -136,6 +198,8 @@ class DepthMetric(BaseMetric):
     def __init__(self, min_depth: Optional[float] = None, max_depth: Optional[float] = None,
                  crop: Optional[str] = FROM_PROTOCOL, alignment: str = 'none',
                  aggregation: str = 'per_image', global_space: str = 'inverse',
+                 eigen_crop: str = 'fixed', garg_crop: str = 'gt_frame',
+                 boundary: Union[bool, str, dict] = False,
                  collect_device: str = 'cpu', prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
@@ -145,6 +209,10 @@ class DepthMetric(BaseMetric):
             raise ValueError(f'unknown aggregation {aggregation!r}; valid: {AGGREGATIONS}')
         if global_space not in ALIGN_SPACES:
             raise ValueError(f'unknown global_space {global_space!r}; valid: {ALIGN_SPACES}')
+        if eigen_crop not in EIGEN_CONVENTIONS:
+            raise ValueError(f'unknown eigen_crop {eigen_crop!r}; valid: {EIGEN_CONVENTIONS}')
+        if garg_crop not in GARG_CONVENTIONS:
+            raise ValueError(f'unknown garg_crop {garg_crop!r}; valid: {GARG_CONVENTIONS}')
         if crop is not None and crop != FROM_PROTOCOL and crop not in CROPS:
             raise ValueError(f'unknown crop {crop!r}; valid: {FROM_PROTOCOL!r}, None, '
                              + ', '.join(repr(c) for c in CROPS))
@@ -159,6 +227,9 @@ class DepthMetric(BaseMetric):
         self.alignment = alignment
         self.aggregation = aggregation
         self.global_space = global_space
+        self.eigen_crop = eigen_crop
+        self.garg_crop = garg_crop
+        self.boundary = _boundary_options(boundary)
         self._protocol_summary: Optional[Dict[str, dict]] = None
         self._per_image: List[dict] = []
 
@@ -180,7 +251,9 @@ class DepthMetric(BaseMetric):
         extras = {k: v for k, v in protocol.items() if k not in PROTOCOL_KEYS}
         return dict(min_depth=float(min_depth),
                     max_depth=None if max_depth is None else float(max_depth),
-                    crop=crop, units=units, extras=extras)
+                    crop=crop, crop_convention=crop_convention(crop, self.eigen_crop,
+                                                               self.garg_crop),
+                    units=units, extras=extras)
 
     # ------------------------------------------------------------------ per sample
 
@@ -236,7 +309,12 @@ class DepthMetric(BaseMetric):
                     pred = pred.reshape(gt.shape)
                 pred = pred.to(gt)
             protocol = self._resolve_protocol(sample.get('protocol', None))
-            mask = eval_mask(gt, protocol['min_depth'], protocol['max_depth'], protocol['crop'])
+            try:
+                mask = eval_mask(gt, protocol['min_depth'], protocol['max_depth'],
+                                 protocol['crop'], self.eigen_crop, self.garg_crop,
+                                 sample.get('gt_window', None))
+            except ValueError as err:
+                raise ValueError(f'DepthMetric, image {img_path}: {err}') from err
             valid = _field(sample, 'gt_valid')
             if valid is not None:
                 mask &= valid.to(mask.device).bool().reshape(mask.shape)
@@ -254,6 +332,16 @@ class DepthMetric(BaseMetric):
 
     def _process_one(self, sample, pred: Optional[Tensor], gt: Tensor, mask: Tensor,
                      protocol: dict) -> dict:
+        record = self._process_scores(sample, pred, gt, mask, protocol)
+        if self.boundary is not None:
+            if pred is None:
+                raise ValueError('the boundary metric needs pred_depth; the sample has none')
+            record['boundary_counts'] = boundary_counts(
+                pred.clamp_min(DEPTH_EPS), gt, mask, self.boundary['thresholds']).cpu()
+        return record
+
+    def _process_scores(self, sample, pred: Optional[Tensor], gt: Tensor, mask: Tensor,
+                        protocol: dict) -> dict:
         if self.alignment == 'none' and pred is None:
             raise ValueError('the sample has no pred_depth')
         if self.alignment == 'global':
@@ -292,6 +380,28 @@ class DepthMetric(BaseMetric):
         else:
             raise ValueError(f'unknown aggregation {self.aggregation!r}; valid: {AGGREGATIONS}')
 
+    def _boundary_of(self, counts: Tensor) -> Dict[str, float]:
+        scores = boundary_scores(counts, self.boundary['weights'], self.boundary['reduction'],
+                                 self.boundary['thresholds'])
+        return {k: float(v) for k, v in scores.items()}
+
+    def _aggregate_boundary(self, counts: List[Tensor]) -> Dict[str, float]:
+        if not counts:
+            return {k: float('nan') for k in BOUNDARY_KEYS}
+        if self.aggregation == 'per_image':
+            per_image = [self._boundary_of(c) for c in counts]
+            return {k: float(np.mean([m[k] for m in per_image])) for k in BOUNDARY_KEYS}
+        elif self.aggregation == 'pixel':
+            return self._boundary_of(torch.stack(counts).sum(0))
+        else:
+            raise ValueError(f'unknown aggregation {self.aggregation!r}; valid: {AGGREGATIONS}')
+
+    def _aggregate_all(self, records: List[dict]) -> Dict[str, float]:
+        out = self._aggregate([r['sums'] for r in records])
+        if self.boundary is not None:
+            out.update(self._aggregate_boundary([r['boundary_counts'] for r in records]))
+        return out
+
     def compute_metrics(self, results: list) -> Dict[str, float]:
         """Aggregate the processed results (see the class docstring for the keys)."""
         groups: Dict[str, List[dict]] = OrderedDict()
@@ -326,37 +436,41 @@ class DepthMetric(BaseMetric):
                       level=logging.WARNING)
 
         metrics: Dict[str, float] = OrderedDict()
-        all_sums: List[Tensor] = []
+        all_used: List[dict] = []
         summary: Dict[str, dict] = OrderedDict()
         self._per_image = []
         for name, records in groups.items():
             used = [r for r in records if r['num_valid'] > 0]
-            sums = [r['sums'] for r in used]
-            all_sums.extend(sums)
+            all_used.extend(used)
             if len(groups) > 1:
-                for k, v in self._aggregate(sums).items():
+                for k, v in self._aggregate_all(used).items():
                     metrics[f'{name}/{k}'] = v
             for r in used:
-                self._per_image.append(dict(dataset_name=name, img_path=r['img_path'],
-                                            num_valid=r['num_valid'],
-                                            **metrics_from_sums(r['sums'])))
+                entry = dict(dataset_name=name, img_path=r['img_path'], num_valid=r['num_valid'],
+                             **metrics_from_sums(r['sums']))
+                if self.boundary is not None:
+                    entry.update(self._boundary_of(r['boundary_counts']))
+                self._per_image.append(entry)
             summary[name] = self._summarise(name, records, len(used), fits.get(name))
-        if not all_sums:
+        if not all_used:
             print_log('DepthMetric: no image had a valid GT pixel; every metric is NaN',
                       logger='current', level=logging.WARNING)
-        metrics.update(self._aggregate(all_sums))
+        metrics.update(self._aggregate_all(all_used))
         self._protocol_summary = summary
         return dict(metrics)
 
     def _summarise(self, name: str, records: List[dict], count: int, fit) -> dict:
         protocols = [r['protocol'] for r in records]
         entry = dict(dataset=name, count=count, skipped=len(records) - count)
-        for key in ('crop', 'min_depth', 'max_depth', 'units'):
+        for key in ('crop', 'crop_convention', 'min_depth', 'max_depth', 'units'):
             entry[key] = _distinct([p[key] for p in protocols])
             if isinstance(entry[key], list):
                 print_log(f'DepthMetric: images of {name!r} use different {key} values '
                           f'{entry[key]}', logger='current', level=logging.WARNING)
         entry.update(alignment=self.alignment, aggregation=self.aggregation)
+        if self.boundary is not None:
+            entry['boundary'] = dict(self.boundary, thresholds=list(self.boundary['thresholds']),
+                                     input='pred_depth (before alignment and clamping)')
         if self.alignment == 'global':
             entry.update(global_space=self.global_space,
                          global_scale=None if fit is None else fit[0],
@@ -374,11 +488,15 @@ class DepthMetric(BaseMetric):
         """What the last :meth:`compute_metrics` evaluated, per ``dataset_name``.
 
         Returns:
-            dict: ``{dataset_name: dict(dataset, count, skipped, crop, min_depth, max_depth,
-            units, alignment, aggregation[, global_space, global_scale, global_shift],
-            **other protocol keys)}``. ``count`` is the number of scored images, ``skipped``
-            those without a valid pixel; ``max_depth`` None means no upper bound. A field whose
-            value differs between images of a dataset holds the list of distinct values.
+            dict: ``{dataset_name: dict(dataset, count, skipped, crop, crop_convention,
+            min_depth, max_depth, units, alignment, aggregation[, boundary][, global_space,
+            global_scale, global_shift], **other protocol keys)}``. ``crop_convention`` is
+            ``'fixed'`` / ``'scaled'`` for the Eigen crop, ``'gt_frame'`` / ``'full_frame'`` for
+            the Garg crop and None without a crop; ``boundary`` (when enabled) holds the
+            boundary metric's thresholds, weights, reduction and input. ``count`` is the
+            number of scored images, ``skipped`` those without a valid pixel; ``max_depth``
+            None means no upper bound. A field whose value differs between images of a
+            dataset holds the list of distinct values.
             Other keys of the samples' protocols (``split``, ``caption_index``, ...) are copied.
 
         Raises:
@@ -392,5 +510,6 @@ class DepthMetric(BaseMetric):
 
     def per_image_metrics(self) -> List[dict]:
         """Per-image metrics of the last :meth:`compute_metrics`: one dict per scored image
-        with ``dataset_name``, ``img_path``, ``num_valid`` and the metric keys."""
+        with ``dataset_name``, ``img_path``, ``num_valid`` and the metric keys (and the
+        boundary keys when enabled)."""
         return [dict(r) for r in self._per_image]
