@@ -1,15 +1,26 @@
 """NeWCRFs: the released parameter count and module tree (meta device), training on real
 frames, bounded predictions at the GT size, flip fusion, convex upsampling, checkpoints."""
 import copy
+import importlib.util
+import re
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import DefaultScope
+from mmengine.runner import load_checkpoint
 
-from projects.newcrfs.newcrfs import NeWCRFs, convert_released_state_dict, convex_upsample, flip_fuse
+from projects.newcrfs.newcrfs import (
+    NeWCRFs,
+    convert_released_state_dict,
+    convex_upsample,
+    flip_fuse,
+)
 from tr2m.registry import DATASETS, MODELS
 from tr2m.utils import register_all_modules
+from tr2m.utils.errors import CheckpointError, MissingFileError
 
 register_all_modules()
 
@@ -195,3 +206,56 @@ def test_unknown_arch_and_bad_depth():
         NeWCRFs(arch='huge07', pretrained=None)
     with pytest.raises(ValueError, match='max_depth'):
         NeWCRFs(arch='toy', pretrained=None, max_depth=0)
+
+
+def released_layout(state):
+    """Our keys -> the released ``NewCRFDepth`` keys (DataParallel prefix included)."""
+    rules = [(r'^backbone\.out_norms\.(\d)\.', r'backbone.norm\1.'),
+             (r'^backbone\.model\.layers\.(\d)\.downsample\.',
+              lambda m: f'backbone.layers.{int(m.group(1)) - 1}.downsample.'),
+             (r'^backbone\.model\.', 'backbone.'),
+             (r'^decode_head\.psp\.branches\.(\d)\.conv\.', r'decoder.psp_modules.\1.1.conv.'),
+             (r'^decode_head\.psp\.branches\.(\d)\.norm\.', r'decoder.psp_modules.\1.1.gn.'),
+             (r'^decode_head\.psp\.bottleneck\.conv\.', 'decoder.bottleneck.conv.'),
+             (r'^decode_head\.psp\.bottleneck\.norm\.', 'decoder.bottleneck.bn.'),
+             (r'^decode_head\.crf_blocks\.(\d)\.blocks\.(\d)\.mlp\.0\.',
+              r'crf\1.crf_layer.blocks.\2.mlp.fc1.'),
+             (r'^decode_head\.crf_blocks\.(\d)\.blocks\.(\d)\.mlp\.2\.',
+              r'crf\1.crf_layer.blocks.\2.mlp.fc2.'),
+             (r'^decode_head\.crf_blocks\.(\d)\.blocks\.', r'crf\1.crf_layer.blocks.'),
+             (r'^decode_head\.crf_blocks\.(\d)\.norm\.', r'crf\1.norm_crf.'),
+             (r'^decode_head\.crf_blocks\.(\d)\.', r'crf\1.'),
+             (r'^decode_head\.disp_head\.conv\.', 'disp_head1.conv1.')]
+    out = {}
+    for key, value in state.items():
+        for pattern, repl in rules:
+            new, n = re.subn(pattern, repl, key)
+            if n:
+                out['module.' + new] = value
+                break
+        else:
+            raise AssertionError(key)
+    return out
+
+
+def test_convert_tool_round_trip(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location(
+        'newcrfs_convert_tool', Path(__file__).resolve().parents[1] / 'tools' /
+        'convert_released_ckpt.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    src_model = toy_model().eval()
+    released = dict(model=released_layout(src_model.state_dict()), global_step=1234,
+                    best_eval_steps=np.zeros(9, dtype=np.int32),
+                    best_eval_measures_lower_better=torch.zeros(6))
+    torch.save(released, tmp_path / 'model_toy.ckpt')
+    tool.main([str(tmp_path / 'model_toy.ckpt'), str(tmp_path / 'ours.pth'), '--arch', 'toy'])
+    fresh = NeWCRFs(arch='toy', pretrained=None).eval()
+    load_checkpoint(fresh, str(tmp_path / 'ours.pth'), map_location='cpu', strict=True)
+    x = torch.rand(1, 3, 64, 96)
+    with torch.no_grad():
+        torch.testing.assert_close(fresh._forward(x), src_model._forward(x))
+    with pytest.raises(CheckpointError, match="does not fit NeWCRFs\\(arch='mini'\\)"):
+        tool.convert(str(tmp_path / 'model_toy.ckpt'), str(tmp_path / 'x.pth'), arch='mini')
+    with pytest.raises(MissingFileError):
+        tool.convert(str(tmp_path / 'nothing.ckpt'), str(tmp_path / 'x.pth'))
