@@ -11,8 +11,8 @@ classifier and the final norm, plus the four output norms:
 | ``swin_l_w12`` | ``swin_large_patch4_window12_384`` | ``ms_in22k`` | 195.2M |
 | ``swin_b_w7`` | ``swin_base_patch4_window7_224`` | ``ms_in22k`` | 86.7M |
 | ``swin_t_w7`` | ``swin_tiny_patch4_window7_224`` | ``ms_in1k`` | 27.5M |
-| ``swin_toy`` | same, ``embed_dim=16``, 2 blocks per stage | none | 0.09M |
-| ``swin_mini`` | same, ``embed_dim=32``, 2 blocks per stage | none | 0.36M |
+| ``swin_toy`` | same, ``embed_dim=16``, 2 blocks per stage | none | 0.58M |
+| ``swin_mini`` | same, ``embed_dim=32``, 2 blocks per stage | none | 2.28M |
 
 The released NeWCRFs (``--encoder large07``) is Swin-L with 7x7 windows, initialised from
 Microsoft's ``swin_large_patch4_window7_224_22k.pth``: timm's ``swin_large_patch4_window7_224
@@ -55,6 +55,32 @@ SWIN_PRESETS = {
                   dict(embed_dim=32, depths=(2, 2, 2, 2), num_heads=(1, 2, 4, 8))),
 }
 FORWARD_MODES = ('released', 'timm')
+WEIGHT_FILES = ('.pth', '.pt', '.bin', '.safetensors', '.ckpt')
+#: Weight files looked for, in order, in a local directory (a hub download of a timm model).
+DIR_FILES = ('model.safetensors', 'pytorch_model.bin')
+
+
+def timm_hub_id(name: str, tag: str) -> str:
+    """The Hugging Face repository of timm's ``name.tag`` weights (``timm/name.tag``)."""
+    import timm
+
+    try:
+        cfg = timm.models.get_pretrained_cfg(f'{name}.{tag}')
+    except (RuntimeError, KeyError, ValueError):
+        cfg = None
+    return getattr(cfg, 'hf_hub_id', None) or f'timm/{name}.{tag}'
+
+
+def weights_file(source: str, component: str) -> str:
+    """``source`` if it is a file, else the first of :data:`DIR_FILES` in the directory."""
+    if os.path.isdir(source):
+        for candidate in DIR_FILES:
+            if os.path.isfile(os.path.join(source, candidate)):
+                return os.path.join(source, candidate)
+        raise CheckpointError(f'{component}: no {" or ".join(DIR_FILES)} in {source}')
+    if not os.path.isfile(source):
+        raise CheckpointError(f'{component}: pretrained file not found: {source}')
+    return source
 
 
 def read_state_dict(path: str) -> dict:
@@ -89,7 +115,8 @@ class NeWCRFsSwin(nn.Module):
             ``swin_large_patch4_window7_224.ms_in22k``), another timm tag
             (``'ms_in22k_ft_in1k'``), a Hugging Face hub id (``'timm/...'``), a local file
             (``.pth`` / ``.safetensors``; Microsoft's original Swin checkpoints load as they
-            are), or None for random weights. Defaults to 'default'.
+            are) or directory (a hub download holding ``model.safetensors``), or None for
+            random weights. Defaults to 'default'.
         drop_path_rate (float): stochastic depth at the last block. Defaults to 0.3
             (released).
         forward_mode (str): ``'released'`` (pad, then roll) or ``'timm'``. Defaults to
@@ -122,18 +149,18 @@ class NeWCRFsSwin(nn.Module):
                       strict_img_size=False, **overrides)
         source = resolve_source(tag if pretrained == 'default' else pretrained)
         component = f'NeWCRFsSwin(arch={arch!r})'
+        if source is not None and '/' not in source and not os.path.exists(source) \
+                and not source.endswith(WEIGHT_FILES):
+            source = timm_hub_id(name, source)  # a timm tag: its Hugging Face repository
         if source is None:
             model = timm.create_model(name, pretrained=False, **kwargs)
-        elif os.path.exists(source) or source.endswith(('.pth', '.pt', '.bin', '.safetensors')):
+        elif os.path.exists(source) or source.startswith(('/', '.', '~')) \
+                or source.endswith(WEIGHT_FILES):
             model = timm.create_model(name, pretrained=False, **kwargs)
-            if not os.path.isfile(source):
-                raise CheckpointError(f'{component}: pretrained file not found: {source}')
-            self._load_file(model, source, component)
-        else:  # a hub id or a timm tag
-            overlay = dict(hf_hub_id=source) if '/' in source else None
-            full = name if overlay else f'{name}.{source}'
+            self._load_file(model, weights_file(source, component), component)
+        else:  # a Hugging Face hub id
             model = load_or_fail(component, source, lambda s: timm.create_model(
-                full, pretrained=True, pretrained_cfg_overlay=overlay, **kwargs))
+                name, pretrained=True, pretrained_cfg_overlay=dict(hf_hub_id=s), **kwargs))
         self.pretrained_source = source or 'random'  # not ``weights_source``: this part trains
         model.prune_intermediate_layers(indices=len(model.layers), prune_norm=True)
         self.model = model

@@ -1,6 +1,6 @@
 """``NeWCRFsSwin``: timm's weights run with the released pad-then-roll windows; the real loading
-path (local timm / Microsoft / safetensors files, hub ids) with random toy weights saved and
-loaded back."""
+path (local timm / Microsoft files, hub-download folders, hub ids) with random toy weights saved
+and loaded back."""
 import re
 
 import pytest
@@ -54,7 +54,7 @@ def microsoft_layout(timm_state):
     return {'model': out}
 
 
-@pytest.mark.parametrize('layout', ['timm_pth', 'microsoft_pth', 'safetensors'])
+@pytest.mark.parametrize('layout', ['timm_pth', 'microsoft_pth', 'hub_download_dir'])
 def test_local_file_loads_back(tmp_path, layout):
     src = toy()
     state = src.model.state_dict()
@@ -64,9 +64,10 @@ def test_local_file_loads_back(tmp_path, layout):
     elif layout == 'microsoft_pth':
         path = tmp_path / 'swin_toy_22k.pth'
         torch.save(microsoft_layout(state), path)
-    else:
-        path = tmp_path / 'swin.safetensors'
-        save_file({k: v.contiguous() for k, v in state.items()}, str(path))
+    else:  # what `huggingface-cli download timm/... --local-dir DIR` leaves
+        path = tmp_path / 'swin_dir'
+        path.mkdir()
+        save_file({k: v.contiguous() for k, v in state.items()}, str(path / 'model.safetensors'))
     torch.manual_seed(123)  # another random init underneath
     loaded = NeWCRFsSwin('swin_toy', pretrained=str(path)).eval()
     assert loaded.pretrained_source == str(path)
@@ -91,6 +92,8 @@ def test_loaded_weights_survive_init_weights_and_random_init_env(tmp_path, monke
 def test_bad_sources_fail_loudly(tmp_path):
     with pytest.raises(CheckpointError, match='not found'):
         NeWCRFsSwin('swin_toy', pretrained=str(tmp_path / 'missing.pth'))
+    with pytest.raises(CheckpointError, match='no model.safetensors'):
+        NeWCRFsSwin('swin_toy', pretrained=str(tmp_path))  # a folder without weights
     other = tmp_path / 'mini.pth'
     torch.save(NeWCRFsSwin('swin_mini', pretrained=None).model.state_dict(), other)
     with pytest.raises(CheckpointError, match='shape mismatches'):
