@@ -77,6 +77,25 @@ def test_local_file_loads_back(tmp_path, layout):
         torch.testing.assert_close(a, b)
 
 
+def test_hub_id_loads_from_the_local_cache_offline(tmp_path, monkeypatch):
+    """A hub id goes through timm's Hugging Face download; offline (HF_HUB_OFFLINE=1, set by
+    the root conftest) it is served from the cache, here one written by hand."""
+    import huggingface_hub.constants
+
+    src = toy()
+    snapshot = tmp_path / 'models--timm--swin_toy_test' / 'snapshots' / 'abc123'
+    snapshot.mkdir(parents=True)
+    (tmp_path / 'models--timm--swin_toy_test' / 'refs').mkdir()
+    (tmp_path / 'models--timm--swin_toy_test' / 'refs' / 'main').write_text('abc123')
+    save_file({k: v.contiguous() for k, v in src.model.state_dict().items()},
+              str(snapshot / 'model.safetensors'))
+    monkeypatch.setattr(huggingface_hub.constants, 'HF_HUB_CACHE', str(tmp_path))
+    loaded = NeWCRFsSwin('swin_toy', pretrained='timm/swin_toy_test').eval()
+    assert loaded.pretrained_source == 'timm/swin_toy_test'
+    for a, b in zip(features(loaded), features(src)):
+        torch.testing.assert_close(a, b)
+
+
 def test_loaded_weights_survive_init_weights_and_random_init_env(tmp_path, monkeypatch):
     path = tmp_path / 'swin.pth'
     torch.save(toy().model.state_dict(), path)
