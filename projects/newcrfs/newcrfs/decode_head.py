@@ -59,6 +59,7 @@ class NeWCRFsHead(nn.Module):
         self.dims = tuple(dims)
 
     def forward(self, feats: List[Tensor]) -> Tensor:
+        """The four backbone features -> ``(B, 1, 4 h_0, 4 w_0)`` in (0, 1)."""
         v = self.psp(feats[3])  # (B, psp_channels, H/32, W/32)
         for i in (3, 2, 1):
             v = self.shuffle(self.crf_blocks[i](feats[i], v))  # (B, dims[i] / 4, 2h, 2w)

@@ -53,10 +53,13 @@ class NeWCRFsDispHead(nn.Module):
             raise ValueError(f"upsample must be 'bilinear' or 'mask', got {upsample!r}")
 
     def forward(self, x: Tensor) -> Tensor:
+        """``(B, C, h, w)`` -> ``(B, 1, factor h, factor w)`` in (0, 1)."""
         disp = torch.sigmoid(self.conv(x))  # (B, 1, h, w) in (0, 1)
         if self.factor == 1:
             return disp
         if self.upsample == 'mask':
             return convex_upsample(disp, self.mask_head(x), self.factor)
-        return F.interpolate(disp, scale_factor=self.factor, mode='bilinear',
-                             align_corners=False)
+        if self.upsample == 'bilinear':
+            return F.interpolate(disp, scale_factor=self.factor, mode='bilinear',
+                                 align_corners=False)
+        raise ValueError(f"upsample must be 'bilinear' or 'mask', got {self.upsample!r}")

@@ -204,10 +204,11 @@ class NeWCRFsSwin(nn.Module):
         return x + block.drop_path2(block.mlp(block.norm2(x)))
 
     def forward(self, images: Tensor) -> List[Tensor]:
+        """``(B, 3, H, W)`` in [0, 1] -> ``[(B, C_i, Hp / 2^(i+2), Wp / 2^(i+2))]_{i=0..3}``."""
         x = self.pad(images)
         if self.forward_mode == 'timm':
             feats = self.model.forward_intermediates(x, intermediates_only=True)
-        else:
+        elif self.forward_mode == 'released':
             x = self.model.patch_embed(x)  # (B, Hp/4, Wp/4, C)
             feats = []
             for stage in self.model.layers:
@@ -215,6 +216,9 @@ class NeWCRFsSwin(nn.Module):
                 for block in stage.blocks:
                     x = self._block(block, x)
                 feats.append(x.permute(0, 3, 1, 2))
+        else:
+            raise ValueError(f'forward_mode must be one of {FORWARD_MODES}, '
+                             f'got {self.forward_mode!r}')
         # (B, C_i, h_i, w_i), each after its own LayerNorm over channels
         return [norm(f.permute(0, 2, 3, 1)).permute(0, 3, 1, 2).contiguous()
                 for norm, f in zip(self.out_norms, feats)]
