@@ -88,7 +88,7 @@ def real_batch(rgbd_real, datasets, size=(96, 128), load_depth_first=True):
 def test_training_on_real_frames_lowers_the_loss(rgbd_real):
     model = toy_model(max_depth=10.0).train()
     optim = torch.optim.Adam(model.parameters(), lr=1e-3)
-    data = model.data_preprocessor(real_batch(rgbd_real, ['nyu_v2']), True)
+    data = model.data_preprocessor(real_batch(rgbd_real, ['nyu_v2'], size=(64, 96)), True)
     losses = []
     for _ in range(12):
         out = model(**data, mode='loss')
