@@ -1,8 +1,8 @@
 from .formatting import PackDepthInputs
-from .geometric import CenterCrop, KBCrop, RandomCrop, RandomFlip, Resize
+from .geometric import CenterCrop, KBCrop, RandomCrop, RandomFlip, RandomRotate, Resize
 from .loading import LoadCaption, LoadDepth, LoadRelativeDepth, LoadRGBImage
 
 __all__ = [
     'LoadRGBImage', 'LoadDepth', 'LoadRelativeDepth', 'LoadCaption', 'Resize', 'RandomFlip',
-    'RandomCrop', 'KBCrop', 'CenterCrop', 'PackDepthInputs'
+    'RandomCrop', 'RandomRotate', 'KBCrop', 'CenterCrop', 'PackDepthInputs'
 ]

@@ -206,3 +206,59 @@ class CenterCrop(BaseTransform):
         if self.update_ori_shape:
             results['ori_shape'] = (ch, cw)
         return results
+
+
+@TRANSFORMS.register_module()
+class RandomRotate(BaseTransform):
+    """Rotate by a random angle about the image centre (the BTS / AdaBins / NeWCRFs augmentation).
+
+    The angle is drawn uniformly from ``[-max_angle, max_angle]`` degrees; positive angles turn
+    the content counter-clockwise, as PIL's ``Image.rotate`` (which those codebases use) does,
+    about the same centre (``((W - 1) / 2, (H - 1) / 2)`` in pixel-centre coordinates). The
+    image is resampled bilinearly, the maps in ``depth_fields`` with nearest neighbour; pixels
+    rotated in from outside the frame are 0 (black image, depth 0, ``gt_valid`` False), so they
+    never count as ground truth. The drawn angle is recorded as ``results['rotate_angle']``.
+
+    Intrinsics are left as they are: an in-plane rotation of the image is a roll of the camera
+    about its optical axis only when the principal point is the image centre and ``fx == fy``,
+    and it has no exact pinhole ``[fx, fy, cx, cy]`` otherwise; for the few degrees this
+    augmentation uses the error is small, but do not rely on it for geometry.
+
+    Args:
+        max_angle (float): largest absolute angle, degrees (NeWCRFs: 2.5 on NYUv2, 1.0 on
+            KITTI).
+        prob (float): probability of rotating at all. Defaults to 1.0 (as those codebases do).
+    """
+
+    def __init__(self, max_angle: float, prob: float = 1.0) -> None:
+        if not max_angle >= 0:
+            raise ValueError(f'RandomRotate max_angle must be >= 0 degrees, got {max_angle}')
+        if not 0 <= prob <= 1:
+            raise ValueError(f'RandomRotate prob must be in [0, 1], got {prob}')
+        self.max_angle = float(max_angle)
+        self.prob = prob
+
+    @staticmethod
+    def rotate(arr: np.ndarray, angle: float, nearest: bool) -> np.ndarray:
+        """``arr`` (H, W[, C]) rotated by ``angle`` degrees about its centre, zeros outside."""
+        h, w = arr.shape[:2]
+        matrix = cv2.getRotationMatrix2D(((w - 1) / 2.0, (h - 1) / 2.0), angle, 1.0)
+        src = arr.astype(np.uint8) if arr.dtype == np.bool_ else arr
+        out = cv2.warpAffine(src, matrix, (w, h),
+                             flags=cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        return out.astype(bool) if arr.dtype == np.bool_ else out
+
+    def transform(self, results: dict) -> dict:
+        rotate = bool(np.random.rand() < self.prob)
+        angle = float(np.random.uniform(-self.max_angle, self.max_angle)) if rotate else 0.0
+        results['rotate_angle'] = angle
+        if angle == 0.0:
+            return results
+        results['img'] = self.rotate(results['img'], angle, nearest=False)
+        for key in _depth_keys(results):
+            results[key] = self.rotate(results[key], angle, nearest=True)
+        return results
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(max_angle={self.max_angle}, prob={self.prob})'
