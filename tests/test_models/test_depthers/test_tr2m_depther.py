@@ -104,3 +104,17 @@ def test_checkpoint_policy(tmp_path, depth_batch):
     without_soc = build(image_encoder=image_encoder, soc=None)
     with pytest.raises(RuntimeError, match='unexpected keys'):
         without_soc.load_state_dict(state)
+
+
+def test_every_depther_takes_soc_from_its_config():
+    """DeptherMeta: ``soc=`` is accepted and introspectable without any __init__ mentioning it."""
+    import inspect
+
+    from tr2m.models.depthers import RSA
+
+    for cls in (TR2M, RSA):
+        params = inspect.signature(cls).parameters
+        assert 'soc' in params and params['soc'].default is None
+    assert 'neck' in inspect.signature(TR2M).parameters  # __init__'s own arguments stay visible
+    model = build(soc=None)
+    assert model.soc is None

@@ -1,4 +1,5 @@
 """``BaseDepther``: the one base class of every depther (TR2M, RSA, relative baselines)."""
+import inspect
 from abc import ABCMeta, abstractmethod
 from typing import Dict, List, Optional, Tuple, Union
 
@@ -56,6 +57,16 @@ class DeptherMeta(ABCMeta):
         model = super().__call__(*args, **kwargs)
         model.attach_soc(soc)
         return model
+
+    @property
+    def __signature__(cls) -> inspect.Signature:
+        """``__init__``'s signature plus ``soc`` (what ``inspect.signature(cls)`` reports)."""
+        sig = inspect.signature(cls.__init__)
+        params = list(sig.parameters.values())[1:]  # without self
+        soc = inspect.Parameter('soc', inspect.Parameter.KEYWORD_ONLY, default=None)
+        tail = [p for p in params if p.kind == p.VAR_KEYWORD]
+        head = [p for p in params if p.kind != p.VAR_KEYWORD and p.name != 'soc']
+        return sig.replace(parameters=head + [soc] + tail)
 
 
 class BaseDepther(BaseModel, metaclass=DeptherMeta):
