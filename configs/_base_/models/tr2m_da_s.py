@@ -17,8 +17,9 @@ model = dict(
     scale_head=dict(type='RescaleHead', channels=256, num_stages=2),
     shift_head=dict(type='RescaleHead', channels=256, num_stages=2),
     loss_silog=dict(type='SiLogLoss', form='zoedepth', beta=0.15, loss_weight=1.0),
+    # L_tp-si takes L_si's form (set form=... here to differ)
     loss_pseudo=dict(type='ThresholdedPseudoDepthLoss', rho=0.9, space='inverse',
-                     form='zoedepth', beta=0.15, max_depth='protocol', loss_weight=0.5),
+                     max_depth='protocol', loss_weight=0.5),
     loss_smooth=dict(type='EdgeAwareSmoothnessLoss', loss_weight=0.01),
     # SOC contrasts the neck's output; its EMA copy of the neck is the momentum "encoder"
     soc=dict(type='ScaleOrientedContrast', feature='neck', projector=dict(type='SOCProjector'),

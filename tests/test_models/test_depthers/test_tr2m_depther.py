@@ -118,3 +118,13 @@ def test_every_depther_takes_soc_from_its_config():
     assert 'neck' in inspect.signature(TR2M).parameters  # __init__'s own arguments stay visible
     model = build(soc=None)
     assert model.soc is None
+
+
+def test_pseudo_loss_takes_the_silog_form():
+    zoe = build(loss_silog=dict(type='SiLogLoss', form='zoedepth', beta=0.2))
+    assert zoe.loss_pseudo.form == 'zoedepth'
+    assert zoe.loss_pseudo.silog_kwargs == dict(lambd=0.8, sqrt=True, scale=10.0,
+                                                reduction='image')
+    own = build(loss_silog=dict(type='SiLogLoss', form='zoedepth'),
+                loss_pseudo=dict(type='ThresholdedPseudoDepthLoss', form='paper'))
+    assert own.loss_pseudo.form == 'paper'

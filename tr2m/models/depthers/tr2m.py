@@ -56,7 +56,8 @@ class TR2M(BaseDepther):
             Table 11 ablations). ``in_channels`` defaults to the neck's width.
         loss_silog (dict): SI-log loss (eq. 4). Defaults to ``SiLogLoss()``.
         loss_pseudo (dict, optional): thresholded pseudo-depth loss (eq. 5-6); its depth cap
-            defaults to each sample's protocol ``max_depth``.
+            defaults to each sample's protocol ``max_depth``, and its SI-log form (``form``,
+            ``lambd``, ``beta``, ``reduction``) to ``loss_silog``'s when the config sets none.
         loss_smooth (dict, optional): edge-aware smoothness on ``A`` and ``B``.
         data_preprocessor (dict, optional): defaults to ``DepthDataPreprocessor``.
     """
@@ -84,6 +85,9 @@ class TR2M(BaseDepther):
         self.scale_head = build_module(self._fill_channels(scale_head, in_channels=width))
         self.shift_head = build_module(self._fill_channels(shift_head, in_channels=width))
         self.loss_silog = build_module(loss_silog or dict(type='SiLogLoss'))
+        if isinstance(loss_pseudo, dict) and 'form' not in loss_pseudo:
+            # L_tp-si is L_si on the pseudo target (eq. 6): the same form unless set
+            loss_pseudo = dict(loss_pseudo, **self.loss_silog.form_args)
         self.loss_pseudo = build_module(loss_pseudo)
         self.loss_smooth = build_module(loss_smooth)
 

@@ -100,6 +100,8 @@ class SiLogLoss(nn.Module):
         if reduction not in REDUCTIONS:
             raise ValueError(f'reduction must be one of {REDUCTIONS}, got {reduction!r}')
         self.form = form
+        #: the arguments that define the form (other losses built on L_si reuse them)
+        self.form_args = dict(form=form, lambd=lambd, beta=beta, reduction=reduction)
         self.loss_weight = loss_weight
 
     def forward(self, pred: Tensor, target: Tensor, valid_mask: Tensor) -> Tensor:
