@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 
+from tr2m.datasets.seeding import sample_rng
 from tr2m.registry import TRANSFORMS
 
 
@@ -102,6 +103,9 @@ class Resize(BaseTransform):
 class RandomFlip(BaseTransform):
     """Horizontal flip with probability ``prob``; ``cx`` becomes ``W - 1 - cx``.
 
+    Draws from the sample's seeded generator (:mod:`tr2m.datasets.seeding`) when the dataset
+    provides one, else from the global numpy generator.
+
     Args:
         prob (float): flip probability. Defaults to 0.5.
     """
@@ -112,7 +116,7 @@ class RandomFlip(BaseTransform):
         self.prob = prob
 
     def transform(self, results: dict) -> dict:
-        flip = bool(np.random.rand() < self.prob)
+        flip = bool(sample_rng(results).random() < self.prob)
         results['flip'] = flip
         if not flip:
             return results
@@ -129,6 +133,9 @@ class RandomFlip(BaseTransform):
 class RandomCrop(BaseTransform):
     """Crop a random ``(H, W)`` window (training augmentation).
 
+    Draws from the sample's seeded generator (:mod:`tr2m.datasets.seeding`) when the dataset
+    provides one, else from the global numpy generator.
+
     Args:
         crop_size (tuple[int, int]): ``(H, W)``; must fit inside the image.
     """
@@ -142,8 +149,9 @@ class RandomCrop(BaseTransform):
         if ch > h or cw > w:
             raise ValueError(f'RandomCrop {self.crop_size} larger than image {(h, w)} '
                              f"({results.get('img_path')}); resize first")
-        y0 = np.random.randint(h - ch + 1)
-        x0 = np.random.randint(w - cw + 1)
+        rng = sample_rng(results)
+        y0 = int(rng.integers(h - ch + 1))
+        x0 = int(rng.integers(w - cw + 1))
         _crop_all(results, y0, x0, ch, cw)
         return results
 
