@@ -1,4 +1,8 @@
+from .checkpoint_hook import SafeCheckpointHook
 from .momentum_hook import SOCMomentumHook
+from .nonfinite_guard_hook import NonFiniteGuardHook, NonFiniteLossError
+from .sample_seed_hook import SampleSeedHook
 from .visualization_hook import DepthVisualizationHook
 
-__all__ = ['SOCMomentumHook', 'DepthVisualizationHook']
+__all__ = ['SOCMomentumHook', 'DepthVisualizationHook', 'SafeCheckpointHook',
+           'NonFiniteGuardHook', 'NonFiniteLossError', 'SampleSeedHook']

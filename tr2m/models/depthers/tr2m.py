@@ -140,6 +140,8 @@ class TR2M(BaseDepther):
         gt, valid = self.stack_gt(inputs, data_samples)
         out = self._run(inputs, data_samples)
         losses = dict(loss_silog=self.loss_silog(out['depth'], gt, valid))
+        losses['nonpos_denom_px'] = affine_inverse_to_depth(  # pixels clamped to 1e8 (counted)
+            out['rel'], out['scale'], out['shift'], return_nonpositive=True)[1].float()
         if self.loss_pseudo is not None:
             loss, pass_frac = self.loss_pseudo(out['depth'], out['rel'], gt, valid)
             losses.update(loss_pseudo=loss, pseudo_pass_frac=pass_frac.detach())

@@ -6,7 +6,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from tr2m.models.layers.conv_blocks import ResidualConvUnit
-from tr2m.models.layers.image_ops import exp_clamped
+from tr2m.models.layers.image_ops import positive_map
 from tr2m.registry import MODELS
 
 
@@ -37,12 +37,15 @@ class RescaleHead(BaseModule):
         bias_init (float): initial bias of the last conv, i.e. the initial log of the output
             (its weights start at zero, so the head starts as the constant ``exp(bias_init)``).
             Defaults to 0.0 (output starts at 1).
+        activation (str): the positive map, a mode of
+            :func:`~tr2m.models.layers.image_ops.positive_map`. Defaults to 'exp_st'.
     """
 
     def __init__(self, in_channels: int, channels: int = 288, num_stages: int = 2,
                  global_pool: bool = False, bias_init: float = 0.0,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None, activation: str = 'exp_st') -> None:
         super().__init__(init_cfg=init_cfg)
+        self.activation = activation
         self.global_pool = global_pool
         self.proj = nn.Conv2d(in_channels, channels, 3, padding=1)
         self.stages = nn.ModuleList(
@@ -63,4 +66,4 @@ class RescaleHead(BaseModule):
             x = F.adaptive_avg_pool2d(x, 1)
         x = self.out(x)
         x = F.interpolate(x, size=out_size, mode='bilinear', align_corners=False)
-        return exp_clamped(x)
+        return positive_map(x, self.activation)

@@ -3,6 +3,7 @@ import torch
 from torch import Tensor, nn
 
 from tr2m.registry import MODELS
+from tr2m.utils.dist import global_mean
 
 #: Depths are clamped to this before the log so a zero never produces -inf.
 LOG_EPS = 1e-6
@@ -23,7 +24,9 @@ def silog_loss(pred: Tensor, target: Tensor, valid_mask: Tensor, lambd: float = 
 
     Returns:
         Tensor: scalar, the mean over images that have at least one valid pixel (0 with a
-        gradient path when none has).
+        gradient path when none has). In a DDP backward (a process group of several ranks and
+        ``pred`` requiring grad) the mean is over the images of all ranks
+        (:func:`tr2m.utils.dist.global_mean`), so every rank must call it.
     """
     valid = torch.broadcast_to(valid_mask, pred.shape).flatten(1)
     pred_f, target_f = pred.flatten(1), target.flatten(1)
@@ -39,10 +42,10 @@ def silog_loss(pred: Tensor, target: Tensor, valid_mask: Tensor, lambd: float = 
     per_image = (mean_sq - lambd * mean * mean).clamp_min(0)
     if sqrt:
         per_image = (per_image + 1e-12).sqrt()
-    if not has.any():
-        # zero that keeps the graph (and DDP) happy; err is finite even where pred is NaN/inf
-        return err.sum() * 0
-    return per_image[has].mean()
+    # mean over the images with valid pixels of the *global* batch under DDP (identity on one
+    # process); with none it is a zero that keeps the graph (err is finite where pred is not)
+    total = torch.where(has, per_image, torch.zeros_like(per_image)).sum() + err.sum() * 0
+    return global_mean(total, has.sum())
 
 
 @MODELS.register_module()
