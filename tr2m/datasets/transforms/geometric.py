@@ -13,6 +13,7 @@ from mmcv.transforms import BaseTransform
 
 from tr2m.datasets.seeding import sample_rng
 from tr2m.registry import TRANSFORMS
+from tr2m.utils.errors import DataError
 
 
 def _depth_keys(results: dict) -> list:
@@ -147,7 +148,7 @@ class RandomCrop(BaseTransform):
         h, w = results['img'].shape[:2]
         ch, cw = self.crop_size
         if ch > h or cw > w:
-            raise ValueError(f'RandomCrop {self.crop_size} larger than image {(h, w)} '
+            raise DataError(f'RandomCrop {self.crop_size} larger than image {(h, w)} '
                              f"({results.get('img_path')}); resize first")
         rng = sample_rng(results)
         y0 = int(rng.integers(h - ch + 1))
@@ -177,7 +178,7 @@ class KBCrop(BaseTransform):
         h, w = results['img'].shape[:2]
         ch, cw = self.size
         if ch > h or cw > w:
-            raise ValueError(f"KBCrop {self.size} larger than image {(h, w)}: "
+            raise DataError(f"KBCrop {self.size} larger than image {(h, w)}: "
                              f"{results.get('img_path')}")
         _crop_all(results, h - ch, (w - cw) // 2, ch, cw)
         results['ori_shape'] = (ch, cw)
@@ -202,7 +203,7 @@ class CenterCrop(BaseTransform):
         h, w = results['img'].shape[:2]
         ch, cw = self.crop_size
         if ch > h or cw > w:
-            raise ValueError(f'CenterCrop {self.crop_size} larger than image {(h, w)}: '
+            raise DataError(f'CenterCrop {self.crop_size} larger than image {(h, w)}: '
                              f"{results.get('img_path')}")
         _crop_all(results, (h - ch) // 2, (w - cw) // 2, ch, cw)
         if self.update_ori_shape:

@@ -7,6 +7,7 @@ from mmcv.transforms import BaseTransform
 from tr2m.datasets.depth_io import read_depth, read_rgb
 from tr2m.datasets.seeding import sample_rng
 from tr2m.registry import TRANSFORMS
+from tr2m.utils.errors import DataError
 
 
 def _add_depth_field(results: dict, key: str) -> None:
@@ -75,7 +76,7 @@ class LoadDepth(BaseTransform):
         depth, valid = read_depth(path, fmt, scale, intrinsics=_depth_intrinsics(results))
         ori = tuple(results.get('ori_shape', depth.shape))
         if depth.shape != ori:
-            raise ValueError(f'depth map {path} has size {depth.shape}, but its image '
+            raise DataError(f'depth map {path} has size {depth.shape}, but its image '
                              f"{results.get('img_path')} has size {ori}")
         results['gt_depth'] = depth
         results['gt_valid'] = valid
@@ -102,10 +103,10 @@ class LoadRelativeDepth(BaseTransform):
         path = results['rel_depth_path']
         rel = np.load(path, allow_pickle=False).astype(np.float32).squeeze()
         if rel.shape != tuple(results['img_shape']):
-            raise ValueError(f'relative depth {path} has size {rel.shape}, image has '
+            raise DataError(f'relative depth {path} has size {rel.shape}, image has '
                              f"{tuple(results['img_shape'])}")
         if not np.isfinite(rel).all():
-            raise ValueError(f'relative depth {path} contains NaN or inf')
+            raise DataError(f'relative depth {path} contains NaN or inf')
         results['rel_depth'] = rel
         _add_depth_field(results, 'rel_depth')
         return results
@@ -144,7 +145,7 @@ class LoadCaption(BaseTransform):
         usable = [i for i, c in enumerate(captions) if isinstance(c, str) and c.strip()]
         if not usable:
             if self.fallback is None:
-                raise ValueError(f"no (non-empty) caption for image {results.get('img_path')}; "
+                raise DataError(f"no (non-empty) caption for image {results.get('img_path')}; "
                                  'add captions or set LoadCaption(fallback=...)')
             index, caption = -1, self.fallback
         elif self.mode == 'random':

@@ -248,7 +248,31 @@ class SafeCheckpointHook(CheckpointHook):
                 f'resuming with a different schedule ({what}): refused because '
                 'default_hooks.checkpoint.on_schedule_change=refuse; resume with the original '
                 "schedule, or set it to 'replan'")
-        for _, state, _, new in replans:
+        self._replay = []
+        for scheduler, state, old, new in replans:
             state['end'] = new  # continue from the saved state up to the new end
+            saved_step = int(state.get('_global_step', 0))
+            # steps the old schedule skipped because it had ended, which the new one makes
+            # (a scheduler's step() counts _global_step up, then acts if begin <= it < end)
+            missed = range(max(old, int(state.get('begin', 0))), min(saved_step + 1, new))
+            if len(missed):
+                self._replay.append((scheduler, missed, saved_step))
+            if new < old and saved_step > new:
+                runner.logger.warning(f'{type(scheduler).__name__}: the run is already past the '
+                                      f'new end {new}; steps taken since cannot be undone')
         runner.logger.warning(f'resuming with a different schedule ({what}): re-planned, each '
-                              'parameter scheduler continues from its saved state to its new end')
+                              'parameter scheduler continues from its saved state to its new end'
+                              + (', taking the steps the old schedule skipped after its end'
+                                 if self._replay else ''))
+
+    def before_train(self, runner) -> None:
+        super().before_train(runner)
+        # after the resume loaded the schedulers' and the optimizer's states: take the steps the
+        # old, shorter schedule skipped (an ExponentialLR extended from 20 to 30 epochs decays
+        # as if planned for 30 from the start)
+        for scheduler, missed, saved_step in getattr(self, '_replay', []):
+            for step in missed:
+                scheduler._global_step = step - 1
+                scheduler.step()
+            scheduler._global_step = saved_step
+        self._replay = []
