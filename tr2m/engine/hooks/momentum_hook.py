@@ -8,7 +8,8 @@ from tr2m.registry import HOOKS
 @HOOKS.register_module()
 class SOCMomentumHook(Hook):
     """Call ``model.momentum_update()`` after each training iteration that stepped the
-    optimizer (TR2M's contrastive key branch). Models without that method are left alone."""
+    optimizer (TR2M's contrastive key branch). Models without that method are left alone, and so
+    are iterations whose step ``NonFiniteGuardHook`` skipped."""
 
     priority = 'NORMAL'
 
@@ -17,6 +18,8 @@ class SOCMomentumHook(Hook):
         update = getattr(model, 'momentum_update', None)
         if update is None:
             return
+        if runner.message_hub.get_info('skipped_iter', -1) == runner.iter:
+            return  # no optimizer step happened
         wrapper = runner.optim_wrapper
         stepped = getattr(wrapper, 'should_update', lambda: True)
         if stepped():

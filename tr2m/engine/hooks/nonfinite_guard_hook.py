@@ -172,6 +172,7 @@ class NonFiniteGuardHook(Hook):
                     "default_hooks.nonfinite_guard.action='skip' to skip such steps)")
             self.skipped += 1
             runner.message_hub.update_scalar('train/nonfinite_skips', float(self.skipped))
+            runner.message_hub.update_info('skipped_iter', runner.iter)  # SOCMomentumHook reads it
             runner.logger.warning(f'skipped the step, {message} ({self.skipped} skipped)')
             self._skip_step(runner)
             return None
