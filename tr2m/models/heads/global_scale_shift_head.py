@@ -44,7 +44,8 @@ class GlobalScaleShiftHead(BaseModule):
         init_shift (float): initial shift, positive (the shift always uses ``exp``).
             Defaults to 1.0.
         activation (str): how 'exp' is computed, a mode of
-            :func:`~tr2m.models.layers.image_ops.positive_map`. Defaults to 'exp_st'.
+            :func:`~tr2m.models.layers.image_ops.positive_map`. Defaults to 'exp_st' (``exp``
+            with a gradient at its bound; keeps ``init_scale``/``init_shift`` exact).
     """
 
     def __init__(self, in_channels: int, channels: Sequence[int] = (512, 256, 256),

@@ -15,7 +15,8 @@ class RescaleHead(BaseModule):
     """DPT-like decoder without the reassemble stage (TR2M section 3.2): a projection conv,
     ``num_stages`` resampling stages (two residual conv units, x2 bilinear upsampling, 1x1
     conv, as DPT's fusion blocks), a 1-channel projection (3x3 conv to ``channels // 2``, ReLU,
-    1x1 conv to 1, as DPT's head), bilinear upsampling to the input size, then ``exp``.
+    1x1 conv to 1, as DPT's head), bilinear upsampling to the input size, then a positive map
+    (the paper's ``exp``; softplus by default, see ``activation``).
 
     Width: the paper fixes the structure (above) and the size -- the two decoders hold about
     18.9M of TR2M's ~19M trainable parameters -- but not the width. With ``in_channels`` D and
@@ -34,16 +35,19 @@ class RescaleHead(BaseModule):
             Table 4 "global factors" row): the decoder's features are averaged over the
             image before the 1-channel projection, and the value is broadcast to ``(H, W)``.
             Defaults to False.
-        bias_init (float): initial bias of the last conv, i.e. the initial log of the output
-            (its weights start at zero, so the head starts as the constant ``exp(bias_init)``).
+        bias_init (float): initial bias of the last conv (its weights start at zero, so the
+            head starts as the constant ``positive_map(bias_init)``: ``exp(bias_init)`` for the
+            ``exp`` activations, ``softplus(bias_init + log(e - 1))`` for softplus; 1 for 0).
             Defaults to 0.0 (output starts at 1).
         activation (str): the positive map, a mode of
-            :func:`~tr2m.models.layers.image_ops.positive_map`. Defaults to 'exp_st'.
+            :func:`~tr2m.models.layers.image_ops.positive_map`. Defaults to 'softplus'
+            (measured on the demo set against 'exp_st' and the old hard clamp: README,
+            "Heads that cannot die").
     """
 
     def __init__(self, in_channels: int, channels: int = 288, num_stages: int = 2,
                  global_pool: bool = False, bias_init: float = 0.0,
-                 init_cfg: Optional[dict] = None, activation: str = 'exp_st') -> None:
+                 init_cfg: Optional[dict] = None, activation: str = 'softplus') -> None:
         super().__init__(init_cfg=init_cfg)
         self.activation = activation
         self.global_pool = global_pool
