@@ -24,7 +24,7 @@ def test_softplus_is_one_at_zero_linear_above_and_alive_below():
     y = positive_map(x, 'softplus')
     assert y[1].item() == pytest.approx(1.0) and y[2].item() == pytest.approx(
         50 + math.log(math.e - 1), rel=1e-6)
-    assert (y > 0).all()
+    assert (y > 0).all() and positive_map(torch.tensor(-200.0), 'softplus') > 0  # no underflow
     y.sum().backward()
     assert (x.grad > 0).all() and x.grad[2].item() == pytest.approx(1.0)
 

@@ -37,7 +37,8 @@ class RescaleHead(BaseModule):
             Defaults to False.
         bias_init (float): initial bias of the last conv (its weights start at zero, so the
             head starts as the constant ``positive_map(bias_init)``: ``exp(bias_init)`` for the
-            ``exp`` activations, ``softplus(bias_init + log(e - 1))`` for softplus; 1 for 0).
+            ``exp`` activations, ``softplus(bias_init + log(e - 1)) + 1e-9`` for softplus; 1
+            (to 1e-9) for 0).
             Defaults to 0.0 (output starts at 1).
         activation (str): the positive map, a mode of
             :func:`~tr2m.models.layers.image_ops.positive_map`. Defaults to 'softplus'

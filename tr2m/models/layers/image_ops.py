@@ -76,6 +76,9 @@ def exp_straight_through(x: Tensor, max_log: float = 20.0) -> Tensor:
 
 #: ``softplus(0 + SOFTPLUS_SHIFT) = 1``: a zero pre-activation gives 1, as ``exp(0)`` does.
 SOFTPLUS_SHIFT = math.log(math.e - 1.0)
+#: Added to softplus, whose float32 value underflows to exactly 0 below about -88: the map stays
+#: strictly positive (``exp(-20)`` ~ 2e-9 is the exp modes' floor).
+SOFTPLUS_FLOOR = 1e-9
 #: Activations of :func:`positive_map`.
 POSITIVE_MAPS = ('softplus', 'exp_st', 'exp_clamped')
 
@@ -87,7 +90,7 @@ def positive_map(x: Tensor, mode: str = 'softplus', max_log: float = 20.0) -> Te
         x (Tensor): pre-activation, any shape.
         mode (str): ``'exp_st'`` (:func:`exp_straight_through`: ``exp`` with a bounded value
             and a gradient that never vanishes at the bound), ``'softplus'``
-            (``softplus(x + log(e - 1))``: 1 at ``x = 0``, linear growth instead of
+            (``softplus(x + log(e - 1)) + 1e-9``: 1 at ``x = 0``, linear growth instead of
             exponential, no bound needed; a bias no longer reads as a log), or
             ``'exp_clamped'`` (the old hard clamp, zero gradient past the bound).
             Defaults to 'softplus' (measured best on the demo set, see the README section
@@ -100,7 +103,7 @@ def positive_map(x: Tensor, mode: str = 'softplus', max_log: float = 20.0) -> Te
     if mode == 'exp_st':
         return exp_straight_through(x, max_log)
     if mode == 'softplus':
-        return torch.nn.functional.softplus(x + SOFTPLUS_SHIFT)
+        return torch.nn.functional.softplus(x + SOFTPLUS_SHIFT) + SOFTPLUS_FLOOR
     if mode == 'exp_clamped':
         return exp_clamped(x, max_log)
     raise ValueError(f'positive_map mode must be one of {POSITIVE_MAPS}, got {mode!r}')
