@@ -1,6 +1,7 @@
 """tr2m.utils.dist: the backend from the machine, the launcher errors, and global_mean, which
 makes N ranks with unequal counts give the gradient of one process over the whole batch."""
 import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -29,6 +30,17 @@ def test_backend_from_the_machine():
         with pytest.raises(ArgumentError, match="backend='nccl' needs CUDA"):
             resolve_backend('nccl')
     assert resolve_backend('gloo') == 'gloo'
+
+
+def test_ddp_wrapper_options_are_accepted_overrides():
+    from tr2m.utils.config import load_config
+
+    config = Path(__file__).resolve().parents[2] / 'configs/quickstart/tr2m_synthetic.py'
+    cfg = load_config(str(config), {
+        'model_wrapper_cfg.device_ids': None, 'model_wrapper_cfg.find_unused_parameters': True,
+        'env_cfg.dist_cfg.backend': 'gloo'})
+    assert cfg.model_wrapper_cfg.device_ids is None and cfg.env_cfg.dist_cfg.backend == 'gloo'
+    assert cfg.model_wrapper_cfg.type == 'MMDistributedDataParallel'
 
 
 def test_launchers_need_their_environment(monkeypatch):
@@ -62,7 +74,8 @@ def _worker(rank, world, init_file, counts, values, out):
 def test_global_mean_over_unequal_counts_matches_one_process(tmp_path):
     values = [[1.0, 2.0, 3.0], [10.0]]  # 3 items on rank 0, 1 on rank 1
     out = mp.Manager().dict()
-    mp.spawn(_worker, args=(2, str(tmp_path / 'init'), [3, 1], values, out), nprocs=2)
+    mp.start_processes(_worker, args=(2, str(tmp_path / 'init'), [3, 1], values, out),
+                       nprocs=2, start_method='fork')  # fork: no re-import, fast
     one_process = sum(sum(v) for v in values) / 4  # d/dw of mean(w * v) over all 4 items
     assert out[0] == pytest.approx(one_process) and out[1] == pytest.approx(one_process)
     # the naive per-rank mean would give (2 + 10) / 2 = 6, not 4

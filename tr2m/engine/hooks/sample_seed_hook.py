@@ -6,6 +6,7 @@ from typing import Iterator
 
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
+from mmengine.runner import EpochBasedTrainLoop
 
 from tr2m.registry import HOOKS
 
@@ -84,13 +85,15 @@ class SampleSeedHook(Hook):
                       'not restore', logger='current', level=logging.WARNING)
 
     def before_train(self, runner) -> None:
-        if not hasattr(runner.train_loop, 'max_epochs'):
+        if not isinstance(runner.train_loop, EpochBasedTrainLoop):
             print_log('SampleSeedHook: iteration-based loop; each sample is seeded with epoch 0, '
                       'so its crop, flip and caption repeat in every pass over the data',
                       logger='current', level=logging.WARNING)
             self._seed(runner, 0)
 
     def before_train_epoch(self, runner) -> None:
+        if not isinstance(runner.train_loop, EpochBasedTrainLoop):
+            return  # seeded in before_train; mmengine skips the trained batches itself
         self._seed(runner, runner.epoch)
         loader = runner.train_dataloader
         done = runner.iter - runner.epoch * len(loader)
