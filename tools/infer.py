@@ -1,7 +1,7 @@
 """Predict metric depth for images and their captions.
 
 ``python tools/infer.py CONFIG CKPT --img PATH_OR_DIR (--text "..." | --text-file F)
-[--out-dir DIR] [--intrinsics FX FY CX CY] [--save-ply]``
+[--out-dir DIR] [--intrinsics FX FY CX CY] [--save-ply] [--rel-depth FILE_OR_DIR]``
 
 ``CKPT`` may be ``none`` (the untrained model). ``--img`` is an image file, a folder (its images,
 not recursive: ``.png .jpg .jpeg .bmp .tif .tiff .webp``, sorted by name) or a quoted glob
@@ -30,6 +30,13 @@ Outputs, per image ``<stem>`` in ``--out-dir`` (default ``work_dirs/infer``):
 
 and ``infer.json``: config, checkpoint, unit, png_scale, and per image its caption, size, network
 input size, depth range and output files.
+
+Relative depth: ``--rel-depth FILE_OR_DIR`` gives each image's relative inverse depth (what the
+model's frozen relative-depth network would output), so that network is not run: a ``.npy``
+float array or a 16-bit PNG (value / ``--rel-depth-scale``) of the image's size; a folder holds
+``<image stem>.npy`` or ``<image stem>.png`` per image. ``--rel-depth-norm median`` divides
+each map by its median (the quickstart demo's convention). This is how a model whose relative
+depth is simulated from GT (the quickstart demo) runs on images without GT.
 
 The model's unit is the ``units`` of the config's test-set protocol (``m`` unless a dataset says
 ``mm``); ``--units`` overrides it.
@@ -76,10 +83,86 @@ def parse_args(argv=None):
                         'when available)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys (key=value; unknown keys are errors)')
+    add_rel_depth_args(parser)
     args = parser.parse_args(argv)
     if args.save_ply and args.intrinsics is None:
         parser.error('--save-ply needs --intrinsics FX FY CX CY')
     return args
+
+
+def add_rel_depth_args(parser: argparse.ArgumentParser) -> None:
+    """``--rel-depth FILE_OR_DIR`` and how its values are read."""
+    parser.add_argument('--rel-depth', metavar='FILE_OR_DIR',
+                        help='precomputed relative inverse depth instead of the model\'s '
+                        'relative-depth network: a file (one image) or a folder of '
+                        '<image stem>.npy (float) / <image stem>.png (16-bit); needed by models '
+                        'whose relative depth is simulated from GT (the quickstart demo)')
+    parser.add_argument('--rel-depth-scale', type=float, default=1.0, metavar='S',
+                        help='a 16-bit PNG relative depth is its value / S (default 1)')
+    parser.add_argument('--rel-depth-norm', choices=('none', 'median'), default='none',
+                        help="'median': divide each map by its median positive value (the "
+                        "quickstart demo's convention); default 'none'")
+
+
+def load_rel_depths(spec: Optional[str], images: List[str], scale: float = 1.0,
+                    norm: str = 'none') -> List[Optional[np.ndarray]]:
+    """One relative inverse depth map ``(H, W)`` float32 per image (None without ``spec``).
+
+    ``spec`` is a ``.npy``/``.png`` file (exactly one image) or a folder holding
+    ``<image stem>.npy`` or ``<image stem>.png`` for every image. PNGs must be 16-bit
+    (single channel) and are divided by ``scale``. Every map is checked (present, readable,
+    finite) before any inference runs; its size is checked against its image later.
+    """
+    from tr2m.datasets.depth_io import read_uint16
+    from tr2m.utils.errors import ArgumentError, DataError, MissingFileError
+
+    if spec is None:
+        return [None] * len(images)
+    if scale <= 0:
+        raise ArgumentError(f'--rel-depth-scale must be positive, got {scale}')
+    if osp.isdir(spec):
+        paths = []
+        for img in images:
+            stem = osp.splitext(osp.basename(img))[0]
+            found = [osp.join(spec, stem + ext) for ext in ('.npy', '.png')
+                     if osp.isfile(osp.join(spec, stem + ext))]
+            if not found:
+                raise MissingFileError(f'--rel-depth {spec}: no {stem}.npy or {stem}.png for '
+                                       f'image {img}')
+            paths.append(found[0])
+    elif osp.isfile(spec):
+        if len(images) != 1:
+            raise ArgumentError(f'--rel-depth {spec} is one file but there are {len(images)} '
+                                'images: give a folder of <image stem>.npy / .png')
+        paths = [spec]
+    else:
+        raise MissingFileError(f'--rel-depth: no such file or folder: {spec}')
+    maps = []
+    for path in paths:
+        ext = osp.splitext(path)[1].lower()
+        if ext == '.npy':
+            try:
+                rel = np.load(path, allow_pickle=False)
+            except (OSError, ValueError) as err:
+                raise DataError(f'--rel-depth {path}: not a readable .npy array: {err}') from None
+            rel = np.asarray(rel, dtype=np.float32).squeeze()
+        elif ext == '.png':
+            rel = read_uint16(path).astype(np.float32) / scale
+        else:
+            raise ArgumentError(f'--rel-depth {path}: expected .npy or 16-bit .png')
+        if rel.ndim != 2:
+            raise DataError(f'--rel-depth {path}: expected one (H, W) map, got shape {rel.shape}')
+        if not np.isfinite(rel).all():
+            raise DataError(f'--rel-depth {path}: contains NaN or inf')
+        if norm == 'median':
+            positive = rel[rel > 0]
+            if positive.size == 0:
+                raise DataError(f'--rel-depth {path}: no positive value to normalise by')
+            rel = rel / np.median(positive)
+        elif norm != 'none':
+            raise ArgumentError(f"--rel-depth-norm must be 'none' or 'median', got {norm!r}")
+        maps.append(rel)
+    return maps
 
 
 def collect_images(spec: str) -> List[str]:
@@ -212,6 +295,7 @@ def main(argv=None):
     if dupes:
         raise SystemExit(f'images with the same name stem would overwrite each other: {dupes}')
     captions = read_captions(images, args.img, args.text, args.text_file)
+    rel_depths = load_rel_depths(args.rel_depth, images, args.rel_depth_scale, args.rel_depth_norm)
     for path, caption in zip(images, captions):  # fail before any work is done
         if not isinstance(caption, str) or not caption.strip():
             raise SystemExit(f'empty caption for image {path}')
@@ -223,9 +307,14 @@ def main(argv=None):
     os.makedirs(args.out_dir, exist_ok=True)
     report = dict(config=args.config, checkpoint=args.checkpoint, units=units,
                   png_scale=png_scale, intrinsics=args.intrinsics, images={})
-    for path, stem, caption in zip(images, stems, captions):
+    for path, stem, caption, rel in zip(images, stems, captions, rel_depths):
         rgb = read_rgb(path)  # raises naming the file when missing or corrupt
-        result = infer_depth(model, path, caption, intrinsics=args.intrinsics)
+        if rel is not None and rel.shape != rgb.shape[:2]:
+            from tr2m.utils.errors import DataError
+
+            raise DataError(f'--rel-depth for {path} has size {rel.shape}, the image '
+                            f'{rgb.shape[:2]}')
+        result = infer_depth(model, path, caption, intrinsics=args.intrinsics, rel_depth=rel)
         entry = save_outputs(args.out_dir, stem, rgb, result, png_scale, args.intrinsics,
                              args.save_ply, units)
         report['images'][path] = entry

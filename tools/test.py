@@ -2,6 +2,9 @@
 
 ``CKPT`` may be ``none`` for models with nothing trained (relative-depth baselines with
 evaluation-time alignment, or an untrained model as a reference point).
+
+Several processes: ``bash tools/dist_test.sh CONFIG CKPT NPROC [args]``; every image is evaluated
+once, and ``--out`` / the table come from rank 0.
 """
 import argparse
 import hashlib
@@ -13,11 +16,14 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone
 
 from mmengine.config import DictAction  # noqa: E402
+from mmengine.dist import is_main_process  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from tr2m.evaluation.functional import METRIC_KEYS  # noqa: E402
 from tr2m.utils import register_all_modules  # noqa: E402
 from tr2m.utils.config import load_config  # noqa: E402
+from tr2m.utils.dist import distributed  # noqa: E402
+from tr2m.utils.errors import ArgumentError  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -63,8 +69,45 @@ def per_dataset(metrics: dict, protocol: dict, config_hash: str) -> dict:
     return out
 
 
+def check_out_path(path: str) -> None:
+    """Fail before the evaluation when ``--out`` cannot be written."""
+    folder = osp.dirname(osp.abspath(path))
+    if osp.exists(folder) and not osp.isdir(folder):
+        raise ArgumentError(f'--out {path}: {folder} is a file, not a folder')
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as err:
+        raise ArgumentError(f'--out {path}: cannot create its folder {folder}: '
+                            f'{err.strerror or err}') from None
+    existed = osp.exists(path)
+    try:
+        with open(path, 'a'):  # the real test, whatever the permissions say
+            pass
+    except OSError as err:
+        raise ArgumentError(f'--out {path}: cannot write there: {err.strerror or err}') from None
+    if not existed:
+        os.remove(path)
+
+
+def write_results(args, cfg, runner, metrics: dict) -> None:
+    """The metrics JSON of ``--out`` (rank 0 only: the metric's protocol summary lives there)."""
+    protocol = {}
+    for metric in runner.test_evaluator.metrics:
+        if hasattr(metric, 'protocol_summary'):
+            protocol.update(metric.protocol_summary())
+    config_hash = hashlib.sha1(cfg.pretty_text.encode()).hexdigest()[:12]
+    result = dict(config=args.config, checkpoint=args.checkpoint, config_hash=config_hash,
+                  metrics=metrics, protocol=protocol,
+                  datasets=per_dataset(metrics, protocol, config_hash))
+    with open(args.out, 'w') as f:
+        json.dump(result, f, indent=2, default=float)
+    print(f'metrics and protocol written to {args.out}')
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.out:
+        check_out_path(args.out)
     register_all_modules()
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
     if args.checkpoint.lower() == 'none':
@@ -77,22 +120,13 @@ def main(argv=None):
     if args.show_dir:
         cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
             dict(type='DepthVisualizationHook', out_dir=args.show_dir)]
-    runner = Runner.from_cfg(cfg)
-    metrics = runner.test()
-    print(format_table(metrics))
-    if args.out:
-        protocol = {}
-        for metric in runner.test_evaluator.metrics:
-            if hasattr(metric, 'protocol_summary'):
-                protocol.update(metric.protocol_summary())
-        config_hash = hashlib.sha1(cfg.pretty_text.encode()).hexdigest()[:12]
-        result = dict(config=args.config, checkpoint=args.checkpoint, config_hash=config_hash,
-                      metrics=metrics, protocol=protocol,
-                      datasets=per_dataset(metrics, protocol, config_hash))
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=2, default=float)
-        print(f'metrics and protocol written to {args.out}')
+    with distributed(cfg):  # the process group for --launcher, started before the runner
+        runner = Runner.from_cfg(cfg)
+        metrics = runner.test()
+        if is_main_process():
+            print(format_table(metrics))
+            if args.out:
+                write_results(args, cfg, runner, metrics)
 
 
 if __name__ == '__main__':

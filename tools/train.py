@@ -1,4 +1,8 @@
-"""Train a depther: ``python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]``."""
+"""Train a depther: ``python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]``.
+
+Several processes: ``bash tools/dist_train.sh CONFIG NPROC [args]`` (torchrun) or
+``bash tools/slurm_train.sh PARTITION JOB CONFIG [args]``; see the README.
+"""
 import argparse
 import os
 import os.path as osp
@@ -10,7 +14,9 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from tr2m.utils import register_all_modules  # noqa: E402
+from tr2m.utils.checkpoint import check_checkpoint_file, find_resumable_checkpoint  # noqa: E402
 from tr2m.utils.config import load_config  # noqa: E402
+from tr2m.utils.dist import distributed  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -40,18 +46,31 @@ def build_config(args) -> Config:
             raise SystemExit('--amp needs a CUDA device (mmengine AmpOptimWrapper)')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
-    elif args.resume is not None:
-        cfg.resume, cfg.load_from = True, args.resume
+    resolve_resume(cfg, args.resume)
     return cfg
+
+
+def resolve_resume(cfg: Config, resume) -> None:
+    """``--resume`` alone: the work dir's newest *complete* checkpoint (``last_checkpoint``
+    unless it names a missing or torn file; none: train from scratch); ``--resume CKPT``: that
+    file, which must be a complete checkpoint."""
+    if resume == 'auto':
+        found = find_resumable_checkpoint(cfg.work_dir)
+        if found is None:
+            print(f'--resume: no complete checkpoint in {cfg.work_dir}; training from scratch')
+        cfg.resume, cfg.load_from = found is not None, found
+    elif resume is not None:
+        check_checkpoint_file(resume)
+        cfg.resume, cfg.load_from = True, resume
 
 
 def main(argv=None):
     args = parse_args(argv)
     register_all_modules()
-    runner = Runner.from_cfg(build_config(args))
-    runner.train()
+    cfg = build_config(args)
+    with distributed(cfg):  # the process group for --launcher, started before the runner
+        runner = Runner.from_cfg(cfg)
+        runner.train()
 
 
 if __name__ == '__main__':

@@ -4,15 +4,25 @@ default_scope = 'tr2m'
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'),
+    # None: nccl on a machine with CUDA, gloo without (tr2m.utils.dist.resolve_backend)
+    dist_cfg=dict(backend=None),
 )
+# DDP wrapper (multi-process runs only). The tools add device_ids=None on CPU.
+model_wrapper_cfg = dict(type='MMDistributedDataParallel', broadcast_buffers=False,
+                         find_unused_parameters=False)
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    # atomic saves, old checkpoints deleted only afterwards, never a NaN tensor; iter_interval=N
+    # adds iter_N.pth inside long epochs; a resume with another schedule length is re-planned
+    checkpoint=dict(type='SafeCheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # each sample's crop/flip/caption drawn from (seed, epoch, index): exact resume, per-rank draws
+    sample_seed=dict(type='SampleSeedHook'),
+    # a NaN/inf loss or relative depth stops training (action='skip' skips the step instead)
+    nonfinite_guard=dict(type='NonFiniteGuardHook', action='stop'),
 )
 # EMA update of every momentum branch (SOC's key branch) after every optimizer step (a no-op for
 # models without one); every 50 iterations, each loss term's gradient norm on the parameters it
@@ -26,4 +36,6 @@ log_level = 'INFO'
 
 load_from = None
 resume = False
+# diff_rank_seed stays False: the sampler order must be the same on every rank (it is dealt out
+# by rank), and augmentation draws differ per sample anyway (SampleSeedHook)
 randomness = dict(seed=0, deterministic=False)

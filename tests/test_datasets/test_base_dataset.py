@@ -34,7 +34,8 @@ def test_protocol_validation():
 def test_overrides_rel_depth_and_img_ext(trees):
     ds = NYUv2Dataset(data_root=str(trees.nyu), intrinsics=[1, 2, 3, 4], img_ext='.png',
                       rel_depth_root='rel_cache', dataset_name='nyu_custom',
-                      depth_scale=500.0, protocol=dict(max_depth=8.0), lazy_init=True)
+                      depth_scale=500.0, protocol=dict(max_depth=8.0), lazy_init=True,
+                      check_files=False)  # paths that do not exist: only their composition
     ds.full_init()
     info = ds.get_data_info(0)
     rgb = trees.nyu_test[0][0]

@@ -22,7 +22,9 @@ from mmengine.logging import print_log
 
 from tr2m.datasets.captions import BaseCaptionSource, CaptionNotFoundError, build_caption_source
 from tr2m.datasets.depth_io import DEPTH_FORMATS
+from tr2m.datasets.seeding import SeededDrawsMixin
 from tr2m.registry import TRANSFORMS
+from tr2m.utils.errors import MissingFileError
 
 #: Keys a protocol may have. ``name``/``split`` identify it in result files.
 PROTOCOL_KEYS = ('name', 'split', 'min_depth', 'max_depth', 'crop', 'units', 'eval_index')
@@ -48,10 +50,41 @@ def check_protocol(protocol: dict, owner: str = 'protocol') -> dict:
     return protocol
 
 
+#: Sample fields holding a file that must exist (checked when a dataset is built).
+FILE_KEYS = ('img_path', 'depth_path', 'rel_depth_path')
+
+
+def check_sample_files(data_list: List[dict], owner: str, source: str,
+                       keys: Sequence[str] = FILE_KEYS) -> None:
+    """Raise :class:`MissingFileError` when a file named by the samples does not exist.
+
+    Args:
+        data_list (list[dict]): the samples' data infos.
+        owner (str): the dataset, for the message.
+        source (str): what listed the files (manifest, split file, folder), for the message.
+        keys (Sequence[str]): fields to check when present. Defaults to :data:`FILE_KEYS`.
+    """
+    missing, total = [], 0
+    for info in data_list:
+        for key in keys:
+            path = info.get(key)
+            if path is None:
+                continue
+            total += 1
+            if not osp.isfile(path):
+                missing.append((key, path))
+    if missing:
+        key, path = missing[0]
+        raise MissingFileError(
+            f'{owner}: {len(missing)} of {total} files listed by {source} are missing, first '
+            f'{path} ({key}); check data_root / data_prefix, or pass check_files=False to '
+            'build the dataset without this check')
+
+
 def read_split_file(path: str, min_fields: int = 1) -> List[List[str]]:
     """Lines of a whitespace-separated split file, without blanks and ``#`` comments."""
     if not osp.isfile(path):
-        raise FileNotFoundError(f'split file not found: {path}')
+        raise MissingFileError(f'split file not found: {path} (check data_root and ann_file)')
     rows = []
     with open(path, encoding='utf-8') as f:
         for lineno, line in enumerate(f, 1):
@@ -90,7 +123,7 @@ def strip_leading_slash(path: str) -> str:
     return path.replace('\\', '/').lstrip('/')
 
 
-class BaseDepthDataset(BaseDataset):
+class BaseDepthDataset(SeededDrawsMixin, BaseDataset):
     """Base of the split-file depth datasets (``NYUv2Dataset``, ``KITTIDataset``, ...).
 
     Subclasses set the class attributes below and implement :meth:`load_entries`. ``split``
@@ -135,6 +168,9 @@ class BaseDepthDataset(BaseDataset):
             ``data_root`` unless absolute). Defaults to None.
         dataset_name (str, optional): overrides ``PROTOCOL['name']`` as the sample's
             ``dataset_name``. Defaults to None.
+        check_files (bool): when the dataset is built, check that every image, depth map and
+            cached relative depth it lists exists (one clear error instead of a failure
+            mid-epoch). Defaults to True.
         **kwargs: :class:`mmengine.dataset.BaseDataset` arguments (``pipeline``, ``test_mode``,
             ``indices``, ``serialize_data``, ``lazy_init``, ``metainfo``, ...).
     """
@@ -154,7 +190,10 @@ class BaseDepthDataset(BaseDataset):
                  intrinsics: Optional[Sequence[float]] = None,
                  depth_format: Optional[str] = None, depth_scale: Optional[float] = None,
                  img_ext: Optional[str] = None, rel_depth_root: Optional[str] = None,
-                 dataset_name: Optional[str] = None, **kwargs) -> None:
+                 dataset_name: Optional[str] = None, check_files: bool = True,
+                 **kwargs) -> None:
+        self._init_draw_state()
+        self.check_files = check_files
         defaults = self.DEFAULT_SPLITS.get(split)
         if defaults is None and (ann_file is None and self.DEFAULT_SPLITS):
             raise KeyError(f'{type(self).__name__}: unknown split {split!r}; known: '
@@ -275,6 +314,9 @@ class BaseDepthDataset(BaseDataset):
         if not data_list:
             raise ValueError(f'{type(self).__name__}: no samples (split {self.split!r}, '
                              f'ann_file {self.ann_file!r}, data_root {self.data_root!r})')
+        if self.check_files:
+            check_sample_files(data_list, type(self).__name__,
+                               self.ann_file or f'the folder {self.img_root}')
         return data_list
 
     def __repr__(self) -> str:

@@ -14,6 +14,12 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from tr2m.utils.errors import DataError, MissingFileError
+
+
+class UnreadableFileError(DataError, OSError):
+    """An image, depth map or mask that exists but cannot be decoded (corrupt, wrong format)."""
+
 DepthDecoder = Callable[[str, Optional[float]], Tuple[np.ndarray, np.ndarray]]
 DEPTH_FORMATS: Dict[str, DepthDecoder] = {}
 #: Formats whose decoder takes the ``intrinsics`` keyword.
@@ -36,7 +42,7 @@ def register_depth_format(name: str) -> Callable[[DepthDecoder], DepthDecoder]:
 
 def _check_file(path: str) -> None:
     if not os.path.isfile(path):
-        raise FileNotFoundError(f'file not found: {path}')
+        raise MissingFileError(f'file not found: {path}')
 
 
 def read_rgb(path: str) -> np.ndarray:
@@ -44,7 +50,7 @@ def read_rgb(path: str) -> np.ndarray:
     _check_file(path)
     img = cv2.imread(path, cv2.IMREAD_COLOR)
     if img is None:
-        raise OSError(f'cannot decode image (corrupt or unsupported format): {path}')
+        raise UnreadableFileError(f'cannot decode image (corrupt or unsupported format): {path}')
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
@@ -53,11 +59,12 @@ def read_uint16(path: str) -> np.ndarray:
     _check_file(path)
     raw = cv2.imread(path, cv2.IMREAD_UNCHANGED)
     if raw is None:
-        raise OSError(f'cannot decode depth image (corrupt or unsupported format): {path}')
+        raise UnreadableFileError(f'cannot decode depth image (corrupt or unsupported format): '
+                                  f'{path}')
     if raw.ndim != 2:
-        raise ValueError(f'depth image must have one channel, got shape {raw.shape}: {path}')
+        raise DataError(f'depth image must have one channel, got shape {raw.shape}: {path}')
     if raw.dtype != np.uint16:
-        raise ValueError(f'depth image must be 16-bit, got {raw.dtype}: {path}')
+        raise DataError(f'depth image must be 16-bit, got {raw.dtype}: {path}')
     return raw
 
 
@@ -119,7 +126,7 @@ def read_pgm_uint16(path: str, byteorder: str = '<') -> np.ndarray:
         pos = end
     pos += 1  # exactly one whitespace byte before the raster
     if fields[0] != b'P5' or int(fields[3]) < 256:
-        raise ValueError(f'not a 16-bit binary PGM: {path}')
+        raise DataError(f'not a 16-bit binary PGM: {path}')
     w, h = int(fields[1]), int(fields[2])
     raster = np.frombuffer(data, dtype=byteorder + 'u2', count=w * h, offset=pos)
     return raster.reshape(h, w).astype(np.uint16)
@@ -160,10 +167,10 @@ def decode_npy(path: str, scale: Optional[float]) -> Tuple[np.ndarray, np.ndarra
     try:
         depth = np.load(path, allow_pickle=False).astype(np.float64)
     except ValueError as err:
-        raise OSError(f'cannot read depth array: {path}: {err}') from err
+        raise UnreadableFileError(f'cannot read depth array: {path}: {err}') from err
     depth = np.squeeze(depth)
     if depth.ndim != 2:
-        raise ValueError(f'depth array must be 2-D after squeezing, got {depth.shape}: {path}')
+        raise DataError(f'depth array must be 2-D after squeezing, got {depth.shape}: {path}')
     if scale:
         depth = depth / scale
     valid = np.ones(depth.shape, bool)
@@ -194,11 +201,11 @@ def decode_png_uint16_ibims(path: str, scale: Optional[float]) -> Tuple[np.ndarr
         _check_file(mask_path)
         mask = cv2.imread(mask_path, cv2.IMREAD_UNCHANGED)
         if mask is None:
-            raise OSError(f'cannot decode mask: {mask_path}')
+            raise UnreadableFileError(f'cannot decode mask: {mask_path}')
         if mask.ndim == 3:
             mask = mask[..., 0]
         if mask.shape != raw.shape:
-            raise ValueError(f'mask {mask_path} has size {mask.shape}, depth has {raw.shape}')
+            raise DataError(f'mask {mask_path} has size {mask.shape}, depth has {raw.shape}')
         valid &= mask > 0
     return _finish(depth, valid, path)
 
@@ -241,11 +248,11 @@ def decode_hdf5_hypersim_distance(
                 raise KeyError(f"no 'dataset' in HDF5 file {path}; keys: {list(f.keys())}")
             dist = np.asarray(f['dataset'], dtype=np.float64)
     except OSError as err:
-        raise OSError(f'cannot read HDF5 depth: {path}: {err}') from err
+        raise UnreadableFileError(f'cannot read HDF5 depth: {path}: {err}') from err
     while dist.ndim > 2 and dist.shape[-1] == 1:
         dist = dist[..., 0]
     if dist.ndim != 2:
-        raise ValueError(f'HyperSim distance must be 2-D, got {dist.shape}: {path}')
+        raise DataError(f'HyperSim distance must be 2-D, got {dist.shape}: {path}')
     if scale:
         dist = dist / scale
     if intrinsics is None:

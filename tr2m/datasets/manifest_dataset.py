@@ -5,14 +5,17 @@ from typing import Dict, List, Optional, Sequence
 
 from mmengine.dataset import BaseDataset
 
+from tr2m.datasets.base_dataset import check_sample_files
+from tr2m.datasets.seeding import SeededDrawsMixin
 from tr2m.registry import DATASETS
+from tr2m.utils.errors import DataError, MissingFileError
 
 #: Protocol of a custom manifest unless the config says otherwise (see DESIGN.md section 3).
 DEFAULT_PROTOCOL = dict(min_depth=1e-3, max_depth=None, crop=None, units='m')
 
 
 @DATASETS.register_module()
-class DepthManifestDataset(BaseDataset):
+class DepthManifestDataset(SeededDrawsMixin, BaseDataset):
     """Frames listed in a JSON manifest (``{"frames": [...]}`` or a plain list).
 
     Each frame is a dict with ``rgb`` and ``depth`` paths (relative to the manifest's folder),
@@ -29,6 +32,8 @@ class DepthManifestDataset(BaseDataset):
             :data:`DEFAULT_PROTOCOL`); missing keys take the default.
         protocols (dict, optional): per-``dataset`` protocol overrides, for mixed manifests.
         dataset_name (str, optional): name recorded with each sample when the frame has none.
+        check_files (bool): when the dataset is built, check that every listed image, depth map
+            and cached relative depth exists. Defaults to True.
         **kwargs: :class:`mmengine.dataset.BaseDataset` arguments (``pipeline``, ``indices``,
             ``test_mode``, ``serialize_data``, ...).
     """
@@ -36,7 +41,10 @@ class DepthManifestDataset(BaseDataset):
     def __init__(self, ann_file: str, data_root: str = '',
                  datasets: Optional[Sequence[str]] = None, protocol: Optional[dict] = None,
                  protocols: Optional[Dict[str, dict]] = None,
-                 dataset_name: Optional[str] = None, **kwargs) -> None:
+                 dataset_name: Optional[str] = None, check_files: bool = True,
+                 **kwargs) -> None:
+        self._init_draw_state()
+        self.check_files = check_files
         self.datasets = None if datasets is None else list(datasets)
         self.protocol = {**DEFAULT_PROTOCOL, **(protocol or {})}
         unknown = set(self.protocol) - set(DEFAULT_PROTOCOL) - {'name', 'eval_index'}
@@ -50,12 +58,13 @@ class DepthManifestDataset(BaseDataset):
     def load_data_list(self) -> List[dict]:
         path = self.ann_file
         if not osp.isfile(path):
-            raise FileNotFoundError(f'manifest not found: {path}')
+            raise MissingFileError(f'manifest not found: {path} (data_root '
+                                   f'{self.data_root!r}; is the dataset root right?)')
         try:
             with open(path) as f:
                 manifest = json.load(f)
         except json.JSONDecodeError as err:
-            raise ValueError(f'manifest {path} is not valid JSON: {err}') from err
+            raise DataError(f'manifest {path} is not valid JSON: {err}') from err
         frames = manifest['frames'] if isinstance(manifest, dict) else manifest
         root = self.data_root or osp.dirname(path)
         data_list = []
@@ -84,5 +93,7 @@ class DepthManifestDataset(BaseDataset):
                 info['rel_depth_path'] = osp.join(root, frame['rel_depth'])
             data_list.append(info)
         if not data_list:
-            raise ValueError(f'no frames selected from {path} (datasets={self.datasets})')
+            raise DataError(f'no frames selected from {path} (datasets={self.datasets})')
+        if self.check_files:
+            check_sample_files(data_list, type(self).__name__, f'the manifest {path}')
         return data_list

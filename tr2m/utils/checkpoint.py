@@ -8,9 +8,13 @@ pickles ``HistoryBuffer`` through :func:`rebuild_history_buffer` (plain lists in
 and allowlists exactly that function and the numpy reconstruction helpers.
 Checkpoints written by tr2m's tools therefore load safely, and a file a user hands us is never
 unpickled with weights_only off.
+
+mmengine's loading of local files goes through :func:`load_checkpoint_file`, which says in one line
+what is wrong with a missing, empty, torn or unsafe file; :func:`find_resumable_checkpoint` picks
+the newest complete checkpoint of a work dir when ``last_checkpoint`` names a broken one.
 """
 import copyreg
-from typing import List
+from typing import List, Optional
 
 import torch
 
@@ -50,7 +54,151 @@ def allow_mmengine_checkpoints() -> None:
     from mmengine.logging import HistoryBuffer
 
     copyreg.pickle(HistoryBuffer, _reduce_history_buffer)
+    register_checkpoint_loader()
     add = getattr(torch.serialization, 'add_safe_globals', None)
     if add is None:  # torch < 2.4 does not restrict unpickling by default
         return
     add([rebuild_history_buffer, *_numpy_globals()])
+
+
+# ---- reading checkpoints: our own messages for missing, empty, torn and unsafe files ---------
+def check_checkpoint_file(path: str) -> None:
+    """Raise a clear error when ``path`` cannot be a complete checkpoint.
+
+    Raises:
+        MissingFileError: the file does not exist.
+        CheckpointError: the file is empty, or is not a complete PyTorch zip archive (a save
+            that was cut off).
+    """
+    import os.path as osp
+    import zipfile
+
+    from tr2m.utils.errors import CheckpointError, MissingFileError
+
+    if not osp.isfile(path):
+        raise MissingFileError(f'checkpoint not found: {path}')
+    size = osp.getsize(path)
+    if size == 0:
+        raise CheckpointError(f'checkpoint {path} is empty (0 bytes): its save was cut off; '
+                              'use an earlier checkpoint')
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(f'checkpoint {path} ({size} bytes) is not a complete PyTorch '
+                              'checkpoint (truncated, or not written by torch.save)')
+
+
+def _weights_only_detail(err: BaseException) -> str:
+    """The line of torch's weights-only error that names the refused object, without torch's
+    advice to turn weights_only off."""
+    lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+    advice = ('weights_only', 'Weights only load failed', 'Check the documentation')
+    named = [ln for ln in lines if 'GLOBAL' in ln or 'global' in ln]
+    named = [ln for ln in named if not any(a in ln for a in advice)] or \
+        [ln for ln in lines if not any(a in ln for a in advice)]
+    if not named:
+        return 'an object outside the allowlist'
+    return named[0].replace('WeightsUnpickler error: ', '').rstrip('.')
+
+
+def load_checkpoint_file(path: str, map_location=None):
+    """``torch.load(path, weights_only=True)`` with one clear line for every way it can fail.
+
+    Raises:
+        MissingFileError: no such file.
+        CheckpointError: empty, torn or corrupt file, or one holding objects outside the
+            allowlist of :func:`allow_mmengine_checkpoints` (it is never unpickled otherwise).
+    """
+    import os.path as osp
+    import pickle
+
+    from tr2m.utils.errors import CheckpointError
+
+    path = osp.expanduser(path)
+    check_checkpoint_file(path)
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise CheckpointError(
+            f'checkpoint {path} holds an object tr2m does not unpickle '
+            f'({_weights_only_detail(err)}): tr2m loads checkpoints with weights_only=True '
+            'only, never running code from a file; if you trust its source, load it in your '
+            'own code and save its tensors again') from None
+    except (RuntimeError, EOFError, OSError, ValueError) as err:
+        raise CheckpointError(f'cannot read checkpoint {path}: {str(err).splitlines()[0]} '
+                              '(truncated or corrupt?)') from None
+
+
+def _load_from_local(filename: str, map_location=None):
+    # mmengine's CheckpointLoader scheme for local paths (runner.load_checkpoint, resume,
+    # load_checkpoint): the same torch.load, with tr2m's messages
+    return load_checkpoint_file(filename, map_location)
+
+
+def register_checkpoint_loader() -> None:
+    """Route mmengine's loading of local checkpoint files through :func:`load_checkpoint_file`."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    CheckpointLoader.register_scheme(prefixes='', loader=_load_from_local, force=True)
+
+
+# ---- finding what to resume from ----------------------------------------------------------
+def is_complete_checkpoint(path: str) -> bool:
+    """Whether ``path`` is a non-empty zip archive whose members all pass their CRC check."""
+    import os.path as osp
+    import zipfile
+
+    if not osp.isfile(path) or osp.getsize(path) == 0 or not zipfile.is_zipfile(path):
+        return False
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return zf.testzip() is None
+    except (zipfile.BadZipFile, OSError, EOFError):
+        return False
+
+
+def find_resumable_checkpoint(work_dir: str, logger=None) -> Optional[str]:
+    """The checkpoint to resume from: the one ``<work_dir>/last_checkpoint`` names when it is
+    complete, else the newest complete ``*.pth`` of the work dir (``best_*`` checkpoints hold no
+    optimizer state and are never resumed from), else None.
+
+    A fallback is reported through ``logger`` (or printed), naming the file that was skipped.
+    """
+    import glob
+    import os.path as osp
+
+    say = logger.warning if logger is not None else print
+    named = None
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(pointer):
+        with open(pointer) as f:
+            named = f.read().strip() or None
+        if named is not None and not osp.isabs(named) and not osp.isfile(named):
+            named = osp.join(work_dir, osp.basename(named))
+        if named is not None and is_complete_checkpoint(named):
+            return named
+    candidates = [p for p in glob.glob(osp.join(work_dir, '*.pth'))
+                  if not osp.basename(p).startswith(('best_', '.'))]
+    for path in sorted(candidates, key=lambda p: (osp.getmtime(p), p), reverse=True):
+        if is_complete_checkpoint(path):
+            if osp.isfile(pointer):
+                say(f'{pointer} names {named or "nothing"}, which is missing, empty or torn: '
+                    f'resuming from {path}, the newest complete checkpoint')
+            return path
+    if osp.isfile(pointer):
+        say(f'{pointer} names {named or "nothing"}, which is missing, empty or torn, and '
+            f'{work_dir} holds no other complete checkpoint')
+    return None
+
+
+def nonfinite_tensors(tree, prefix: str = '') -> List[str]:
+    """Dotted names of the floating-point tensors in a nested dict/list that hold NaN or inf."""
+    found = []
+    if isinstance(tree, torch.Tensor):
+        if tree.is_floating_point() and not bool(torch.isfinite(tree).all()):
+            found.append(prefix or '<tensor>')
+    elif isinstance(tree, dict):
+        for key, value in tree.items():
+            found += nonfinite_tensors(value, f'{prefix}.{key}' if prefix else str(key))
+    elif isinstance(tree, (list, tuple)):
+        for i, value in enumerate(tree):
+            found += nonfinite_tensors(value, f'{prefix}.{i}' if prefix else str(i))
+    return found

@@ -178,6 +178,8 @@ def test_queue_takes_keys_from_another_dataset():
     b = batch(datasets=['kitti'] * 4, sample_idx=[0, 1, 2, 3], seed=1)
     first = model(*a, mode='loss')
     assert first['soc_other_dataset_frac'] == 0  # empty queue: the batch neighbour
+    assert int(model.soc.queue_filled.sum()) == 0  # queued only once the step is applied
+    model.soc.momentum_update()  # what SOCMomentumHook does after the optimizer step
     assert int(model.soc.queue_filled.sum()) == 4
     second = model(*b, mode='loss')
     assert second['soc_other_dataset_frac'] == 1  # every kitti query got a queued nyu key
@@ -191,14 +193,14 @@ def test_queue_takes_keys_from_another_dataset():
     sums, counts = soc_class_stats(k, cls, 21)
     torch.testing.assert_close(model.soc.queue_sums[:4], sums)
     torch.testing.assert_close(model.soc.queue_counts[:4], counts)
-    # in eval mode nothing is pushed
-    model.eval()
+    # a step that is not applied (skipped by the NaN guard) never reaches the queue
     ptr = int(model.soc.queue_ptr)
-    with torch.no_grad():
-        model.soc.train(False)
+    model(*a, mode='loss')
+    model(*b, mode='loss')  # the next forward replaces the pending statistics
+    model.soc.momentum_update()
+    assert int(model.soc.queue_ptr) == (ptr + 4) % 8
     with pytest.raises(ValueError, match='queue'):
         ScaleOrientedContrast(queue_size=4, class_range='pair')
-    assert int(model.soc.queue_ptr) == ptr
 
 
 def test_queue_pick_order():
@@ -347,6 +349,7 @@ QUEUES = (0, 4)  # without and with the cross-dataset key queue
 def _step(model, inputs, samples):
     out = model(inputs, samples, mode='loss')
     out['loss_soc'].backward()
+    model.soc.momentum_update()  # enqueues the step's keys (no optimizer step: EMA unchanged)
     return out['loss_soc'].detach(), [p.grad.clone() for p in model.soc.projector.parameters()]
 
 

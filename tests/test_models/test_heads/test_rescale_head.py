@@ -1,4 +1,6 @@
 """``RescaleHead`` and ``SOCProjector``: shapes, positivity, initial value, paper sizes."""
+import math
+
 import pytest
 import torch
 
@@ -10,10 +12,16 @@ def count(module):
 
 
 def test_map_shape_positive_and_initial_value():
-    head = RescaleHead(16, channels=8, bias_init=0.5)
+    head = RescaleHead(16, channels=8, bias_init=0.5)  # softplus(0.5 + log(e - 1))
     out = head(torch.randn(2, 16, 4, 5), (30, 37))
     assert out.shape == (2, 1, 30, 37)
-    assert torch.allclose(out, torch.full_like(out, torch.tensor(0.5).exp().item()))
+    expected = torch.nn.functional.softplus(torch.tensor(0.5 + math.log(math.e - 1))).item()
+    assert torch.allclose(out, torch.full_like(out, expected))
+    assert torch.allclose(RescaleHead(16, channels=8)(torch.randn(1, 16, 4, 5), (8, 8)),
+                          torch.ones(1, 1, 8, 8))  # bias 0: output 1, as exp(0)
+    exp_head = RescaleHead(16, channels=8, bias_init=0.5, activation='exp_st')
+    out = exp_head(torch.randn(2, 16, 4, 5), (30, 37))
+    assert torch.allclose(out, torch.full_like(out, math.exp(0.5)))
     torch.nn.init.normal_(head.out[-1].weight)
     out = head(torch.randn(2, 16, 4, 5), (30, 37))
     assert (out > 0).all() and out.std() > 0

@@ -76,10 +76,10 @@ def test_learnt_form_matches_naive_multi_head_reference(text_tokens):
 def test_paper_width_parameter_count():
     neck = CrossModalAttentionNeck(1024, 768, num_heads=16, head_dim=64)
     counts = {n: sum(p.numel() for p in m.parameters()) for n, m in neck.named_children()}
-    assert counts == {'norm_img': 2048, 'q': 1049600, 'k_img': 1049600, 'v_img': 1049600,
+    assert counts == {'norm_img': 2048, 'q': 1049600, 'k_img': 1048576, 'v_img': 1049600,
                       'out_img': 1049600, 'norm_txt': 1536, 'v_txt': 787456,
-                      'out_txt': 1049600}
-    assert sum(counts.values()) == 6_039_040
+                      'out_txt': 1049600}  # no key bias: the softmax cancels it
+    assert sum(counts.values()) == 6_038_016
 
 
 def test_modalities_and_projections():

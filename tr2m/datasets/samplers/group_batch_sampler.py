@@ -51,7 +51,8 @@ class GroupByDatasetBatchSampler(BatchSampler):
     ``batch_size`` (a last, smaller batch per group unless ``drop_last``); the batches of all
     groups are permuted together; with ``world_size`` ranks the list is padded by repeating its
     head to a multiple of ``world_size`` and rank ``r`` takes batches ``r, r + world_size, ...``.
-    ``len()`` is exact.
+    ``len()`` is exact. ``skip = k`` leaves out this rank's first ``k`` batches of the epoch (a
+    run resumed inside an epoch, see ``SampleSeedHook``).
 
     Args:
         sampler (Sampler): the runner's sampler (``DefaultSampler`` / ``InfiniteSampler``); it
@@ -73,6 +74,7 @@ class GroupByDatasetBatchSampler(BatchSampler):
         self.dataset = dataset
         self.group_ids = dataset_group_ids(dataset)
         self._passes = 0  # pass counter for samplers without an epoch (InfiniteSampler)
+        self.skip = 0  # batches of this epoch already trained (set on a mid-epoch resume)
 
     def _dist(self):
         rank, world = get_dist_info()
@@ -109,7 +111,7 @@ class GroupByDatasetBatchSampler(BatchSampler):
         return batches
 
     def __iter__(self) -> Iterator[List[int]]:
-        batches = self.plan()
+        batches = self.plan()[self.skip:]
         self._passes += 1
         yield from batches
 
@@ -121,7 +123,7 @@ class GroupByDatasetBatchSampler(BatchSampler):
         else:
             n = int(sum(math.ceil(c / self.batch_size) for c in counts))
         _, world = self._dist()
-        return math.ceil(n / world) if n else 0
+        return max((math.ceil(n / world) if n else 0) - self.skip, 0)
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(batch_size={self.batch_size}, '

@@ -11,7 +11,9 @@ import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 
+from tr2m.datasets.seeding import sample_rng
 from tr2m.registry import TRANSFORMS
+from tr2m.utils.errors import DataError
 
 
 def _depth_keys(results: dict) -> list:
@@ -102,6 +104,9 @@ class Resize(BaseTransform):
 class RandomFlip(BaseTransform):
     """Horizontal flip with probability ``prob``; ``cx`` becomes ``W - 1 - cx``.
 
+    Draws from the sample's seeded generator (:mod:`tr2m.datasets.seeding`) when the dataset
+    provides one, else from the global numpy generator.
+
     Args:
         prob (float): flip probability. Defaults to 0.5.
     """
@@ -112,7 +117,7 @@ class RandomFlip(BaseTransform):
         self.prob = prob
 
     def transform(self, results: dict) -> dict:
-        flip = bool(np.random.rand() < self.prob)
+        flip = bool(sample_rng(results).random() < self.prob)
         results['flip'] = flip
         if not flip:
             return results
@@ -129,6 +134,9 @@ class RandomFlip(BaseTransform):
 class RandomCrop(BaseTransform):
     """Crop a random ``(H, W)`` window (training augmentation).
 
+    Draws from the sample's seeded generator (:mod:`tr2m.datasets.seeding`) when the dataset
+    provides one, else from the global numpy generator.
+
     Args:
         crop_size (tuple[int, int]): ``(H, W)``; must fit inside the image.
     """
@@ -140,10 +148,11 @@ class RandomCrop(BaseTransform):
         h, w = results['img'].shape[:2]
         ch, cw = self.crop_size
         if ch > h or cw > w:
-            raise ValueError(f'RandomCrop {self.crop_size} larger than image {(h, w)} '
+            raise DataError(f'RandomCrop {self.crop_size} larger than image {(h, w)} '
                              f"({results.get('img_path')}); resize first")
-        y0 = np.random.randint(h - ch + 1)
-        x0 = np.random.randint(w - cw + 1)
+        rng = sample_rng(results)
+        y0 = int(rng.integers(h - ch + 1))
+        x0 = int(rng.integers(w - cw + 1))
         _crop_all(results, y0, x0, ch, cw)
         return results
 
@@ -172,7 +181,7 @@ class KBCrop(BaseTransform):
         h, w = results['img'].shape[:2]
         ch, cw = self.size
         if ch > h or cw > w:
-            raise ValueError(f"KBCrop {self.size} larger than image {(h, w)}: "
+            raise DataError(f"KBCrop {self.size} larger than image {(h, w)}: "
                              f"{results.get('img_path')}")
         top, left = h - ch, (w - cw) // 2
         _crop_all(results, top, left, ch, cw)
@@ -200,7 +209,7 @@ class CenterCrop(BaseTransform):
         h, w = results['img'].shape[:2]
         ch, cw = self.crop_size
         if ch > h or cw > w:
-            raise ValueError(f'CenterCrop {self.crop_size} larger than image {(h, w)}: '
+            raise DataError(f'CenterCrop {self.crop_size} larger than image {(h, w)}: '
                              f"{results.get('img_path')}")
         _crop_all(results, (h - ch) // 2, (w - cw) // 2, ch, cw)
         if self.update_ori_shape:

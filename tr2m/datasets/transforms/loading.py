@@ -5,7 +5,9 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from tr2m.datasets.depth_io import read_depth, read_rgb
+from tr2m.datasets.seeding import sample_rng
 from tr2m.registry import TRANSFORMS
+from tr2m.utils.errors import DataError
 
 
 def _add_depth_field(results: dict, key: str) -> None:
@@ -74,7 +76,7 @@ class LoadDepth(BaseTransform):
         depth, valid = read_depth(path, fmt, scale, intrinsics=_depth_intrinsics(results))
         ori = tuple(results.get('ori_shape', depth.shape))
         if depth.shape != ori:
-            raise ValueError(f'depth map {path} has size {depth.shape}, but its image '
+            raise DataError(f'depth map {path} has size {depth.shape}, but its image '
                              f"{results.get('img_path')} has size {ori}")
         results['gt_depth'] = depth
         results['gt_valid'] = valid
@@ -101,10 +103,10 @@ class LoadRelativeDepth(BaseTransform):
         path = results['rel_depth_path']
         rel = np.load(path, allow_pickle=False).astype(np.float32).squeeze()
         if rel.shape != tuple(results['img_shape']):
-            raise ValueError(f'relative depth {path} has size {rel.shape}, image has '
+            raise DataError(f'relative depth {path} has size {rel.shape}, image has '
                              f"{tuple(results['img_shape'])}")
         if not np.isfinite(rel).all():
-            raise ValueError(f'relative depth {path} contains NaN or inf')
+            raise DataError(f'relative depth {path} contains NaN or inf')
         results['rel_depth'] = rel
         _add_depth_field(results, 'rel_depth')
         return results
@@ -114,13 +116,17 @@ class LoadRelativeDepth(BaseTransform):
 class LoadCaption(BaseTransform):
     """Pick one caption from ``results['captions']`` into ``results['caption']``.
 
-    Also sets ``results['caption_index']``: the index of the chosen caption among the sample's
-    non-empty captions, or -1 for the fallback. In ``'index'`` mode the configured index is
-    added to a copy of the sample's ``protocol`` as ``caption_index``, so metrics record it.
+    Also sets ``results['caption_index']``: the index, in the sample's ``captions`` list, of the
+    caption actually used, or -1 for the fallback. Empty or blank captions are never used: in
+    ``'index'`` mode an empty caption at ``index`` gives way to the first non-empty one after
+    it, and that one's index is recorded. In ``'index'`` mode the recorded index is also added
+    to a copy of the sample's ``protocol`` as ``caption_index``, so metrics report what was used.
 
     Args:
-        mode (str): ``'random'`` (training: a random caption per sample; the global numpy RNG,
-            which mmengine seeds per worker) or ``'index'`` (evaluation). Defaults to 'index'.
+        mode (str): ``'random'`` (training: a uniformly drawn non-empty caption, from the
+            sample's seeded generator when the dataset provides one, see
+            :mod:`tr2m.datasets.seeding`, else the global numpy generator) or ``'index'``
+            (evaluation). Defaults to 'index'.
         index (int): caption index for ``mode='index'``. Defaults to 0.
         fallback (str, optional): caption used when the sample has none. Without it, a sample
             without captions is an error that names its image. Defaults to None.
@@ -135,26 +141,30 @@ class LoadCaption(BaseTransform):
         self.fallback = fallback
 
     def transform(self, results: dict) -> dict:
-        if self.mode == 'index' and isinstance(results.get('protocol'), dict):
-            # evaluation results record which caption they used
-            results['protocol'] = {**results['protocol'], 'caption_index': self.index}
         captions: Sequence[str] = results.get('captions') or []
-        captions = [c for c in captions if isinstance(c, str) and c.strip()]
-        if not captions:
+        usable = [i for i, c in enumerate(captions) if isinstance(c, str) and c.strip()]
+        if not usable:
             if self.fallback is None:
-                raise ValueError(f"no (non-empty) caption for image {results.get('img_path')}; "
+                raise DataError(f"no (non-empty) caption for image {results.get('img_path')}; "
                                  'add captions or set LoadCaption(fallback=...)')
-            results['caption'] = self.fallback
-            results['caption_index'] = -1
-            return results
-        if self.mode == 'random':
-            index = int(np.random.randint(len(captions)))
+            index, caption = -1, self.fallback
+        elif self.mode == 'random':
+            index = usable[int(sample_rng(results).integers(len(usable)))]
+            caption = captions[index]
         elif self.index < len(captions):
-            index = self.index
+            later = [i for i in usable if i >= self.index]
+            if not later:
+                raise IndexError(f'caption index {self.index}: {results.get("img_path")} has no '
+                                 f'non-empty caption at or after it ({len(captions)} captions)')
+            index = later[0]
+            caption = captions[index]
         else:
             raise IndexError(f'caption index {self.index} out of range: {results.get("img_path")} '
                              f'has {len(captions)} captions')
-        results['caption'] = captions[index]
+        if self.mode == 'index' and isinstance(results.get('protocol'), dict):
+            # evaluation results record which caption they used
+            results['protocol'] = {**results['protocol'], 'caption_index': index}
+        results['caption'] = caption
         results['caption_index'] = index
         return results
 

@@ -9,7 +9,8 @@ from tr2m.registry import HOOKS
 class SOCMomentumHook(Hook):
     """After each training iteration that stepped the optimizer, call ``momentum_update()`` on
     every submodule of the model that has one (e.g. each ``ScaleOrientedContrast``). Models
-    without a momentum branch are left alone."""
+    without a momentum branch are left alone, and so are iterations whose step
+    ``NonFiniteGuardHook`` skipped."""
 
     priority = 'NORMAL'
 
@@ -18,6 +19,9 @@ class SOCMomentumHook(Hook):
         stepped = getattr(runner.optim_wrapper, 'should_update', lambda: True)
         if not stepped():
             return
+        hub = getattr(runner, 'message_hub', None)
+        if hub is not None and hub.get_info('skipped_iter', -1) == runner.iter:
+            return  # no optimizer step happened
         for module in model.modules():
             update = getattr(module, 'momentum_update', None)
             if callable(update):

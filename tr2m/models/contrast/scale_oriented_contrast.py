@@ -152,6 +152,7 @@ class ScaleOrientedContrast(BaseModule):
         self._sources: List[nn.Module] = []  # live modules of the momentum branch (not owned)
         self._captured: Dict[str, object] = {}
         self._capturing = False
+        self._pending = None  # the last step's key statistics, queued by momentum_update
         self._handle = None
 
     # ---- wiring ----------------------------------------------------------------------------
@@ -218,7 +219,11 @@ class ScaleOrientedContrast(BaseModule):
     @torch.no_grad()
     def momentum_update(self) -> None:
         """EMA step ``k = m k + (1 - m) q`` of the momentum branch (after an optimizer step);
-        buffers (e.g. norm statistics) are copied."""
+        buffers (e.g. norm statistics) are copied, and the last step's key statistics enter
+        the queue (a skipped or failed step never reaches the queue)."""
+        pending, self._pending = self._pending, None
+        if pending is not None and all(torch.isfinite(t.float()).all() for t in pending[:2]):
+            self._push(*pending)
         m = self.momentum
         pairs = list(zip(self._sources, self.momentum_branch))
         pairs.append((self.projector, self.momentum_projector))
@@ -361,7 +366,9 @@ class ScaleOrientedContrast(BaseModule):
         if self.queue_size:
             other_sums, other_counts, other = self._from_queue(
                 ds, pos[local], other_sums, other_counts)
-            self._push(g_sums[order], g_counts[order], g_ds[order])
+            # enqueued by momentum_update, i.e. only once the step's update really happened
+            self._pending = (g_sums[order], g_counts[order], g_ds[order]) if self.training \
+                else None
         return q_cls, own_sums + other_sums, own_counts + other_counts, other
 
     # ---- queue -----------------------------------------------------------------------------
@@ -386,9 +393,7 @@ class ScaleOrientedContrast(BaseModule):
         return sums, counts, use
 
     def _push(self, sums: Tensor, counts: Tensor, ds: Tensor) -> None:
-        """Append the step's images (global order) to the ring buffer."""
-        if not self.training:
-            return
+        """Append a step's images (global order) to the ring buffer."""
         n = min(sums.shape[0], self.queue_size)
         sums, counts, ds = sums[-n:], counts[-n:], ds[-n:]
         idx = (self.queue_ptr + torch.arange(n, device=sums.device)) % self.queue_size

@@ -40,9 +40,20 @@ def relative_inverse_depth(model: Optional[nn.Module], inputs: Tensor,
         return model(inputs, data_samples).float()
 
 
-def affine_inverse_to_depth(rel: Tensor, scale: Tensor, shift: Tensor) -> Tensor:
-    """Metric depth ``1 / (scale * rel + shift)`` (TR2M eq. 3; RSA with global factors)."""
-    return 1.0 / (scale * rel + shift).clamp_min(MIN_INV_DEPTH)
+def affine_inverse_to_depth(rel: Tensor, scale: Tensor, shift: Tensor,
+                            return_nonpositive: bool = False):
+    """Metric depth ``1 / (scale * rel + shift)`` (TR2M eq. 3; RSA with global factors).
+
+    A denominator below :data:`MIN_INV_DEPTH` (``rel <= -shift / scale``: a relative value the
+    affine map sends past infinity) is clamped there, i.e. a depth of 1e8. With
+    ``return_nonpositive=True`` the number of such pixels is returned too (a diagnostic the
+    depthers log as ``nonpos_denom_px``), so they are counted, not hidden.
+    """
+    denom = scale * rel + shift
+    depth = 1.0 / denom.clamp_min(MIN_INV_DEPTH)
+    if return_nonpositive:
+        return depth, (denom.detach() < MIN_INV_DEPTH).sum()
+    return depth
 
 
 class DeptherMeta(ABCMeta):

@@ -122,17 +122,13 @@ class TR2M(BaseDepther):
         shift = self.shift_head(feats, size) if self.shift_head is not None else ones * 0
         return scale, shift
 
-    @staticmethod
-    def to_metric(rel: Tensor, scale: Tensor, shift: Tensor) -> Tensor:
-        """Eq. 3: ``1 / (A * Dr + B)``."""
-        return affine_inverse_to_depth(rel, scale, shift)
-
     def _run(self, inputs: Tensor, data_samples: Optional[SampleList]) -> Dict[str, Tensor]:
         rel, img_feats, text = self.frozen_features(inputs, data_samples)
         feats = self.neck(img_feats, text)
         scale, shift = self.rescale_maps(feats, tuple(inputs.shape[-2:]))
-        return dict(rel=rel, feats=feats, scale=scale, shift=shift,
-                    depth=self.to_metric(rel, scale, shift))
+        # eq. 3: 1 / (A * Dr + B); denominators below the floor are counted, not hidden
+        depth, nonpos = affine_inverse_to_depth(rel, scale, shift, return_nonpositive=True)
+        return dict(rel=rel, feats=feats, scale=scale, shift=shift, depth=depth, nonpos=nonpos)
 
     # ---- modes ---------------------------------------------------------------------------
     def _forward(self, inputs: Tensor, data_samples: Optional[SampleList] = None) -> Tensor:
@@ -148,6 +144,7 @@ class TR2M(BaseDepther):
         gt, valid = self.stack_gt(inputs, data_samples)
         out = self._run(inputs, data_samples)
         losses = dict(loss_silog=self.loss_silog(out['depth'], gt, valid))
+        losses['nonpos_denom_px'] = out['nonpos'].float()  # pixels clamped to 1e8
         if self.loss_pseudo is not None:
             cap = self.protocol_values(data_samples, 'max_depth', gt)
             loss, passed = self.loss_pseudo(out['depth'], out['rel'], gt, valid, max_depth=cap)

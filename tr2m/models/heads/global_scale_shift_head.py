@@ -5,7 +5,7 @@ from typing import Optional, Sequence, Tuple
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
-from tr2m.models.layers.image_ops import exp_clamped
+from tr2m.models.layers.image_ops import positive_map
 from tr2m.registry import MODELS
 
 ACTIVATIONS = ('exp', 'sigmoid')
@@ -43,13 +43,17 @@ class GlobalScaleShiftHead(BaseModule):
         init_scale (float): initial scale (in (0, 1) for 'sigmoid'). Defaults to 1.0.
         init_shift (float): initial shift, positive (the shift always uses ``exp``).
             Defaults to 1.0.
+        activation (str): how 'exp' is computed, a mode of
+            :func:`~tr2m.models.layers.image_ops.positive_map`. Defaults to 'exp_st' (``exp``
+            with a gradient at its bound; keeps ``init_scale``/``init_shift`` exact).
     """
 
     def __init__(self, in_channels: int, channels: Sequence[int] = (512, 256, 256),
                  head_channels: Sequence[int] = (128, 64), scale_act: str = 'exp',
                  init_scale: float = 1.0, init_shift: float = 1.0,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None, activation: str = 'exp_st') -> None:
         super().__init__(init_cfg=init_cfg)
+        self.activation = activation
         if scale_act not in ACTIVATIONS:
             raise ValueError(f'scale_act must be one of {ACTIVATIONS}, got {scale_act!r}')
         if init_shift <= 0 or init_scale <= 0 or (scale_act == 'sigmoid' and init_scale >= 1):
@@ -69,6 +73,6 @@ class GlobalScaleShiftHead(BaseModule):
         """``(B, D')`` embedding -> scale and shift, each ``(B, 1, 1, 1)``, positive."""
         code = self.scene(emb)
         s = self.scale(code)
-        s = exp_clamped(s) if self.scale_act == 'exp' else s.sigmoid()
-        t = exp_clamped(self.shift(code))
+        s = positive_map(s, self.activation) if self.scale_act == 'exp' else s.sigmoid()
+        t = positive_map(self.shift(code), self.activation)
         return s[:, :, None, None], t[:, :, None, None]

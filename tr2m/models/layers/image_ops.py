@@ -1,4 +1,5 @@
-"""Small tensor helpers shared by the frozen wrappers."""
+"""Small tensor helpers shared by the frozen wrappers and the heads."""
+import math
 from typing import Optional, Sequence, Tuple
 
 import torch
@@ -46,5 +47,63 @@ def stable_hash(text: str) -> int:
 
 
 def exp_clamped(x: Tensor, max_log: float = 20.0) -> Tensor:
-    """``exp`` with the exponent clamped, so a diverging head cannot produce inf."""
+    """``exp`` with the exponent clamped, so a diverging head cannot produce inf.
+
+    Beyond ``+-max_log`` the gradient is exactly 0, so a head pushed past the bound never comes
+    back; the heads use :func:`positive_map` instead. Kept for comparison."""
     return torch.exp(x.clamp(-max_log, max_log))
+
+
+class _StraightThroughClamp(torch.autograd.Function):
+    """``clamp`` in the forward pass, the identity in the backward pass."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, lo: float, hi: float) -> Tensor:
+        return x.clamp(lo, hi)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        return grad, None, None
+
+
+def exp_straight_through(x: Tensor, max_log: float = 20.0) -> Tensor:
+    """``exp(clamp(x, -max_log, max_log))`` whose gradient is ``exp(clamp(x)) * grad`` everywhere:
+    the value is bounded as by :func:`exp_clamped`, but the gradient never becomes 0, so a head
+    pushed past the bound is pulled back. ``exp_straight_through(b) = exp(b)`` for ``|b| <=
+    max_log``, so a bias ``b`` still means an output of ``exp(b)``."""
+    return torch.exp(_StraightThroughClamp.apply(x, -max_log, max_log))
+
+
+#: ``softplus(0 + SOFTPLUS_SHIFT) = 1``: a zero pre-activation gives 1, as ``exp(0)`` does.
+SOFTPLUS_SHIFT = math.log(math.e - 1.0)
+#: Added to softplus, whose float32 value underflows to exactly 0 below about -88: the map stays
+#: strictly positive (``exp(-20)`` ~ 2e-9 is the exp modes' floor).
+SOFTPLUS_FLOOR = 1e-9
+#: Activations of :func:`positive_map`.
+POSITIVE_MAPS = ('softplus', 'exp_st', 'exp_clamped')
+
+
+def positive_map(x: Tensor, mode: str = 'softplus', max_log: float = 20.0) -> Tensor:
+    """A positive map (the scale and shift of ``1 / (A * Dr + B)``) from a pre-activation.
+
+    Args:
+        x (Tensor): pre-activation, any shape.
+        mode (str): ``'exp_st'`` (:func:`exp_straight_through`: ``exp`` with a bounded value
+            and a gradient that never vanishes at the bound), ``'softplus'``
+            (``softplus(x + log(e - 1)) + 1e-9``: 1 at ``x = 0``, linear growth instead of
+            exponential, no bound needed; a bias no longer reads as a log), or
+            ``'exp_clamped'`` (the old hard clamp, zero gradient past the bound).
+            Defaults to 'softplus' (measured best on the demo set, see the README section
+            "Heads that cannot die").
+        max_log (float): bound of the exponent for the ``exp`` modes. Defaults to 20.
+
+    Returns:
+        Tensor: positive, the shape of ``x``.
+    """
+    if mode == 'exp_st':
+        return exp_straight_through(x, max_log)
+    if mode == 'softplus':
+        return torch.nn.functional.softplus(x + SOFTPLUS_SHIFT) + SOFTPLUS_FLOOR
+    if mode == 'exp_clamped':
+        return exp_clamped(x, max_log)
+    raise ValueError(f'positive_map mode must be one of {POSITIVE_MAPS}, got {mode!r}')

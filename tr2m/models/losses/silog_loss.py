@@ -3,6 +3,7 @@ import torch
 from torch import Tensor, nn
 
 from tr2m.registry import MODELS
+from tr2m.utils.dist import global_mean
 
 #: Depths are clamped to this before the log so a zero never produces -inf.
 LOG_EPS = 1e-6
@@ -36,7 +37,10 @@ def silog_loss(pred: Tensor, target: Tensor, valid_mask: Tensor, lambd: float = 
             (ZoeDepth). Defaults to 'image'.
 
     Returns:
-        Tensor: scalar (0 with a gradient path when no pixel is valid).
+        Tensor: scalar (0 with a gradient path when no pixel is valid). In a DDP backward (a
+        process group of several ranks and ``pred`` requiring grad) the mean over images is over
+        the images of all ranks (:func:`tr2m.utils.dist.global_mean`), so every rank must call
+        it; ``'batch'`` reduction pools each rank's own pixels.
     """
     if reduction not in REDUCTIONS:
         raise ValueError(f'reduction must be one of {REDUCTIONS}, got {reduction!r}')
@@ -50,16 +54,15 @@ def silog_loss(pred: Tensor, target: Tensor, valid_mask: Tensor, lambd: float = 
         err, valid = err.reshape(1, -1), valid.reshape(1, -1)
     count = valid.sum(1)
     has = count > 0
-    if not has.any():
-        # zero that keeps the graph (and DDP) happy; err is finite even where pred is NaN/inf
-        return err.sum() * 0
     n = count.clamp_min(1).to(err.dtype)
     mean_sq = (err * err).sum(1) / n
     mean = err.sum(1) / n
     value = (mean_sq - lambd * mean * mean).clamp_min(0)
     if sqrt:
         value = (value + 1e-12).sqrt()
-    return scale * value[has].mean()
+    # images without a valid pixel add nothing; err.sum() * 0 keeps the graph (and DDP) whole
+    total = torch.where(has, value, torch.zeros_like(value)).sum() + err.sum() * 0
+    return scale * global_mean(total, has.sum())
 
 
 def silog_form_args(form: str, lambd: float, beta: float) -> dict:

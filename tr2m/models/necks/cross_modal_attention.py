@@ -61,8 +61,11 @@ class CrossModalAttentionNeck(BaseModule):
     weight falls on itself, so ``F_out ~ 2 F_I + W F_L``, and SOC's gradient reached only the
     text linear, which adds one vector per image: SOC could not change the depth.
 
-    Parameters of the paper setting (D = 1024, D' = 768, 16 heads of 64): ``W_q``, ``W_k``,
-    ``W_v``, ``W_o`` 1.05M each, ``W_v'`` 0.79M, ``W_o'`` 1.05M, LayerNorms 3.6k: 6.04M.
+    The key projections have no bias: ``q . b_k`` is the same for every key of a query, so the
+    softmax cancels it and its gradient is exactly zero (Adam would only amplify rounding
+    noise into it). Parameters of the paper setting (D = 1024, D' = 768, 16 heads of 64):
+    ``W_q``, ``W_v``, ``W_o`` 1.05M each, ``W_k`` 1.05M (no bias), ``W_v'`` 0.79M, ``W_o'``
+    1.05M, LayerNorms 3.6k: 6.04M.
 
     Args:
         in_channels (int): image token width D.
@@ -114,13 +117,13 @@ class CrossModalAttentionNeck(BaseModule):
             self.norm_img = nn.LayerNorm(in_channels)
             self.q = nn.Linear(in_channels, width)
         if use_image:
-            self.k_img = nn.Linear(in_channels, width)
+            self.k_img = nn.Linear(in_channels, width, bias=False)  # a key bias cancels
             self.v_img = nn.Linear(in_channels, width)
             self.out_img = nn.Linear(width, in_channels)
         if use_text:
             self.norm_txt = nn.LayerNorm(text_channels)
             if text_tokens == 'all':
-                self.k_txt = nn.Linear(text_channels, width)
+                self.k_txt = nn.Linear(text_channels, width, bias=False)
             self.v_txt = nn.Linear(text_channels, width)
             self.out_txt = nn.Linear(width, in_channels)
 
