@@ -9,7 +9,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from tr2m.utils import register_all_modules  # noqa: E402
+from tr2m.apis.data_check import check_datasets  # noqa: E402
+from tr2m.utils import cli, register_all_modules  # noqa: E402
 from tr2m.utils.config import load_config  # noqa: E402
 
 
@@ -26,6 +27,7 @@ def parse_args(argv=None):
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher for distributed training')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    cli.add_debug_argument(parser)
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
@@ -47,12 +49,20 @@ def build_config(args) -> Config:
     return cfg
 
 
+def check_data(cfg: Config) -> None:
+    """Every dataset training reads is prepared: one error listing all that are not (with
+    their prepare commands), before any model or weight is built or downloaded."""
+    check_datasets(cfg, ('train', 'val') if cfg.get('val_cfg') else ('train',))
+
+
 def main(argv=None):
     args = parse_args(argv)
     register_all_modules()
-    runner = Runner.from_cfg(build_config(args))
+    cfg = build_config(args)
+    check_data(cfg)
+    runner = Runner.from_cfg(cfg)
     runner.train()
 
 
 if __name__ == '__main__':
-    main()
+    cli.run(main)
