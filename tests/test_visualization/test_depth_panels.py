@@ -94,6 +94,8 @@ def test_nice_ticks_and_labels():
     assert dp.format_value(2.0, 'm', 1.0) == '2 m'
     assert dp.format_value(0.995, 'm', 0.005) == '0.995 m'
     assert dp.format_value(40.0, 'mm', 20.0) == '40 mm'
+    assert dp.format_value(3.01e-5, '', 1e-7) == '3.01e-5'  # tiny shift maps stay readable
+    assert dp.format_value(100000.0, 'mm', 20000.0) == '100000 mm'
     assert dp.nice_ceil(0.37) == 0.5 and dp.nice_ceil(2.0) == 2.0
 
 

@@ -212,17 +212,19 @@ def nice_ticks(lo: float, hi: float, scale: str = 'linear', max_ticks: int = 6) 
 
 
 def format_value(value: float, unit: str = '', step: Optional[float] = None) -> str:
-    """A tick label, then the unit (``'2.5 m'``): as many decimals as ``step`` (the spacing of
-    the ticks) needs, else three significant digits."""
+    """A tick label, then the unit (``'2.5 m'``): as many significant digits as the spacing of
+    the ticks (``step``) needs to tell neighbours apart, else three."""
     if step is not None and step > 0:
-        decimals = max(0, min(6, math.ceil(-math.log10(step) - 1e-9)))
-        text = f'{value:.{decimals}f}'
-        if '.' in text:
-            text = text.rstrip('0').rstrip('.')
+        if abs(value) >= 1000 and step >= 1:
+            text = f'{value:.0f}'
+        else:
+            digits = max(1, math.ceil(math.log10(max(abs(value), step) / step) - 1e-9) + 1)
+            text = f'{value:.{digits}g}'
     else:
         text = f'{value:.0f}' if abs(value) >= 1000 else f'{value:.3g}'
-        if 'e' in text:
-            text = f'{value:.1e}'
+    if 'e' in text:
+        mantissa, exponent = text.split('e')
+        text = f'{mantissa}e{int(exponent)}'
     return f'{text} {unit}'.strip()
 
 
