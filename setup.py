@@ -25,6 +25,9 @@ setup(
     long_description_content_type='text/markdown',
     packages=find_packages(include=['tr2m', 'tr2m.*']),
     python_requires='>=3.9',
+    # mmcv-lite is not listed: its wheel requires opencv-python (a second OpenCV beside the
+    # headless one) and the full mmengine; install it with
+    # `pip install --no-deps -r requirements/mmcv.txt` (README, Install; .ci/run does).
     install_requires=read_requirements('runtime.txt') + read_requirements('tests.txt'),
     license='Apache-2.0',
 )

@@ -95,6 +95,8 @@ def test_nice_ticks_and_labels():
     assert dp.format_value(0.995, 'm', 0.005) == '0.995 m'
     assert dp.format_value(40.0, 'mm', 20.0) == '40 mm'
     assert dp.format_value(3.01e-5, '', 1e-7) == '3.01e-5'  # tiny shift maps stay readable
+    assert [dp.format_value(v, 'm', 20.0) for v in (20.0, 40.0)] == ['20 m', '40 m']
+    assert dp.format_value(2.5, 'm', 0.5) == '2.5 m' and dp.format_value(0.1, '', 0.02) == '0.1'
     assert dp.format_value(100000.0, 'mm', 20000.0) == '100000 mm'
     assert dp.nice_ceil(0.37) == 0.5 and dp.nice_ceil(2.0) == 2.0
 

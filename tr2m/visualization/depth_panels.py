@@ -212,14 +212,17 @@ def nice_ticks(lo: float, hi: float, scale: str = 'linear', max_ticks: int = 6) 
 
 
 def format_value(value: float, unit: str = '', step: Optional[float] = None) -> str:
-    """A tick label, then the unit (``'2.5 m'``): as many significant digits as the spacing of
-    the ticks (``step``) needs to tell neighbours apart, else three."""
+    """A tick label, then the unit (``'2.5 m'``): as many decimals as the spacing of the ticks
+    (``step``) needs (scientific notation below 1e-3), else three significant digits."""
     if step is not None and step > 0:
-        if abs(value) >= 1000 and step >= 1:
-            text = f'{value:.0f}'
+        if step >= 1e-3:
+            decimals = max(0, math.ceil(-math.log10(step) - 1e-9))
+            text = f'{value:.{decimals}f}'
+            if '.' in text:
+                text = text.rstrip('0').rstrip('.')
         else:
             digits = max(1, math.ceil(math.log10(max(abs(value), step) / step) - 1e-9) + 1)
-            text = f'{value:.{digits}g}'
+            text = f'{value:.{digits}e}' if digits > 6 else f'{value:.{digits}g}'
     else:
         text = f'{value:.0f}' if abs(value) >= 1000 else f'{value:.3g}'
     if 'e' in text:
@@ -758,13 +761,14 @@ def render_comparison(image=None, preds: Sequence[dict] = (), names: Sequence[st
 
 
 def save_rgb(path: str, image: np.ndarray) -> str:
-    """Write an RGB image (creating folders); returns ``path``.
+    """Write an RGB image (creating folders; PNG at zlib level 6); returns ``path``.
 
     Raises:
         OSError: OpenCV could not write the file.
     """
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    if not cv2.imwrite(path, np.ascontiguousarray(image[..., ::-1])):
+    params = [cv2.IMWRITE_PNG_COMPRESSION, 6] if path.lower().endswith('.png') else []
+    if not cv2.imwrite(path, np.ascontiguousarray(image[..., ::-1]), params):
         raise OSError(f'could not write image {path}')
     return path
 
