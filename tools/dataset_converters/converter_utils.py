@@ -8,10 +8,10 @@ which forbids every download -- a missing file ends in ONE line naming the URL a
 to put the file (exit code 2), never in a network traceback. Everything else works on local
 files, so the preparation logic is testable offline.
 
-Every ``prepare_*.py`` takes local sources instead of downloads: ``--splits-from`` (a folder
-with the split lists; nothing is downloaded then, a list missing there is an error),
+Every dataset's ``prepare_*.py`` takes local sources instead of downloads: ``--splits-from`` (a
+folder with the split lists; nothing is downloaded then, a list missing there is an error),
 ``--captions-from`` (a caption folder, a JSON file, or an archive of either) and the dataset's
-archives or extracted folders.
+archives or extracted folders; ``prepare_rsa_text.py`` takes ``--checkout`` / ``--archive``.
 """
 import http.client
 import json
