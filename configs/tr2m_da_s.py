@@ -5,3 +5,12 @@ _base_ = [
     '_base_/models/tr2m_da_s.py', '_base_/datasets/mixed_nyu_kitti_void_c3vd.py',
     '_base_/schedules/schedule_20e.py', '_base_/default_runtime.py'
 ]
+
+# TensorBoard (`tensorboard --logdir work_dirs/tr2m_da_s`): the logged scalars, and every 1000
+# iterations the depth panels (image | GT | prediction | AbsRel | scale A | shift B) of 4 fixed
+# validation images, one per dataset. The quickstart and the tests keep the light default.
+visualizer = dict(vis_backends=[dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')])
+custom_hooks = [
+    dict(type='SOCMomentumHook'),
+    dict(type='ValidationPanelHook', interval=1000, num_images=4),
+]

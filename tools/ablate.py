@@ -58,6 +58,7 @@ sys.path.insert(0, osp.dirname(TOOLS))  # run from a clone
 from mmengine.config import Config, DictAction  # noqa: E402
 
 from tr2m.evaluation.functional import METRIC_KEYS  # noqa: E402
+from tr2m.utils import cli  # noqa: E402
 from tr2m.utils.config import merge_options_strict  # noqa: E402
 
 MODES = ('product', 'zip')
@@ -79,6 +80,7 @@ def parse_args(argv=None):
     parser.add_argument('--rerun', action='store_true', help='re-run finished runs')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='overrides shared by every run (key=value; unknown keys are errors)')
+    cli.add_debug_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -395,10 +397,11 @@ def main(argv=None):
     print(table)
     print(f'summary: {osp.join(root, "summary.json")}, {osp.join(root, "summary.md")}')
     failed = [e['name'] for e in entries if e['status'] == 'failed']
-    if failed:
-        raise SystemExit(f'{len(failed)} run(s) failed: {failed}')
+    if failed:  # not a user mistake: exit status 1, as documented
+        print(f'{len(failed)} run(s) failed: {failed}', file=sys.stderr)
+        raise SystemExit(1)
     return summary
 
 
 if __name__ == '__main__':
-    main()
+    cli.run(main)

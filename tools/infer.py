@@ -1,19 +1,25 @@
 """Predict metric depth for images and their captions.
 
 ``python tools/infer.py CONFIG CKPT --img PATH_OR_DIR (--text "..." | --text-file F)
-[--out-dir DIR] [--intrinsics FX FY CX CY] [--save-ply] [--rel-depth FILE_OR_DIR]``
+[--out-dir DIR] [--intrinsics FX FY CX CY] [--save-ply] [--flip-test] [--compare CFG2 CKPT2]
+[--rel-depth FILE_OR_DIR]``
 
-``CKPT`` may be ``none`` (the untrained model). ``--img`` is an image file, a folder (its images,
-not recursive: ``.png .jpg .jpeg .bmp .tif .tiff .webp``, sorted by name) or a quoted glob
-pattern (``'data/x/*_rgb.png'``).
+``--img`` is an image file, a folder (its images, not recursive: ``.png .jpg .jpeg .bmp .tif
+.tiff .webp .ppm``) or a quoted glob pattern (``'data/x/*_rgb.png'``).
 
-Captions: ``--text`` gives one caption for every image. ``--text-file`` is either
+Captions are matched to images by name, never by order: ``--text`` gives one caption for every
+image; ``--text-file`` is a JSON object ``{image: caption}`` (``.json``; a value may be a list,
+whose first caption is used) or ``image<TAB>caption`` lines. Keys are the file name
+(``0001.png``) or the path relative to the ``--img`` folder. Every image needs a caption and
+every entry must name an image.
 
-- a JSON object ``{image name: caption}`` (file ending ``.json``), keys being the file name
-  (``0001.png``) or the path relative to the ``--img`` folder; a value may also be a list of
-  captions, of which the first is used. Every image needs an entry; extra entries are ignored.
-- a text file with one caption per line, matched to the images sorted by name; blank lines and
-  lines starting with ``#`` are ignored; the number of captions must equal the number of images.
+Everything is checked before the model is built -- config, checkpoint (opened with
+``weights_only=True``), every image (decoded), every caption -- and a mistake ends in one line
+and exit code 2 (``--debug`` shows the traceback); no output folder is left behind.
+
+``CKPT`` ``none`` builds the model untrained. For a model with trainable parts (TR2M's or RSA's
+heads) that means meaningless metric depth, so infer refuses unless ``--allow-untrained`` is
+given, and then marks every picture and ``infer.json`` as untrained.
 
 Outputs, per image ``<stem>`` in ``--out-dir`` (default ``work_dirs/infer``):
 
@@ -21,15 +27,17 @@ Outputs, per image ``<stem>`` in ``--out-dir`` (default ``work_dirs/infer``):
 - ``<stem>_depth.png``: uint16 ``round(depth * png_scale)`` (0 = no depth; values above 65535
   saturate and are counted in ``infer.json``); ``png_scale`` is 1000 (millimetres) for models
   working in metres and 100 (1/100 mm) for models working in millimetres, or ``--png-scale``;
-- ``<stem>_vis.png``: the RGB image beside the colourised depth (inverse-depth magma colour map,
-  near = bright, scaled to the 1st-99th percentile);
+- ``<stem>_vis.png``: the panels image | depth | scale A | shift B (turbo, near = warm, colour
+  bars in the model's unit; ``--cmap``, ``--depth-scale``, ``--depth-range LO HI``), the caption
+  under them;
+- with ``--compare CFG2 CKPT2``: ``<stem>_compare.png``, both models on one colour scale;
 - with ``--save-ply``: ``<stem>.ply``, a binary little-endian PLY of coloured points
   (``float x y z``, ``uchar red green blue``; camera frame x right, y down, z forward, in the
   model's unit), back-projected with ``--intrinsics`` (required: ``fx fy cx cy`` in pixels of the
   original images);
 
-and ``infer.json``: config, checkpoint, unit, png_scale, and per image its caption, size, network
-input size, depth range and output files.
+and ``infer.json``: config, checkpoint, unit, png_scale, flip test, untrained, and per image its
+caption, size, network input size, depth range and output files.
 
 Relative depth: ``--rel-depth FILE_OR_DIR`` gives each image's relative inverse depth (what the
 model's frozen relative-depth network would output), so that network is not run: a ``.npy``
@@ -42,10 +50,10 @@ The model's unit is the ``units`` of the config's test-set protocol (``m`` unles
 ``mm``); ``--units`` overrides it.
 """
 import argparse
-import glob
 import json
 import os
 import os.path as osp
+import shutil
 import sys
 from typing import Dict, List, Optional
 
@@ -55,12 +63,27 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 
-IMG_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
+from tr2m.apis.infer_inputs import (  # noqa: E402,F401
+    IMG_EXTS,
+    check_images,
+    collect_images,
+    load_rel_depths,
+)
+from tr2m.apis.infer_inputs import match_captions as read_captions  # noqa: E402
+from tr2m.utils import cli  # noqa: E402
+from tr2m.utils.errors import ArgumentError, DataError  # noqa: E402
+
 #: uint16 PNG scale per model unit: metres -> millimetres, millimetres -> 1/100 mm.
 PNG_SCALES = {'m': 1000.0, 'mm': 100.0}
+#: Depthers whose checkpoint ``none`` leaves trainable heads untrained (checked before the
+#: build; any other model is checked after it by its trainable parameters).
+TRAINED_DEPTHERS = ('TR2M', 'RSA')
 
 
 def parse_args(argv=None):
+    from tr2m.models.tta import FLIP_MERGES
+    from tr2m.visualization import COLORMAPS, DEPTH_SCALES
+
     parser = argparse.ArgumentParser(
         description='Metric depth from images and captions with a tr2m depther',
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split('\n\n', 2)[2])
@@ -69,7 +92,8 @@ def parse_args(argv=None):
     parser.add_argument('--img', required=True, help='image file, folder or glob pattern')
     text = parser.add_mutually_exclusive_group(required=True)
     text.add_argument('--text', help='one caption for every image')
-    text.add_argument('--text-file', help='captions: JSON {image name: caption} or one per line')
+    text.add_argument('--text-file', help='captions: JSON {image: caption} or image<TAB>caption '
+                      'lines')
     parser.add_argument('--out-dir', default='work_dirs/infer', help='output folder')
     parser.add_argument('--intrinsics', nargs=4, type=float, metavar=('FX', 'FY', 'CX', 'CY'),
                         help='pinhole intrinsics in pixels of the original images')
@@ -79,149 +103,37 @@ def parse_args(argv=None):
                         help="the model's depth unit (default: from the config's test protocol)")
     parser.add_argument('--png-scale', type=float,
                         help='uint16 PNG value per depth unit (default: 1000 for m, 100 for mm)')
+    parser.add_argument('--flip-test', '--tta', action='store_true', dest='flip_test',
+                        help='horizontal-flip test-time augmentation')
+    parser.add_argument('--flip-merge', choices=FLIP_MERGES, default='mean')
+    parser.add_argument('--compare', nargs=2, metavar=('CONFIG2', 'CKPT2'),
+                        help='also run this model and draw both side by side')
+    parser.add_argument('--allow-untrained', action='store_true',
+                        help="write outputs of an untrained model (CKPT 'none'), marked as such")
+    parser.add_argument('--cmap', choices=COLORMAPS, default='turbo')
+    parser.add_argument('--depth-scale', choices=DEPTH_SCALES, default='linear')
+    parser.add_argument('--depth-range', nargs=2, type=float, metavar=('LO', 'HI'),
+                        help='fixed colour range in the model unit (default: per image)')
     parser.add_argument('--device', default=None, help="'cpu', 'cuda', 'cuda:1' (default: cuda "
                         'when available)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys (key=value; unknown keys are errors)')
-    add_rel_depth_args(parser)
-    args = parser.parse_args(argv)
-    if args.save_ply and args.intrinsics is None:
-        parser.error('--save-ply needs --intrinsics FX FY CX CY')
-    return args
-
-
-def add_rel_depth_args(parser: argparse.ArgumentParser) -> None:
-    """``--rel-depth FILE_OR_DIR`` and how its values are read."""
     parser.add_argument('--rel-depth', metavar='FILE_OR_DIR',
-                        help='precomputed relative inverse depth instead of the model\'s '
+                        help="precomputed relative inverse depth instead of the model's "
                         'relative-depth network: a file (one image) or a folder of '
-                        '<image stem>.npy (float) / <image stem>.png (16-bit); needed by models '
-                        'whose relative depth is simulated from GT (the quickstart demo)')
+                        '<image stem>.npy (float) / <image stem>.png (16-bit)')
     parser.add_argument('--rel-depth-scale', type=float, default=1.0, metavar='S',
                         help='a 16-bit PNG relative depth is its value / S (default 1)')
     parser.add_argument('--rel-depth-norm', choices=('none', 'median'), default='none',
                         help="'median': divide each map by its median positive value (the "
-                        "quickstart demo's convention); default 'none'")
-
-
-def load_rel_depths(spec: Optional[str], images: List[str], scale: float = 1.0,
-                    norm: str = 'none') -> List[Optional[np.ndarray]]:
-    """One relative inverse depth map ``(H, W)`` float32 per image (None without ``spec``).
-
-    ``spec`` is a ``.npy``/``.png`` file (exactly one image) or a folder holding
-    ``<image stem>.npy`` or ``<image stem>.png`` for every image. PNGs must be 16-bit
-    (single channel) and are divided by ``scale``. Every map is checked (present, readable,
-    finite) before any inference runs; its size is checked against its image later.
-    """
-    from tr2m.datasets.depth_io import read_uint16
-    from tr2m.utils.errors import ArgumentError, DataError, MissingFileError
-
-    if spec is None:
-        return [None] * len(images)
-    if scale <= 0:
-        raise ArgumentError(f'--rel-depth-scale must be positive, got {scale}')
-    if osp.isdir(spec):
-        paths = []
-        for img in images:
-            stem = osp.splitext(osp.basename(img))[0]
-            found = [osp.join(spec, stem + ext) for ext in ('.npy', '.png')
-                     if osp.isfile(osp.join(spec, stem + ext))]
-            if not found:
-                raise MissingFileError(f'--rel-depth {spec}: no {stem}.npy or {stem}.png for '
-                                       f'image {img}')
-            paths.append(found[0])
-    elif osp.isfile(spec):
-        if len(images) != 1:
-            raise ArgumentError(f'--rel-depth {spec} is one file but there are {len(images)} '
-                                'images: give a folder of <image stem>.npy / .png')
-        paths = [spec]
-    else:
-        raise MissingFileError(f'--rel-depth: no such file or folder: {spec}')
-    maps = []
-    for path in paths:
-        ext = osp.splitext(path)[1].lower()
-        if ext == '.npy':
-            try:
-                rel = np.load(path, allow_pickle=False)
-            except (OSError, ValueError) as err:
-                raise DataError(f'--rel-depth {path}: not a readable .npy array: {err}') from None
-            rel = np.asarray(rel, dtype=np.float32).squeeze()
-        elif ext == '.png':
-            rel = read_uint16(path).astype(np.float32) / scale
-        else:
-            raise ArgumentError(f'--rel-depth {path}: expected .npy or 16-bit .png')
-        if rel.ndim != 2:
-            raise DataError(f'--rel-depth {path}: expected one (H, W) map, got shape {rel.shape}')
-        if not np.isfinite(rel).all():
-            raise DataError(f'--rel-depth {path}: contains NaN or inf')
-        if norm == 'median':
-            positive = rel[rel > 0]
-            if positive.size == 0:
-                raise DataError(f'--rel-depth {path}: no positive value to normalise by')
-            rel = rel / np.median(positive)
-        elif norm != 'none':
-            raise ArgumentError(f"--rel-depth-norm must be 'none' or 'median', got {norm!r}")
-        maps.append(rel)
-    return maps
-
-
-def collect_images(spec: str) -> List[str]:
-    """Image files of a file, a folder (non-recursive, sorted by name) or a glob pattern."""
-    if osp.isfile(spec):
-        return [spec]
-    if osp.isdir(spec):
-        files = [osp.join(spec, n) for n in sorted(os.listdir(spec))
-                 if n.lower().endswith(IMG_EXTS) and osp.isfile(osp.join(spec, n))]
-        if not files:
-            raise SystemExit(f'no images ({", ".join(IMG_EXTS)}) in folder {spec}')
-        return files
-    if glob.has_magic(spec):
-        files = sorted(f for f in glob.glob(spec) if osp.isfile(f))
-        if not files:
-            raise SystemExit(f'no file matches {spec}')
-        return files
-    raise SystemExit(f'image not found: {spec}')
-
-
-def read_captions(images: List[str], img_spec: str, text: Optional[str],
-                  text_file: Optional[str]) -> List[str]:
-    """One caption per image (see the module docstring for the file formats)."""
-    if text is not None:
-        return [text] * len(images)
-    if not osp.isfile(text_file):
-        raise SystemExit(f'caption file not found: {text_file}')
-    if text_file.lower().endswith('.json'):
-        with open(text_file, encoding='utf-8') as f:
-            try:
-                table = json.load(f)
-            except json.JSONDecodeError as err:
-                raise SystemExit(f'caption file {text_file} is not valid JSON: {err}') from err
-        if not isinstance(table, dict):
-            raise SystemExit(f'caption file {text_file} must hold a JSON object '
-                             '{image name: caption}')
-        root = img_spec if osp.isdir(img_spec) else None
-        captions = []
-        for path in images:
-            keys = [osp.basename(path)]
-            if root is not None:
-                keys.append(osp.relpath(path, root).replace(os.sep, '/'))
-            key = next((k for k in keys if k in table), None)
-            if key is None:
-                raise SystemExit(f'no caption for image {path} in {text_file} '
-                                 f'(looked for {keys})')
-            value = table[key]
-            if isinstance(value, list):
-                value = next((v for v in value if isinstance(v, str) and v.strip()), '')
-            captions.append(value)
-        return captions
-    with open(text_file, encoding='utf-8') as f:
-        lines = [ln.strip() for ln in f]
-    captions = [ln for ln in lines if ln and not ln.startswith('#')]
-    if len(captions) != len(images):
-        raise SystemExit(f'{text_file} has {len(captions)} captions but there are '
-                         f'{len(images)} images (one caption per line, in the order of the '
-                         'images sorted by name)')
-    return captions
+                        "quickstart demo's convention)")
+    cli.add_debug_argument(parser)
+    args = parser.parse_args(argv)
+    if args.save_ply and args.intrinsics is None:
+        parser.error('--save-ply needs --intrinsics FX FY CX CY')
+    if args.png_scale is not None and not args.png_scale > 0:
+        parser.error('--png-scale must be positive')
+    return args
 
 
 def model_units(cfg) -> str:
@@ -250,11 +162,51 @@ def model_units(cfg) -> str:
     return found.pop() if len(found) == 1 else 'm'
 
 
+def check_untrained_early(cfg, checkpoint: str, allow: bool) -> None:
+    """Refuse ``none`` for a depther known to need training, before it is built."""
+    from tr2m.apis.inference import is_none_checkpoint
+
+    kind = (cfg.get('model') or {}).get('type')
+    if is_none_checkpoint(checkpoint) and kind in TRAINED_DEPTHERS and not allow:
+        raise ArgumentError(
+            f"checkpoint 'none': {kind}'s heads would be untrained and its metric depth "
+            'meaningless; pass a trained checkpoint (or --allow-untrained to write the outputs '
+            'anyway, marked as untrained)')
+
+
+def load_models(args):
+    """Validate, then build: ``(model, compared or None, warnings)``."""
+    import torch
+
+    from tr2m.apis.inference import check_checkpoint, init_depther, untrained_reason
+    from tr2m.models.tta import wrap_flip_tta
+    from tr2m.utils.config import load_config
+
+    specs = [(args.config, args.checkpoint)] + ([tuple(args.compare)] if args.compare else [])
+    for i, (config, checkpoint) in enumerate(specs):  # everything before any model is built
+        cfg = load_config(config, args.cfg_options if i == 0 else None)
+        check_untrained_early(cfg, checkpoint, args.allow_untrained)
+        check_checkpoint(checkpoint)
+    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    models, warnings = [], []
+    for i, (config, checkpoint) in enumerate(specs):
+        model = init_depther(config, checkpoint, device=device,
+                             cfg_options=args.cfg_options if i == 0 else None)
+        reason = untrained_reason(model, checkpoint)
+        if reason and not args.allow_untrained:
+            raise ArgumentError(f'{reason}; pass a trained checkpoint (or --allow-untrained)')
+        if reason:
+            warnings.append(reason)
+        models.append(wrap_flip_tta(model, args.flip_merge) if args.flip_test else model)
+    return models[0], (models[1] if len(models) > 1 else None), warnings
+
+
 def save_outputs(out_dir: str, stem: str, rgb: np.ndarray, result: Dict, png_scale: float,
-                 intrinsics: Optional[List[float]], save_ply: bool, units: str) -> Dict:
+                 args, units: str, warnings: List[str], compared: Optional[Dict] = None
+                 ) -> Dict:
     """Write the files of one image; return its ``infer.json`` entry."""
     from tr2m.apis.pointcloud import depth_to_points, write_ply
-    from tr2m.engine.hooks.visualization_hook import colorize
+    from tr2m.visualization import DepthStyle, render_comparison, render_panels, save_rgb
 
     depth = result['depth']
     files = dict(npy=f'{stem}_depth.npy', png=f'{stem}_depth.png', vis=f'{stem}_vis.png')
@@ -263,68 +215,90 @@ def save_outputs(out_dir: str, stem: str, rgb: np.ndarray, result: Dict, png_sca
     scaled = np.where(valid, np.round(depth * png_scale), 0)
     saturated = int((scaled > 65535).sum())
     cv2.imwrite(osp.join(out_dir, files['png']), np.clip(scaled, 0, 65535).astype(np.uint16))
+    style = DepthStyle(cmap=args.cmap, depth_scale=args.depth_scale,
+                       depth_range=tuple(args.depth_range) if args.depth_range else 'image')
+    protocol = dict(units=units)
+    notes = [f'flip test ({args.flip_merge})'] if args.flip_test else []
+    figure = render_panels(rgb, depth, scale=result.get('scale'), shift=result.get('shift'),
+                           caption=result['caption'], protocol=protocol, style=style,
+                           title=f'{osp.basename(args.config)}  {osp.basename(args.checkpoint)}',
+                           notes=notes, warnings=warnings)
+    save_rgb(osp.join(out_dir, files['vis']), figure.image)
+    if compared is not None:
+        files['compare'] = f'{stem}_compare.png'
+        names = [osp.splitext(osp.basename(c))[0] for c in (args.config, args.compare[0])]
+        if names[0] == names[1]:
+            names = [osp.basename(args.checkpoint), osp.basename(args.compare[1])]
+        fig = render_comparison(rgb, [dict(depth=depth), dict(depth=compared['depth'])], names,
+                                caption=result['caption'], protocol=protocol, style=style,
+                                warnings=warnings)
+        save_rgb(osp.join(out_dir, files['compare']), fig.image)
     ref = depth[valid] if valid.any() else np.ones(1)
-    lo, hi = np.percentile(ref, 1), np.percentile(ref, 99)
-    lo, hi = max(lo, 1e-6), max(hi, max(lo, 1e-6) * 1.01)
-    panel = np.hstack([rgb[..., ::-1], colorize(depth, lo, hi)])
-    cv2.imwrite(osp.join(out_dir, files['vis']), panel)
     entry = dict(caption=result['caption'], size=list(depth.shape),
                  input_size=list(result['input_shape']), saturated_png_pixels=saturated,
                  depth_min=float(ref.min()), depth_median=float(np.median(ref)),
                  depth_max=float(ref.max()), files=files)
-    if save_ply:
-        points, colors = depth_to_points(depth, intrinsics, rgb)
+    if compared is not None:
+        entry['compared_depth_median'] = float(np.median(compared['depth'][valid])) \
+            if valid.any() else None
+    if args.save_ply:
+        points, colors = depth_to_points(depth, args.intrinsics, rgb)
         files['ply'] = f'{stem}.ply'
         write_ply(osp.join(out_dir, files['ply']), points, colors, comments=[
             f'tr2m infer: {osp.basename(result["img_path"])}', f'units {units}',
-            'intrinsics fx fy cx cy ' + ' '.join(f'{v:.6g}' for v in intrinsics)])
+            'intrinsics fx fy cx cy ' + ' '.join(f'{v:.6g}' for v in args.intrinsics)])
         entry['points'] = int(points.shape[0])
     return entry
 
 
 def main(argv=None):
     args = parse_args(argv)
-    import torch
-
-    from tr2m.apis import infer_depth, init_depther
+    from tr2m.apis import infer_depth
     from tr2m.datasets.depth_io import read_rgb
 
     images = collect_images(args.img)
-    stems = [osp.splitext(osp.basename(p))[0] for p in images]
-    dupes = sorted({s for s in stems if stems.count(s) > 1})
-    if dupes:
-        raise SystemExit(f'images with the same name stem would overwrite each other: {dupes}')
     captions = read_captions(images, args.img, args.text, args.text_file)
-    rel_depths = load_rel_depths(args.rel_depth, images, args.rel_depth_scale, args.rel_depth_norm)
-    for path, caption in zip(images, captions):  # fail before any work is done
-        if not isinstance(caption, str) or not caption.strip():
-            raise SystemExit(f'empty caption for image {path}')
-    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    model = init_depther(args.config, args.checkpoint, device=device,
-                         cfg_options=args.cfg_options)
+    sizes = check_images(images)
+    rel_depths = load_rel_depths(args.rel_depth, images, args.rel_depth_scale,
+                                 args.rel_depth_norm)
+    for path, size, rel in zip(images, sizes, rel_depths):
+        if rel is not None and tuple(rel.shape) != tuple(size):
+            raise DataError(f'--rel-depth for {path} has size {tuple(rel.shape)}, the image '
+                            f'{tuple(size)}')
+    model, compared_model, warnings = load_models(args)
     units = args.units or model_units(model.cfg)
     png_scale = args.png_scale or PNG_SCALES[units]
+    created = not osp.isdir(args.out_dir)
     os.makedirs(args.out_dir, exist_ok=True)
     report = dict(config=args.config, checkpoint=args.checkpoint, units=units,
-                  png_scale=png_scale, intrinsics=args.intrinsics, images={})
-    for path, stem, caption, rel in zip(images, stems, captions, rel_depths):
-        rgb = read_rgb(path)  # raises naming the file when missing or corrupt
-        if rel is not None and rel.shape != rgb.shape[:2]:
-            from tr2m.utils.errors import DataError
-
-            raise DataError(f'--rel-depth for {path} has size {rel.shape}, the image '
-                            f'{rgb.shape[:2]}')
-        result = infer_depth(model, path, caption, intrinsics=args.intrinsics, rel_depth=rel)
-        entry = save_outputs(args.out_dir, stem, rgb, result, png_scale, args.intrinsics,
-                             args.save_ply, units)
-        report['images'][path] = entry
-        print(f'{path}: depth {entry["depth_min"]:.4g}..{entry["depth_max"]:.4g} {units} '
-              f'(median {entry["depth_median"]:.4g}) <- "{caption}"')
+                  png_scale=png_scale, intrinsics=args.intrinsics,
+                  flip_test=args.flip_merge if args.flip_test else None,
+                  untrained=bool(warnings), warnings=warnings, images={})
+    if args.compare:
+        report['compare'] = dict(config=args.compare[0], checkpoint=args.compare[1])
+    try:
+        for path, caption, rel in zip(images, captions, rel_depths):
+            stem = osp.splitext(osp.basename(path))[0]
+            rgb = read_rgb(path)
+            result = infer_depth(model, path, caption, intrinsics=args.intrinsics, rel_depth=rel)
+            other = infer_depth(compared_model, path, caption, intrinsics=args.intrinsics,
+                                rel_depth=rel) if compared_model is not None else None
+            entry = save_outputs(args.out_dir, stem, rgb, result, png_scale, args, units,
+                                 warnings, other)
+            report['images'][path] = entry
+            print(f'{path}: depth {entry["depth_min"]:.4g}..{entry["depth_max"]:.4g} {units} '
+                  f'(median {entry["depth_median"]:.4g}) <- "{caption}"')
+    except BaseException:
+        if created and not report['images']:  # nothing written: leave no empty folder
+            shutil.rmtree(args.out_dir, ignore_errors=True)
+        raise
     with open(osp.join(args.out_dir, 'infer.json'), 'w') as f:
         json.dump(report, f, indent=2)
+    if warnings:
+        print(f'WARNING: {warnings[0]}')
     print(f'{len(images)} image(s) written to {args.out_dir}')
     return report
 
 
 if __name__ == '__main__':
-    main()
+    cli.run(main)

@@ -1,21 +1,90 @@
 #!/usr/bin/env bash
 # Offline quickstart: make the procedural demo set, evaluate the untrained model, train TR2M on
-# CPU (about a minute), evaluate the trained one and compare. Run from the repository root
-# inside the project's virtual environment.
+# CPU, evaluate the trained one, draw its panels and curves, and print the block of figures the
+# README quotes (paste it there after a change). Run from the repository root inside the
+# project's virtual environment. Deterministic (randomness seed 0, deterministic=True): two runs
+# print the same metrics; only the timings differ.
+#   WORK_DIR=...        work dir (default work_dirs/tr2m_synthetic)
+#   README_IMAGES=DIR   also write the README's pictures there (docs/images)
 set -euo pipefail
 CONFIG=configs/quickstart/tr2m_synthetic.py
 WORK=${WORK_DIR:-work_dirs/tr2m_synthetic}
-python tools/dataset_converters/make_synthetic_rgbd.py data/synthetic
-python tools/test.py "$CONFIG" none --work-dir "$WORK/before" --out "$WORK/before.json"
-python tools/train.py "$CONFIG" --work-dir "$WORK"
-python tools/test.py "$CONFIG" "$(cat "$WORK/last_checkpoint")" --work-dir "$WORK/after" \
-    --out "$WORK/after.json" --show-dir "$WORK/vis"
+mkdir -p "$WORK"
+
+child_cpu() {  # CPU seconds (user + system) of the finished children, from `times` output
+    tail -n 1 "$1" | awk '{n = 0; for (i = 1; i <= 2; i++) { split($i, t, "m");
+        sub("s", "", t[2]); n += t[1] * 60 + t[2] } print n}'
+}
+step() {  # run one step and append "<name> <wall s> <cpu s>" to $WORK/timings.txt
+    local name=$1; shift
+    echo "+ $*"
+    local t0 t1
+    times > "$WORK/.times0"  # the builtin, in this shell: its children's CPU so far
+    t0=$(date +%s.%N)
+    "$@"
+    t1=$(date +%s.%N)
+    times > "$WORK/.times1"
+    awk -v n="$name" -v t0="$t0" -v t1="$t1" -v c0="$(child_cpu "$WORK/.times0")" \
+        -v c1="$(child_cpu "$WORK/.times1")" \
+        'BEGIN { printf "%s %.2f %.2f\n", n, t1 - t0, c1 - c0 }' >> "$WORK/timings.txt"
+    rm -f "$WORK/.times0" "$WORK/.times1"
+}
+
+rm -f "$WORK/timings.txt"
+step data python tools/dataset_converters/make_synthetic_rgbd.py data/synthetic
+step test_before python tools/test.py "$CONFIG" none --work-dir "$WORK/before" \
+    --out "$WORK/before.json"
+step train python tools/train.py "$CONFIG" --work-dir "$WORK"
+step test_after python tools/test.py "$CONFIG" "$(cat "$WORK/last_checkpoint")" \
+    --work-dir "$WORK/after" --out "$WORK/after.json" --show-dir "$WORK/vis"
+step curves python tools/analysis_tools/analyze_logs.py "$WORK" --out "$WORK/curves"
+
+if [ -n "${README_IMAGES:-}" ]; then  # the README's pictures, from the tools above
+    mkdir -p "$README_IMAGES"
+    SMALL=(--cfg-options visualizer.panel_width=224 test_dataloader.dataset.indices=[12])
+    python tools/test.py "$CONFIG" "$(cat "$WORK/last_checkpoint")" --work-dir "$WORK/readme" \
+        --show-dir "$WORK/readme/panels" "${SMALL[@]}" > /dev/null
+    python tools/test.py "$CONFIG" "$(cat "$WORK/last_checkpoint")" --work-dir "$WORK/readme" \
+        --show-dir "$WORK/readme/compare" --compare "$CONFIG" none "${SMALL[@]}" > /dev/null
+    cp "$WORK/readme/panels/synthetic_outdoor_00000_0000_rgb.png" \
+        "$README_IMAGES/quickstart_panels.png"
+    cp "$WORK/readme/compare/synthetic_outdoor_00000_0000_rgb.png" \
+        "$README_IMAGES/quickstart_compare.png"
+    cp "$WORK/curves/metrics.png" "$README_IMAGES/quickstart_curves.png"
+    echo "README pictures written to $README_IMAGES"
+fi
+
 python - "$WORK" <<'PY'
-import json, sys
+import json, os, platform, sys
+
+import torch
+
 work = sys.argv[1]
-before, after = (json.load(open(f'{work}/{n}.json'))['metrics'] for n in ('before', 'after'))
-print(f"AbsRel before training {before['abs_rel']:.3f} -> after {after['abs_rel']:.3f}; "
-      f"delta1 {before['d1']:.3f} -> {after['d1']:.3f}")
-if not after['abs_rel'] < 0.5 * before['abs_rel']:
+before, after = (json.load(open(f'{work}/{n}.json')) for n in ('before', 'after'))
+times = {ln.split()[0]: (float(ln.split()[1]), float(ln.split()[2]))
+         for ln in open(f'{work}/timings.txt')}
+cpu = 'unknown CPU'
+if os.path.isfile('/proc/cpuinfo'):
+    names = [ln.split(':', 1)[1].strip() for ln in open('/proc/cpuinfo')
+             if ln.startswith('model name')]
+    cpu = names[0] if names else cpu
+m0, m1 = before['metrics'], after['metrics']
+domains = [k.split('/')[0] for k in m1 if k.endswith('/abs_rel')]
+train_wall, train_cpu = times['train']
+total_wall = sum(t[0] for t in times.values())
+print(f"""
+----- README figures (tools/quickstart.sh) -----
+Machine: {cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), Python {platform.python_version()}
+Training: {train_wall:.0f} s wall, {train_cpu:.0f} s CPU; whole script {total_wall:.0f} s wall.
+
+| model | AbsRel | SILog | delta1 |
+| --- | --- | --- | --- |
+| untrained (A = B = 1) | {m0['abs_rel']:.3f} | {m0['silog']:.1f} | {m0['d1']:.3f} |
+| trained ({after['checkpoint'].split('/')[-1]}) | {m1['abs_rel']:.3f} | {m1['silog']:.1f} | {m1['d1']:.3f} |
+
+AbsRel after training per domain: """ + ', '.join(
+    f"{d.replace('synthetic_', '')} {m1[d + '/abs_rel']:.3f}" for d in sorted(domains)) + """
+------------------------------------------------""")
+if not m1['abs_rel'] < 0.5 * m0['abs_rel']:
     sys.exit('training did not clearly improve AbsRel')
 PY

@@ -1,7 +1,18 @@
 """Evaluate a depther: ``python tools/test.py CONFIG CKPT [--out metrics.json] [--show-dir DIR]``.
 
 ``CKPT`` may be ``none`` for models with nothing trained (relative-depth baselines with
-evaluation-time alignment, or an untrained model as a reference point).
+evaluation-time alignment, or an untrained model as a reference point; its pictures say so).
+
+Before anything is built, the config, the checkpoint, the ``--out`` path and every test dataset
+are checked; a mistake ends in one line and exit code 2 (``--debug`` shows the traceback).
+
+- ``--show-dir DIR``: the panels of every test image (image | GT | prediction | AbsRel error |
+  scale A | shift B, colour bars in the protocol's unit, caption and metrics) as PNGs.
+- ``--compare CONFIG2 CKPT2`` (with ``--show-dir``): the two models side by side on the same
+  images instead (one colour scale; GT and each model's error and metrics).
+- ``--flip-test``: horizontal-flip test-time augmentation (``DepthTTAModel``; ``--flip-merge
+  mean`` as ZoeDepth, ``border_blend`` as NeWCRFs); ``--out`` records ``tta`` and
+  ``tta_merge`` in each dataset's protocol (``tta: none`` without it).
 
 Several processes: ``bash tools/dist_test.sh CONFIG CKPT NPROC [args]``; every image is evaluated
 once, and ``--out`` / the table come from rank 0.
@@ -19,11 +30,19 @@ from mmengine.config import DictAction  # noqa: E402
 from mmengine.dist import is_main_process  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
+from tr2m.apis.data_check import check_datasets  # noqa: E402
+from tr2m.apis.inference import (  # noqa: E402
+    check_checkpoint,
+    init_depther,
+    is_none_checkpoint,
+    untrained_reason,
+)
 from tr2m.evaluation.functional import METRIC_KEYS  # noqa: E402
-from tr2m.utils import register_all_modules  # noqa: E402
+from tr2m.models.tta import FLIP_MERGES, wrap_flip_tta  # noqa: E402
+from tr2m.utils import cli, register_all_modules  # noqa: E402
 from tr2m.utils.config import load_config  # noqa: E402
 from tr2m.utils.dist import distributed  # noqa: E402
-from tr2m.utils.errors import ArgumentError  # noqa: E402
+from tr2m.utils.errors import ArgumentError, CheckpointError  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -32,13 +51,23 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', help="checkpoint file, or 'none'")
     parser.add_argument('--work-dir', help='where logs go (default: work_dirs/<config name>)')
     parser.add_argument('--out', help='write metrics and the protocol used to this JSON file')
-    parser.add_argument('--show-dir', help='save predicted depth images to this folder')
+    parser.add_argument('--show-dir', help='write the depth panels of every test image here')
+    parser.add_argument('--compare', nargs=2, metavar=('CONFIG2', 'CKPT2'),
+                        help='with --show-dir: draw this second model beside the first')
+    parser.add_argument('--flip-test', '--tta', action='store_true', dest='flip_test',
+                        help='horizontal-flip test-time augmentation (DepthTTAModel)')
+    parser.add_argument('--flip-merge', choices=FLIP_MERGES, default='mean',
+                        help="how --flip-test merges: 'mean' (ZoeDepth) or 'border_blend' "
+                        '(NeWCRFs)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys (key=value; unknown keys are errors)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    cli.add_debug_argument(parser)
     args = parser.parse_args(argv)
+    if args.compare and not args.show_dir:
+        raise ArgumentError('--compare draws pictures: give --show-dir DIR too')
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
@@ -95,6 +124,8 @@ def write_results(args, cfg, runner, metrics: dict) -> None:
     for metric in runner.test_evaluator.metrics:
         if hasattr(metric, 'protocol_summary'):
             protocol.update(metric.protocol_summary())
+    for entry in protocol.values():  # what ran, also when nothing was augmented
+        entry.setdefault('tta', 'none')
     config_hash = hashlib.sha1(cfg.pretty_text.encode()).hexdigest()[:12]
     result = dict(config=args.config, checkpoint=args.checkpoint, config_hash=config_hash,
                   metrics=metrics, protocol=protocol,
@@ -104,24 +135,66 @@ def write_results(args, cfg, runner, metrics: dict) -> None:
     print(f'metrics and protocol written to {args.out}')
 
 
+def check_inputs(args, cfg) -> None:
+    """Checkpoint(s) and test datasets, before any model is built (one error each)."""
+    check_checkpoint(args.checkpoint)
+    if args.compare:
+        load_config(args.compare[0])
+        check_checkpoint(args.compare[1])
+    check_datasets(cfg, ('test',))
+
+
+def apply_flip_test(cfg, merge: str) -> None:
+    """Wrap the config's model in ``DepthTTAModel`` (horizontal flip, ``merge`` rule)."""
+    cfg.model = dict(type='DepthTTAModel', module=cfg.model, merge=merge)
+
+
+def add_show_hook(runner, args) -> None:
+    """``--show-dir`` (and ``--compare``): the panels hook, warning about an untrained model."""
+    from tr2m.engine.hooks import DepthVisualizationHook
+
+    warnings = [w for w in [untrained_reason(runner.model, args.checkpoint)] if w]
+    compare, names = None, ('model', 'compared')
+    if args.compare:
+        compare = init_depther(args.compare[0], args.compare[1],
+                               device=next(runner.model.parameters()).device)
+        if args.flip_test:  # the same test for both
+            compare = wrap_flip_tta(compare, args.flip_merge)
+        warnings += [w for w in [untrained_reason(compare, args.compare[1])] if w]
+        names = tuple(osp.splitext(osp.basename(c))[0] for c in (args.config, args.compare[0]))
+        if names[0] == names[1]:
+            names = (f'{names[0]} ({osp.basename(args.checkpoint)})',
+                     f'{names[1]} ({osp.basename(args.compare[1])})')
+    runner.register_hook(DepthVisualizationHook(out_dir=args.show_dir, compare_model=compare,
+                                                names=names, warnings=warnings))
+
+
+def load_weights(runner) -> None:
+    """Load the checkpoint now, a checkpoint of another model as one line (exit code 2)."""
+    try:
+        runner.load_or_resume()
+    except RuntimeError as err:
+        if 'does not fit' in str(err) and not isinstance(err, CheckpointError):
+            raise CheckpointError(f'checkpoint {runner._load_from}: {err}') from err
+        raise
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.out:
         check_out_path(args.out)
     register_all_modules()
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
-    if args.checkpoint.lower() == 'none':
-        cfg.load_from = None
-    else:
-        if not osp.isfile(args.checkpoint):
-            raise SystemExit(f'checkpoint not found: {args.checkpoint}')
-        cfg.load_from = args.checkpoint
+    check_inputs(args, cfg)
+    cfg.load_from = None if is_none_checkpoint(args.checkpoint) else args.checkpoint
     cfg.resume = False
-    if args.show_dir:
-        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
-            dict(type='DepthVisualizationHook', out_dir=args.show_dir)]
+    if args.flip_test:
+        apply_flip_test(cfg, args.flip_merge)
     with distributed(cfg):  # the process group for --launcher, started before the runner
         runner = Runner.from_cfg(cfg)
+        if args.show_dir:
+            add_show_hook(runner, args)
+        load_weights(runner)
         metrics = runner.test()
         if is_main_process():
             print(format_table(metrics))
@@ -130,4 +203,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    cli.run(main)

@@ -13,7 +13,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from tr2m.utils import register_all_modules  # noqa: E402
+from tr2m.apis.data_check import check_datasets  # noqa: E402
+from tr2m.utils import cli, register_all_modules  # noqa: E402
 from tr2m.utils.checkpoint import check_checkpoint_file, find_resumable_checkpoint  # noqa: E402
 from tr2m.utils.config import load_config  # noqa: E402
 from tr2m.utils.dist import distributed  # noqa: E402
@@ -32,6 +33,7 @@ def parse_args(argv=None):
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher for distributed training')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    cli.add_debug_argument(parser)
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
@@ -64,14 +66,21 @@ def resolve_resume(cfg: Config, resume) -> None:
         cfg.resume, cfg.load_from = True, resume
 
 
+def check_data(cfg: Config) -> None:
+    """Every dataset training reads is prepared: one error listing all that are not (with
+    their prepare commands), before any model or weight is built or downloaded."""
+    check_datasets(cfg, ('train', 'val') if cfg.get('val_cfg') else ('train',))
+
+
 def main(argv=None):
     args = parse_args(argv)
     register_all_modules()
     cfg = build_config(args)
+    check_data(cfg)
     with distributed(cfg):  # the process group for --launcher, started before the runner
         runner = Runner.from_cfg(cfg)
         runner.train()
 
 
 if __name__ == '__main__':
-    main()
+    cli.run(main)

@@ -29,8 +29,12 @@ default_hooks = dict(
 # shares with the depth loss (gnorm_* / gratio_* in the log).
 custom_hooks = [dict(type='SOCMomentumHook'), dict(type='LossBalanceHook', interval=50)]
 
+# Depth panels (tr2m.visualization): turbo, near = warm, colour bars in the protocol's unit.
+# TensorBoard is switched on by the paper config (configs/tr2m_da_s.py), not here: the
+# quickstart and the tests stay light. No fixed `name`: the runner names the visualizer after
+# its run, so several runs in one process (tools/ablate.py) each log to their own folder.
 vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='Visualizer', vis_backends=vis_backends, name='visualizer')
+visualizer = dict(type='DepthVisualizer', vis_backends=vis_backends)
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
 log_level = 'INFO'
 

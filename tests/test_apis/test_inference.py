@@ -111,3 +111,35 @@ def test_simulated_relative_depth_needs_rel(tiny_config, synthetic_root, tmp_pat
     np.testing.assert_allclose(out['depth'], 1 / (out['rel'] + 1), rtol=1e-4)
     with pytest.raises(ValueError, match='rel_depth has shape'):
         infer_depth(model, str(path), CAPTION, rel_depth=rel[:10])
+
+
+def test_checkpoints_are_checked_before_building(infer_checkpoint, tmp_path):
+    import argparse
+
+    from tr2m.apis.inference import check_checkpoint, untrained_reason
+    from tr2m.utils.errors import CheckpointError, MissingCheckpointError
+
+    assert check_checkpoint('none') is None and check_checkpoint(None) is None
+    assert 'state_dict' in check_checkpoint(str(infer_checkpoint))
+    with pytest.raises(MissingCheckpointError, match=r'nope.pth \(.* holds infer.pth\)'):
+        check_checkpoint(str(infer_checkpoint.parent / 'nope.pth'))
+    (tmp_path / 'empty.pth').write_bytes(b'')
+    with pytest.raises(CheckpointError, match='empty.pth is empty'):
+        check_checkpoint(str(tmp_path / 'empty.pth'))
+    (tmp_path / 'torn.pth').write_bytes(infer_checkpoint.read_bytes()[:2000])
+    with pytest.raises(CheckpointError, match=r'torn.pth \(2000 bytes\) is not a complete'):
+        check_checkpoint(str(tmp_path / 'torn.pth'))
+    (tmp_path / 'text.pth').write_text('hello')
+    with pytest.raises(CheckpointError, match='text.pth .* is not a complete PyTorch'):
+        check_checkpoint(str(tmp_path / 'text.pth'))
+    torch.save(dict(state_dict=dict(w=torch.ones(1)), extra=argparse.Namespace(a=1)),
+               tmp_path / 'unsafe.pth')
+    with pytest.raises(CheckpointError, match='unsafe.pth holds an object tr2m does not unpickle'):
+        check_checkpoint(str(tmp_path / 'unsafe.pth'))
+    torch.save(dict(meta=1), tmp_path / 'noweights.pth')
+    with pytest.raises(CheckpointError, match='holds no weights'):
+        check_checkpoint(str(tmp_path / 'noweights.pth'))
+    model = torch.nn.Linear(2, 2)
+    assert 'UNTRAINED Linear' in untrained_reason(model, 'none')
+    assert untrained_reason(model, 'x.pth') is None
+    assert untrained_reason(model.requires_grad_(False), 'none') is None

@@ -2,11 +2,14 @@
 import json
 import os
 import shutil
+import urllib.error
+import urllib.request
 import zipfile
 
 import captions_to_json
 import converter_utils
 import cv2
+import make_manifest
 import numpy as np
 import prepare_c3vd
 import prepare_diode
@@ -23,6 +26,7 @@ import scipy.io
 
 from tr2m.datasets import (
     C3VDDataset,
+    DepthManifestDataset,
     HyperSimDataset,
     IBims1Dataset,
     JSONCaptionSource,
@@ -209,3 +213,157 @@ def test_captions_to_json_for_ibims_names(tmp_path, trees):
     ds = IBims1Dataset(data_root=str(trees.ibims), caption_source=dict(
         type='JSONCaptionSource', ann_file=str(tmp_path / 'captions.json')))
     assert ds.get_data_info(0)['captions'] == ['A corridor.', 'A hallway.']
+
+
+# --------------------------------------------------------------------------- offline behaviour
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """urlopen fails as it does offline; the list records every URL that was tried."""
+    tried = []
+
+    def fail(url, *args, **kwargs):
+        tried.append(url)
+        raise urllib.error.URLError('[Errno -2] Name or service not known')
+
+    monkeypatch.setattr(urllib.request, 'urlopen', fail)
+    monkeypatch.delenv(converter_utils.OFFLINE_ENV, raising=False)
+    return tried
+
+
+def test_download_failure_is_one_line_with_url_and_place(tmp_path, no_network, monkeypatch):
+    dst = tmp_path / 'dl' / 'file.zip'
+    with pytest.raises(converter_utils.DownloadError) as err:
+        converter_utils.download('http://example.org/file.zip', str(dst), hint='--zip FILE')
+    assert str(err.value) == ('cannot download http://example.org/file.zip ([Errno -2] Name or '
+                              f'service not known): download it and put it at {dst} (or pass '
+                              '--zip FILE), then rerun')
+    assert no_network == ['http://example.org/file.zip'] and not dst.exists()
+    assert not (tmp_path / 'dl' / 'file.zip.part').exists()
+    monkeypatch.setenv(converter_utils.OFFLINE_ENV, '1')  # forbidden: not even tried
+    with pytest.raises(converter_utils.DownloadError, match='downloads are off'):
+        converter_utils.download('http://example.org/other.zip', str(dst))
+    assert no_network == ['http://example.org/file.zip']
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.write_bytes(b'put here by the user')  # a file where it would go is used as it is
+    assert converter_utils.download('http://example.org/file.zip', str(dst)) == str(dst)
+
+
+@pytest.mark.parametrize('script, args, url', [
+    (prepare_rsa_text, [], 'https://github.com/Adonis-galaxy/RSA/archive/'),
+    (prepare_nyu, [], 'https://raw.githubusercontent.com/cleinc/bts/master/train_test_inputs/'),
+    (prepare_kitti, [], 'https://raw.githubusercontent.com/cleinc/bts/'),
+    (prepare_void, [], 'https://github.com/alexklwong/void-dataset'),
+    (prepare_c3vd, ['--src', 'nowhere'], 'https://durrlab.github.io/C3VD/'),
+    (prepare_sunrgbd, [], 'http://rgbd.cs.princeton.edu/data/SUNRGBDtoolbox.zip'),
+    (prepare_ibims, [], 'ftp://m1455541:m1455541@dataserv.ub.tum.de/ibims1_core_raw.zip'),
+    (prepare_hypersim, [], 'https://raw.githubusercontent.com/apple/ml-hypersim/'),
+    (prepare_diode, [], 'http://diode-dataset.s3.amazonaws.com/val.tar.gz'),
+    (prepare_simcol, [], 'https://rdr.ucl.ac.uk/articles/dataset/Simcol3D'),
+])
+def test_every_converter_offline_says_what_to_fetch(script, args, url, tmp_path, no_network,
+                                                    monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr('sys.argv', [script.__name__ + '.py'])
+    with pytest.raises(SystemExit) as done:
+        converter_utils.run(lambda argv: script.main(['--out', str(tmp_path / 'out'), *args]))
+    err = capsys.readouterr().err
+    assert done.value.code == 2 and err.count('\n') == 1 and 'Traceback' not in err
+    assert url in err and 'error: ' in err
+    if no_network:  # a download was tried: the message says where to put the file
+        assert ' put it at ' in err
+
+
+def test_prepare_nyu_splits_from_never_downloads(tmp_path, trees, no_network):
+    out = tmp_path / 'nyu'
+    (out / 'official_splits').mkdir(parents=True)
+    (out / 'official_splits' / 'test').symlink_to(trees.nyu / 'official_splits' / 'test')
+    assert prepare_nyu.main(['--out', str(out), '--splits-from', str(trees.nyu / 'splits'),
+                             '--sync-dir', str(trees.nyu / 'sync'), '--captions-from',
+                             str(trees.text_root), '--captions-out', str(tmp_path / 'rsa')])
+    assert no_network == []
+    ds = NYUv2Dataset(data_root=str(out), split='test', caption_source=dict(
+        type='RSACaptionSource', root=str(tmp_path / 'rsa/text/text_all'), dataset='nyu',
+        split='test'))
+    assert len(ds) == 3 and ds.get_data_info(0)['captions']
+    # a list that --splits-from lacks is an error naming it, never a download
+    with pytest.raises(converter_utils.MissingFileError, match='nyudepthv2_train_files_with_gt'):
+        prepare_nyu.main(['--out', str(tmp_path / 'nyu2'), '--splits-from',
+                          str(trees.nyu / 'official_splits')])
+    assert no_network == []
+
+
+def test_local_caption_folders_and_archives(tmp_path, trees, rsa_text):
+    key = trees.nyu_test[0][0]
+    expected = rsa_captions(rsa_text, 'nyu', key)
+    # an RSA-like checkout in a zip: RSA-<commit>/DPT_LanScale/text/text_all/nyu/...
+    archive = tmp_path / 'rsa.zip'
+    with zipfile.ZipFile(archive, 'w') as zf:
+        for path in (trees.text_root / 'nyu').rglob('*.txt'):
+            rel = path.relative_to(trees.text_root)
+            zf.write(path, f'RSA-abc/DPT_LanScale/text/text_all/{rel}')
+    for src in (trees.text_root, trees.text_root / 'nyu', archive):
+        out = tmp_path / f'out_{src.name}'
+        converter_utils.install_rsa_captions(str(src), str(out), 'nyu')
+        source = RSACaptionSource(str(out / 'text/text_all'), 'nyu', 'test')
+        assert source.captions(key) == expected
+    with pytest.raises(converter_utils.MissingFileError, match="no RSA caption folder for 'void'"):
+        converter_utils.install_rsa_captions(str(trees.text_root / 'nyu'), str(tmp_path), 'void')
+    # JSON captions for the zero-shot sets: from a JSON file, a .txt tree or its archive
+    tree = tmp_path / 'txt'
+    (tree / 'scene').mkdir(parents=True)
+    (tree / 'scene' / 'a.txt').write_text('One.\nTwo.\n')
+    zipped = tmp_path / 'txt.zip'
+    with zipfile.ZipFile(zipped, 'w') as zf:
+        zf.write(tree / 'scene' / 'a.txt', 'scene/a.txt')
+    for src in (tree, zipped):
+        dst = tmp_path / f'{src.name}.json'
+        converter_utils.install_json_captions(str(src), str(dst), ext='.png')
+        assert json.loads(dst.read_text()) == {'scene/a.png': ['One.', 'Two.']}
+    converter_utils.install_json_captions(str(tmp_path / 'txt.json'), str(tmp_path / 'c.json'))
+    assert JSONCaptionSource(str(tmp_path / 'c.json')).captions('scene/a.png') == ['One.', 'Two.']
+    (tmp_path / 'bad.json').write_text('[1]')
+    with pytest.raises(converter_utils.DataError, match='must hold an object'):
+        converter_utils.install_json_captions(str(tmp_path / 'bad.json'), str(tmp_path / 'x'))
+
+
+def test_make_manifest_from_folders_and_manifests(tmp_path, rgbd_real, rgbd_manifest):
+    kitchen = [f for f in rgbd_manifest if f['dataset'] == '7scenes_redkitchen'][:2]
+    rgb, depth = tmp_path / 'frames/rgb', tmp_path / 'frames/depth'
+    rgb.mkdir(parents=True)
+    depth.mkdir(parents=True)
+    for i, frame in enumerate(kitchen):  # links: the frames are read in place
+        os.symlink(rgbd_real / frame['rgb'], rgb / f'{i:02d}.jpg')
+        os.symlink(rgbd_real / frame['depth'], depth / f'{i:02d}.png')
+    out = tmp_path / 'frames' / 'manifest.json'
+    manifest = make_manifest.main([
+        '--rgb-dir', str(rgb), '--depth-dir', str(depth), '--depth-format',
+        'png_uint16_65535_invalid', '--depth-scale', '1000', '--intrinsics', '585', '585', '320',
+        '240', '--caption-template', 'Frame {stem} of a {scene_type} kitchen.', '--scene-type',
+        'indoor', '--dataset', 'kitchen', '--out', str(out)])
+    assert [f['rgb'] for f in manifest['frames']] == ['rgb/00.jpg', 'rgb/01.jpg']
+    assert manifest['frames'][1]['captions'] == ['Frame 01 of a indoor kitchen.']
+    ds = DepthManifestDataset(ann_file=str(out))
+    info = ds.get_data_info(1)
+    assert info['intrinsics'] == [585.0, 585.0, 320.0, 240.0] and info['dataset_name'] == 'kitchen'
+    ref, _ = read_depth(str(rgbd_real / kitchen[1]['depth']), kitchen[1]['depth_format'],
+                        kitchen[1]['depth_scale'])
+    got, _ = read_depth(info['depth_path'], info['depth_format'], info['depth_scale'])
+    np.testing.assert_array_equal(got, ref)
+    # from the shared manifest, captions by file name (TSV), paths rebased, nothing copied
+    tsv = tmp_path / 'caps.tsv'
+    nyu = [f for f in rgbd_manifest if f['dataset'] == 'nyu_v2']
+    tsv.write_text(''.join(f"{os.path.basename(f['rgb'])}\tNYU frame {i}.\n"
+                           for i, f in enumerate(nyu)))
+    out2 = tmp_path / 'sub' / 'nyu.json'
+    manifest = make_manifest.main(['--from-manifest', str(rgbd_real / 'manifest.json'),
+                                   '--datasets', 'nyu_v2', '--captions', str(tsv), '--out',
+                                   str(out2)])
+    assert [f['captions'] for f in manifest['frames']] == [[f'NYU frame {i}.'] for i in range(3)]
+    assert sorted(os.listdir(tmp_path / 'sub')) == ['nyu.json']
+    ds = DepthManifestDataset(ann_file=str(out2))
+    assert os.path.samefile(ds.get_data_info(0)['img_path'], rgbd_real / nyu[0]['rgb'])
+    assert ds.get_data_info(0)['intrinsics'] == nyu[0]['K']
+    with pytest.raises(converter_utils.DataError, match='has no caption'):
+        make_manifest.main(['--from-manifest', str(rgbd_real / 'manifest.json'), '--out',
+                            str(tmp_path / 'x.json')])

@@ -1,5 +1,5 @@
-"""Fixtures of the engine tests: the tiny quickstart of ``tests/test_apis/conftest.py``, the tools
-as modules, and short training runs."""
+"""Fixtures of the engine tests: the tiny synthetic set, config and checkpoint of
+``tests/test_apis/conftest.py``, the tools as modules, and short training runs."""
 import importlib.util
 from pathlib import Path
 
@@ -15,6 +15,7 @@ _shared = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_shared)
 synthetic_root = _shared.synthetic_root
 tiny_config = _shared.tiny_config
+tiny_checkpoint = _shared.tiny_checkpoint
 
 
 def load_tool(relpath: str):

@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from tr2m.utils.errors import CheckpointError, ConfigError, MissingCheckpointError
+
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = str(REPO / 'configs/quickstart/tr2m_synthetic.py')
 
@@ -57,7 +59,8 @@ def test_train_resume_and_test(load_tool, synthetic_root, tmp_path, capsys):
 
     out = tmp_path / 'metrics.json'
     test.main([CONFIG, str(work / 'epoch_2.pth'), '--work-dir', str(tmp_path / 'test'),
-               '--out', str(out), '--cfg-options', *overrides(synthetic_root, 2)])
+               '--out', str(out), '--show-dir', str(tmp_path / 'vis'), '--cfg-options',
+               *overrides(synthetic_root, 2)])
     printed = capsys.readouterr().out
     assert 'abs_rel' in printed and 'synthetic_outdoor' in printed
     result = json.loads(out.read_text())
@@ -71,19 +74,38 @@ def test_train_resume_and_test(load_tool, synthetic_root, tmp_path, capsys):
     assert outdoor['protocol']['config_hash'] == result['config_hash']
     assert outdoor['protocol']['alignment'] == 'none'
     assert outdoor['protocol']['caption_index'] == 0
+    assert outdoor['protocol']['tta'] == 'none'
+    # --show-dir: one panel picture per test image, named by dataset, index and image
+    pictures = sorted(p.name for p in (tmp_path / 'vis').iterdir())
+    assert len(pictures) == 6 and pictures[0].startswith('synthetic_endoscopic_')
+    assert not any('UNTRAINED' in p for p in pictures)
+
+    # --flip-test: averaged with the mirrored prediction, recorded per dataset
+    flipped = tmp_path / 'flip.json'
+    test.main([CONFIG, str(work / 'epoch_2.pth'), '--work-dir', str(tmp_path / 'test'),
+               '--out', str(flipped), '--flip-test', '--cfg-options',
+               *overrides(synthetic_root, 2)])
+    flip = json.loads(flipped.read_text())
+    for entry in flip['datasets'].values():
+        assert entry['protocol']['tta'] == 'flip' and entry['protocol']['tta_merge'] == 'mean'
+    assert flip['metrics']['silog'] != result['metrics']['silog']  # another prediction
 
 
 def test_strict_cfg_options_and_checkpoint_errors(load_tool, synthetic_root, tmp_path):
     train, test = load_tool('tools/train.py'), load_tool('tools/test.py')
-    with pytest.raises(KeyError, match="did you mean model.scale_head.channels"):
+    with pytest.raises(ConfigError, match=r"did you mean model\.scale_head\.channels, "
+                                          r"model\.scale_head\.in_channels\?$"):
         train.main([CONFIG, '--work-dir', str(tmp_path), '--cfg-options',
                     'model.scale_head.chanels=8'])
-    with pytest.raises(SystemExit, match='checkpoint not found'):
+    with pytest.raises(ConfigError) as err:  # each suggestion once
+        train.main([CONFIG, '--cfg-options', 'train_cfg.max_epoch=3'])
+    assert str(err.value).endswith('did you mean train_cfg.max_epochs?')
+    with pytest.raises(MissingCheckpointError, match='checkpoint not found'):
         test.main([CONFIG, str(tmp_path / 'nope.pth')])
     # a checkpoint of another model (different head width) is refused, not half-loaded
     other = tmp_path / 'other'
     train.main([CONFIG, '--work-dir', str(other), '--cfg-options', *overrides(synthetic_root, 1),
                 'model.scale_head.channels=8'])
-    with pytest.raises(RuntimeError, match='does not fit TR2M'):
+    with pytest.raises(CheckpointError, match='epoch_1.pth: checkpoint does not fit TR2M'):
         test.main([CONFIG, str(other / 'epoch_1.pth'), '--work-dir', str(tmp_path / 't'),
                    '--cfg-options', *overrides(synthetic_root, 1)])

@@ -52,6 +52,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from mmengine.config import Config, DictAction  # noqa: E402
 
+from tr2m.utils import cli  # noqa: E402
+
 METRIC_PROTOCOL = dict(min_depth=1e-3, max_depth=10.0, crop=None, units='m')
 
 
@@ -74,6 +76,7 @@ def parse_args(argv=None):
     parser.add_argument('--json', action='store_true', help='print one JSON object')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys (key=value; unknown keys are errors)')
+    cli.add_debug_argument(parser)
     args = parser.parse_args(argv)
     if args.iters < 1 or args.warmup < 0:
         parser.error('--iters must be >= 1 and --warmup >= 0')
@@ -432,4 +435,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    cli.run(main)

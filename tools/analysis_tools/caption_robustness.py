@@ -41,6 +41,7 @@ import numpy as np  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 
 from tr2m.evaluation.functional import METRIC_KEYS  # noqa: E402
+from tr2m.utils import cli  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -61,6 +62,7 @@ def parse_args(argv=None):
                         'available)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys (key=value; unknown keys are errors)')
+    cli.add_debug_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -228,4 +230,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    cli.run(main)

@@ -24,7 +24,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from torch import nn  # noqa: E402
 
 from tr2m.models.pretrained import random_init_requested  # noqa: E402
-from tr2m.utils import register_all_modules  # noqa: E402
+from tr2m.utils import cli, register_all_modules  # noqa: E402
 from tr2m.utils.config import load_config  # noqa: E402
 
 #: Name prefix of a depther's EMA (momentum) copies.
@@ -86,6 +86,7 @@ def main(argv=None):
     parser.add_argument('--json', action='store_true', help='print one JSON object')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys (key=value; unknown keys are errors)')
+    cli.add_debug_argument(parser)
     args = parser.parse_args(argv)
     register_all_modules()
     cfg = load_config(args.config, args.cfg_options)
@@ -95,4 +96,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    cli.run(main)

@@ -19,7 +19,7 @@ import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
-from converter_utils import read_lines
+from converter_utils import MissingFileError, add_source_args, read_lines, run
 
 
 def txt_tree_to_dict(txt_root: str, images: Optional[Sequence[str]] = None,
@@ -38,20 +38,21 @@ def txt_tree_to_dict(txt_root: str, images: Optional[Sequence[str]] = None,
         path = osp.join(txt_root, osp.splitext(image)[0] + '.txt')
         if not osp.isfile(path):
             if strict:
-                raise FileNotFoundError(f'no caption file for {image}: {path}')
+                raise MissingFileError(f'no caption file for {image}: {path}')
             continue
         table[image] = read_lines(path)
     return table
 
 
-def main() -> None:
+def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--txt-root', required=True)
     parser.add_argument('--images', help='file listing image paths (first field per line)')
     parser.add_argument('--ext', default='.jpg', help='image extension when listing .txt files')
     parser.add_argument('--out', required=True)
     parser.add_argument('--skip-missing', action='store_true')
-    args = parser.parse_args()
+    add_source_args(parser, splits=None, captions=None)
+    args = parser.parse_args(argv)
     images = None
     if args.images:
         images = [line.split()[0] for line in read_lines(args.images)]
@@ -59,7 +60,8 @@ def main() -> None:
     with open(args.out, 'w', encoding='utf-8') as f:
         json.dump(table, f, indent=1, ensure_ascii=False)
     print(f'[write] {args.out} ({len(table)} images)')
+    return table
 
 
 if __name__ == '__main__':
-    main()
+    run(main)

@@ -6,6 +6,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from tr2m.datasets.synthetic import generate_synthetic_rgbd  # noqa: E402
+from tr2m.utils import cli  # noqa: E402
 
 
 def main(argv=None):
@@ -14,6 +15,7 @@ def main(argv=None):
     parser.add_argument('--train', type=int, default=48, help='training frames per domain')
     parser.add_argument('--test', type=int, default=12, help='test frames per domain')
     parser.add_argument('--overwrite', action='store_true', help='regenerate existing files')
+    cli.add_debug_argument(parser)
     args = parser.parse_args(argv)
     generate_synthetic_rgbd(args.out, dict(train=args.train, test=args.test),
                             overwrite=args.overwrite)
@@ -21,4 +23,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    cli.run(main)

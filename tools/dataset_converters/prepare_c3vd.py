@@ -19,6 +19,13 @@ Result (``data/c3vd``)::
 Usage::
 
     python tools/dataset_converters/prepare_c3vd.py --src downloads/c3vd --out data/c3vd
+        [--splits-from DIR] [--captions-from captions.json]
+
+``--src`` holds the sequence archives (``*.zip``) or extracted folders (C3VD's links change and
+need a browser; nothing is downloaded). ``--splits-from DIR`` copies your own
+``c3vd_train.txt`` / ``c3vd_test.txt`` instead of writing the default sequence split;
+``--captions-from`` writes ``<out>/captions.json`` from a JSON file or a caption folder (use it
+with ``JSONCaptionSource``; the configs' default is the template caption).
 """
 import argparse
 import glob
@@ -27,7 +34,19 @@ import os.path as osp
 import re
 from typing import Dict, List, Sequence
 
-from converter_utils import extract, link_or_copy, write_lines
+from converter_utils import (
+    DataError,
+    MissingFileError,
+    add_source_args,
+    extract,
+    install_json_captions,
+    install_split_lists,
+    link_or_copy,
+    run,
+    write_lines,
+)
+
+PROJECT_URL = 'https://durrlab.github.io/C3VD/'
 
 #: All registered C3VD sequences (22).
 C3VD_SEQUENCES = (
@@ -45,7 +64,7 @@ def sequence_name(folder: str) -> str:
     """Canonical sequence name of a release folder (``cecum_t1_a_under_review`` -> cecum_t1_a)."""
     match = _NAME.search(osp.basename(folder.rstrip('/')))
     if match is None:
-        raise ValueError(f'not a C3VD sequence folder: {folder}')
+        raise DataError(f'not a C3VD sequence folder: {folder}')
     return match.group(0)
 
 
@@ -64,7 +83,8 @@ def collect_sequences(src: str, out: str, copy: bool = False) -> Dict[str, int]:
             link_or_copy(root, osp.join(out, name), copy=copy)
             frames[name] = n
     if not frames:
-        raise FileNotFoundError(f'no *_color.png under {src}')
+        raise MissingFileError(f'no *_color.png under {src}: download the registered '
+                               f'sequences from {PROJECT_URL} into it')
     return frames
 
 
@@ -73,7 +93,7 @@ def write_splits(out: str, test_sequences: Sequence[str]) -> Dict[str, List[str]
     present = sorted(d for d in os.listdir(out) if _NAME.fullmatch(d))
     unknown = set(test_sequences) - set(present)
     if unknown:
-        raise ValueError(f'test sequences not present in {out}: {sorted(unknown)}')
+        raise DataError(f'test sequences not present in {out}: {sorted(unknown)}')
     splits = dict(train=[], test=[])
     for seq in present:
         names = sorted(glob.glob1(osp.join(out, seq), '*_color.png'))
@@ -83,17 +103,31 @@ def write_splits(out: str, test_sequences: Sequence[str]) -> Dict[str, List[str]
     return splits
 
 
-def main() -> None:
+def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--src', required=True, help='folder with the downloaded sequences')
+    parser.add_argument('--src', required=True, help='folder with the downloaded sequences '
+                        f'(archives or folders, from {PROJECT_URL})')
     parser.add_argument('--out', default='data/c3vd')
     parser.add_argument('--test-sequences', nargs='+', default=list(DEFAULT_TEST_SEQUENCES))
     parser.add_argument('--copy', action='store_true', help='copy instead of symlinking')
-    args = parser.parse_args()
+    add_source_args(parser, splits='folder with c3vd_train.txt and c3vd_test.txt',
+                    captions='captions: JSON {image: [captions]} or a caption folder')
+    args = parser.parse_args(argv)
+    if not osp.isdir(args.src):
+        raise MissingFileError(f'--src {args.src} is not a folder (download the sequences from '
+                               f'{PROJECT_URL} into it)')
     frames = collect_sequences(args.src, args.out, copy=args.copy)
     print(f'[c3vd] {len(frames)} sequences, {sum(frames.values())} frames')
-    write_splits(args.out, args.test_sequences)
+    if args.splits_from:
+        install_split_lists(('c3vd_train.txt', 'c3vd_test.txt'), osp.join(args.out, 'splits'),
+                            args.splits_from)
+    else:
+        write_splits(args.out, args.test_sequences)
+    if args.captions_from:
+        install_json_captions(args.captions_from, osp.join(args.out, 'captions.json'),
+                              ext='.png')
+    return frames
 
 
 if __name__ == '__main__':
-    main()
+    run(main)

@@ -17,7 +17,11 @@ Result (``data/hypersim``)::
 Usage::
 
     python tools/dataset_converters/prepare_hypersim.py --out data/hypersim [--partition test]
-        [--max-scenes N]
+        [--max-scenes N] [--splits-from DIR] [--captions-from captions.json|caption_folder]
+
+Local sources: ``--splits-from DIR`` (``metadata_images_split_scene_v1.csv``), scene archives
+put in ``--download-dir`` (``<scene>.zip``), ``--captions-from`` (written to
+``<out>/captions.json``).
 """
 import argparse
 import csv
@@ -26,7 +30,17 @@ import os.path as osp
 from collections import defaultdict
 from typing import Dict, List, Tuple
 
-from converter_utils import download, extract, write_lines
+from converter_utils import (
+    add_source_args,
+    download,
+    extract,
+    install_json_captions,
+    install_split_lists,
+    run,
+    write_lines,
+)
+
+SPLIT_CSV = 'metadata_images_split_scene_v1.csv'
 
 SPLIT_CSV_URL = ('https://raw.githubusercontent.com/apple/ml-hypersim/main/evermotion_dataset/'
                  'analysis/metadata_images_split_scene_v1.csv')
@@ -63,15 +77,21 @@ def members_by_scene(frames: List[Frame]) -> Dict[str, List[str]]:
     return dict(members)
 
 
-def main() -> None:
+def main(argv=None) -> list:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--out', default='data/hypersim')
     parser.add_argument('--partition', default='test', choices=['train', 'val', 'test'])
     parser.add_argument('--download-dir', default='data/downloads/hypersim')
     parser.add_argument('--max-scenes', type=int, default=None)
     parser.add_argument('--keep-zips', action='store_true')
-    args = parser.parse_args()
-    csv_path = download(SPLIT_CSV_URL, osp.join(args.download_dir, 'split.csv'))
+    add_source_args(parser, splits=f'folder with {SPLIT_CSV}',
+                    captions='captions: JSON {image: [captions]}, caption folder or archive')
+    args = parser.parse_args(argv)
+    if args.splits_from:
+        csv_path = install_split_lists([SPLIT_CSV], args.download_dir, args.splits_from)[0]
+    else:
+        csv_path = download(SPLIT_CSV_URL, osp.join(args.download_dir, SPLIT_CSV),
+                            hint='--splits-from DIR')
     frames = frames_from_csv(csv_path, args.partition)
     by_scene = members_by_scene(frames)
     scenes = sorted(by_scene)[:args.max_scenes]
@@ -86,7 +106,10 @@ def main() -> None:
         kept += [f for f in frames if f[0] == scene]
     write_lines(osp.join(args.out, 'splits', f'hypersim_{args.partition}.txt'),
                 [frame_paths(f)[0] for f in kept])
+    if args.captions_from:
+        install_json_captions(args.captions_from, osp.join(args.out, 'captions.json'))
+    return kept
 
 
 if __name__ == '__main__':
-    main()
+    run(main)

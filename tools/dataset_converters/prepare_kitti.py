@@ -21,22 +21,32 @@ Result (``data/kitti``)::
 Usage::
 
     python tools/dataset_converters/prepare_kitti.py --out data/kitti
-        [--splits-from data/rsa_text/data_splits] [--keep-zips]
+        [--splits-from data/rsa_text/data_splits] [--captions-from RSA_CHECKOUT_OR_ZIP]
+        [--raw-dir DIR] [--annotated-zip data_depth_annotated.zip] [--keep-zips]
+
+Local sources instead of downloads: ``--splits-from DIR`` (nothing is downloaded for the
+lists), ``--raw-dir`` (raw drives already extracted as ``<date>/<drive>_sync``, linked),
+``--annotated-zip`` or ``--annotated-dir`` (the depth benchmark's annotated depth), drive and
+calibration zips put in ``--download-dir``, ``--captions-from`` (RSA's captions). Offline, a
+missing file is named with its URL and where to put it, in one line.
 """
 import argparse
 import os
 import os.path as osp
 import re
-import shutil
 from typing import Iterable, List
 
 from converter_utils import (
+    add_source_args,
     download,
     extract,
+    install_rsa_captions,
+    install_split_lists,
     link_or_copy,
     missing_files,
     read_lines,
     report_missing,
+    run,
 )
 
 from tr2m.datasets.kitti import kitti_date
@@ -98,47 +108,66 @@ def check_layout(out: str) -> bool:
     return ok
 
 
-def main() -> None:
+def link_raw_drives(raw_dir: str, raw: str) -> int:
+    """Link every ``<date>`` folder of an extracted raw tree into ``raw``; returns the count."""
+    n = 0
+    for date in sorted(os.listdir(raw_dir)):
+        if re.fullmatch(r'\d{4}_\d{2}_\d{2}', date) and osp.isdir(osp.join(raw_dir, date)):
+            link_or_copy(osp.join(raw_dir, date), osp.join(raw, date))
+            n += 1
+    if n == 0:
+        raise FileNotFoundError(f'no <date> folders (2011_09_26, ...) in --raw-dir {raw_dir}')
+    return n
+
+
+def main(argv=None) -> bool:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--out', default='data/kitti')
-    parser.add_argument('--splits-from', help='folder with the split lists (RSA data_splits)')
     parser.add_argument('--download-dir', default='data/downloads/kitti')
+    parser.add_argument('--raw-dir', help='raw drives already extracted (<date>/<drive>_sync)')
+    parser.add_argument('--annotated-zip', help='local data_depth_annotated.zip')
+    parser.add_argument('--annotated-dir', help='data_depth_annotated extracted (train/, val/)')
+    parser.add_argument('--captions-out', default='data/rsa_text')
     parser.add_argument('--keep-zips', action='store_true')
-    args = parser.parse_args()
-    os.makedirs(osp.join(args.out, 'splits'), exist_ok=True)
-    lines = []
-    for name in SPLIT_FILES:
-        dst = osp.join(args.out, 'splits', name)
-        src = osp.join(args.splits_from, name) if args.splits_from else None
-        if not osp.isfile(dst):
-            if src and osp.isfile(src):
-                shutil.copy2(src, dst)
-            else:
-                download(BTS_SPLIT_URL.format(name=name), dst)
-        lines += read_lines(dst)
+    add_source_args(parser, splits='folder with the Eigen split lists (RSA data_splits); '
+                    'nothing is downloaded then', captions="RSA's captions: checkout, archive "
+                    'or text_all folder')
+    args = parser.parse_args(argv)
+    lists = install_split_lists(SPLIT_FILES, osp.join(args.out, 'splits'), args.splits_from,
+                                BTS_SPLIT_URL)
+    if args.captions_from:
+        install_rsa_captions(args.captions_from, args.captions_out, 'kitti')
+    lines = [line for path in lists for line in read_lines(path)]
     raw = osp.join(args.out, 'raw')
+    if args.raw_dir:
+        link_raw_drives(args.raw_dir, raw)
     drives = drives_in_split(lines)
     for date in sorted({d[:10] for d in drives}):
         if not osp.isfile(osp.join(raw, date, 'calib_cam_to_cam.txt')):
             zip_path = download(CALIB_URL.format(date=date),
-                                osp.join(args.download_dir, f'{date}_calib.zip'))
+                                osp.join(args.download_dir, f'{date}_calib.zip'),
+                                hint='--raw-dir DIR')
             extract(zip_path, raw)
     for drive in drives:
         if osp.isdir(osp.join(raw, drive[:10], drive + '_sync')):
             continue
         zip_path = download(RAW_URL.format(drive=drive),
-                            osp.join(args.download_dir, f'{drive}_sync.zip'))
+                            osp.join(args.download_dir, f'{drive}_sync.zip'),
+                            hint='--raw-dir DIR')
         extract(zip_path, raw)
         if not args.keep_zips:
             os.remove(zip_path)
-    annotated = osp.join(args.download_dir, 'data_depth_annotated')
     if not osp.isdir(osp.join(args.out, 'data_depth_annotated')):
-        zip_path = download(ANNOTATED_URL, osp.join(args.download_dir,
-                                                    'data_depth_annotated.zip'))
-        extract(zip_path, annotated)
+        annotated = args.annotated_dir
+        if annotated is None:
+            annotated = osp.join(args.download_dir, 'data_depth_annotated')
+            zip_path = args.annotated_zip or download(
+                ANNOTATED_URL, osp.join(args.download_dir, 'data_depth_annotated.zip'),
+                hint='--annotated-zip FILE')
+            extract(zip_path, annotated)
         merge_annotated(annotated, osp.join(args.out, 'data_depth_annotated'))
-    check_layout(args.out)
+    return check_layout(args.out)
 
 
 if __name__ == '__main__':
-    main()
+    run(main)

@@ -23,16 +23,34 @@ Result (``data/nyu``)::
 Usage::
 
     python tools/dataset_converters/prepare_nyu.py --out data/nyu [--sync-zip sync.zip]
-        [--splits-from data/rsa_text/data_splits]
+        [--splits-from data/rsa_text/data_splits] [--captions-from RSA_CHECKOUT_OR_ZIP]
+        [--labeled-mat nyu_depth_v2_labeled.mat --splits-mat splits.mat]
+
+Local sources instead of downloads: ``--splits-from DIR`` (the two split lists; nothing is
+downloaded then), ``--labeled-mat`` / ``--splits-mat`` (the official files, or put them in
+``--download-dir``), ``--sync-zip`` (archive) or ``--sync-dir`` (extracted ``sync`` folder,
+linked), ``--captions-from`` (RSA's captions: a checkout, its archive or a ``text_all``
+folder; installed under ``--captions-out``). Offline, a file that is missing is named with
+its URL and where to put it, in one line.
 """
 import argparse
 import os
 import os.path as osp
-import shutil
 from typing import Iterable, Sequence
 
 import numpy as np
-from converter_utils import download, extract, missing_files, read_lines, report_missing
+from converter_utils import (
+    add_source_args,
+    download,
+    extract,
+    install_rsa_captions,
+    install_split_lists,
+    link_or_copy,
+    missing_files,
+    read_lines,
+    report_missing,
+    run,
+)
 
 LABELED_URL = 'http://horatio.cs.nyu.edu/mit/silberman/nyu_depth_v2/nyu_depth_v2_labeled.mat'
 SPLITS_URL = 'http://horatio.cs.nyu.edu/mit/silberman/indoor_seg_sup/splits.mat'
@@ -86,17 +104,9 @@ def export_from_mat(labeled_mat: str, splits_mat: str, out_dir: str) -> int:
 
 
 def install_split_files(out: str, splits_from: str = None) -> None:
-    """Copy the BTS/RSA split lists into ``out/splits`` (download from BTS if not given)."""
-    os.makedirs(osp.join(out, 'splits'), exist_ok=True)
-    for name in SPLIT_FILES:
-        dst = osp.join(out, 'splits', name)
-        if osp.isfile(dst):
-            continue
-        src = osp.join(splits_from, name) if splits_from else None
-        if src and osp.isfile(src):
-            shutil.copy2(src, dst)
-        else:
-            download(BTS_SPLIT_URL.format(name=name), dst)
+    """Copy the BTS/RSA split lists into ``out/splits``: from ``splits_from`` when given (a
+    list missing there is an error; nothing is downloaded), else from BTS's repository."""
+    install_split_lists(SPLIT_FILES, osp.join(out, 'splits'), splits_from, BTS_SPLIT_URL)
 
 
 def check_layout(out: str) -> bool:
@@ -113,26 +123,40 @@ def check_layout(out: str) -> bool:
     return ok
 
 
-def main() -> None:
+def main(argv=None) -> bool:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--out', default='data/nyu')
     parser.add_argument('--sync-zip', help=f'BTS sync.zip (Google Drive id {SYNC_GDRIVE_ID})')
-    parser.add_argument('--splits-from', help='folder with the split lists (RSA data_splits)')
+    parser.add_argument('--sync-dir', help='an extracted BTS sync/ folder (linked)')
+    parser.add_argument('--labeled-mat', help='local nyu_depth_v2_labeled.mat')
+    parser.add_argument('--splits-mat', help='local splits.mat (official test indices)')
+    parser.add_argument('--captions-out', default='data/rsa_text',
+                        help='where --captions-from goes (RSACaptionSource root/..)')
     parser.add_argument('--download-dir', default='data/downloads/nyu')
-    args = parser.parse_args()
+    add_source_args(parser, splits='folder with the two split lists (RSA data_splits); '
+                    'nothing is downloaded then', captions="RSA's captions: checkout, archive "
+                    'or text_all folder')
+    args = parser.parse_args(argv)
     install_split_files(args.out, args.splits_from)
+    if args.captions_from:
+        install_rsa_captions(args.captions_from, args.captions_out, 'nyu')
     test_dir = osp.join(args.out, 'official_splits', 'test')
     if not osp.isdir(test_dir):
-        mat = download(LABELED_URL, osp.join(args.download_dir, 'nyu_depth_v2_labeled.mat'))
-        splits = download(SPLITS_URL, osp.join(args.download_dir, 'splits.mat'))
+        mat = args.labeled_mat or download(
+            LABELED_URL, osp.join(args.download_dir, 'nyu_depth_v2_labeled.mat'),
+            hint='--labeled-mat FILE')
+        splits = args.splits_mat or download(
+            SPLITS_URL, osp.join(args.download_dir, 'splits.mat'), hint='--splits-mat FILE')
         print(f'[export] {export_from_mat(mat, splits, test_dir)} test images')
     if args.sync_zip:
         extract(args.sync_zip, args.out)  # the archive holds sync/<scene>/...
+    elif args.sync_dir:
+        link_or_copy(args.sync_dir, osp.join(args.out, 'sync'))
     elif not osp.isdir(osp.join(args.out, 'sync')):
         print(f'[note] training set: download sync.zip (gdown {SYNC_GDRIVE_ID}) and rerun '
               'with --sync-zip sync.zip')
-    check_layout(args.out)
+    return check_layout(args.out)
 
 
 if __name__ == '__main__':
-    main()
+    run(main)

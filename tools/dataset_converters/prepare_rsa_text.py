@@ -15,6 +15,11 @@ Usage::
 
     python tools/dataset_converters/prepare_rsa_text.py --out data/rsa_text
     python tools/dataset_converters/prepare_rsa_text.py --checkout path/to/RSA --out ...
+    python tools/dataset_converters/prepare_rsa_text.py --archive RSA-<commit>.zip --out ...
+
+``--checkout`` (a clone or an extracted archive) and ``--archive`` (the GitHub archive, e.g.
+downloaded on another machine) work offline; without them the archive of :data:`RSA_COMMIT`
+is downloaded (offline: one line saying which URL to fetch and where to pass it).
 """
 import argparse
 import os
@@ -22,7 +27,7 @@ import os.path as osp
 import shutil
 import tempfile
 
-from converter_utils import download, extract
+from converter_utils import MissingFileError, add_source_args, download, extract, run
 
 RSA_REPO = 'https://github.com/Adonis-galaxy/RSA'
 #: The commit whose captions the tests and the paper comparison use.
@@ -40,7 +45,7 @@ def find_subdir(checkout: str) -> str:
         cand = osp.join(checkout, name, SUBDIR)
         if osp.isdir(osp.join(cand, 'text', 'text_all')):
             return cand
-    raise FileNotFoundError(f'no {SUBDIR}/text/text_all in {checkout}')
+    raise MissingFileError(f'no {SUBDIR}/text/text_all in {checkout}')
 
 
 def install_rsa_text(checkout: str, out: str, move: bool = False) -> dict:
@@ -52,7 +57,7 @@ def install_rsa_text(checkout: str, out: str, move: bool = False) -> dict:
     op = shutil.move if move else shutil.copytree
     for rel in ('text/text_all', 'data_splits'):
         if not osp.isdir(osp.join(src, rel)):
-            raise FileNotFoundError(f'{osp.join(src, rel)} missing')
+            raise MissingFileError(f'{osp.join(src, rel)} missing')
         dst = osp.join(out, rel)
         if osp.exists(dst):
             print(f'[skip] {dst} exists')
@@ -71,20 +76,23 @@ def install_rsa_text(checkout: str, out: str, move: bool = False) -> dict:
     return counts
 
 
-def main() -> None:
+def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--out', default='data/rsa_text')
     parser.add_argument('--checkout', help='an existing RSA clone or extracted archive')
+    parser.add_argument('--archive', help="RSA's GitHub archive (.zip), downloaded elsewhere")
     parser.add_argument('--commit', default=RSA_COMMIT)
-    args = parser.parse_args()
+    add_source_args(parser, splits=None, captions=None)
+    args = parser.parse_args(argv)
     if args.checkout:
-        install_rsa_text(args.checkout, args.out)
-        return
+        return install_rsa_text(args.checkout, args.out)
     with tempfile.TemporaryDirectory() as tmp:
-        archive = download(RSA_ARCHIVE.format(commit=args.commit), osp.join(tmp, 'rsa.zip'))
+        archive = args.archive or download(
+            RSA_ARCHIVE.format(commit=args.commit), osp.join(tmp, 'rsa.zip'),
+            hint='--archive FILE, or --checkout a clone')
         extract(archive, tmp)
-        install_rsa_text(tmp, args.out, move=True)
+        return install_rsa_text(tmp, args.out, move=True)
 
 
 if __name__ == '__main__':
-    main()
+    run(main)

@@ -16,6 +16,12 @@ Result (``data/simcol``)::
 Usage::
 
     python tools/dataset_converters/prepare_simcol.py --src downloads/simcol --out data/simcol
+        [--splits-from DIR] [--captions-from captions.json|caption_folder]
+
+``--src`` holds the ``SyntheticColon_*.zip`` archives or their extracted folders (the UCL page
+needs a browser; nothing is downloaded). ``--splits-from DIR`` copies ``train_file.txt`` /
+``test_file.txt`` into ``misc/``; ``--captions-from`` writes ``<out>/captions.json`` (for
+``JSONCaptionSource``; the configs' default is the template caption).
 """
 import argparse
 import glob
@@ -23,9 +29,21 @@ import os
 import os.path as osp
 from typing import Dict, List
 
-from converter_utils import extract, write_lines
+from converter_utils import (
+    MissingFileError,
+    add_source_args,
+    extract,
+    install_json_captions,
+    install_split_lists,
+    link_or_copy,
+    run,
+    write_lines,
+)
 
 from tr2m.datasets.simcol import SIMCOL_TEST_SEQUENCES
+
+RELEASE_URL = ('https://rdr.ucl.ac.uk/articles/dataset/Simcol3D_-_3D_Reconstruction_during_'
+               'Colonoscopy_Challenge_Dataset/24077763')
 
 
 def sequences_in(root: str) -> List[str]:
@@ -47,19 +65,38 @@ def write_split_files(root: str, overwrite: bool = False) -> Dict[str, List[str]
     return splits
 
 
-def main() -> None:
+def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--src', help='folder with the SyntheticColon_*.zip archives')
+    parser.add_argument('--src', help='folder with the SyntheticColon_*.zip archives or '
+                        'extracted SyntheticColon_* folders')
     parser.add_argument('--out', default='data/simcol')
-    args = parser.parse_args()
+    add_source_args(parser, splits='folder with train_file.txt and test_file.txt',
+                    captions='captions: JSON {image: [captions]}, caption folder or archive')
+    args = parser.parse_args(argv)
     if args.src:
+        if not osp.isdir(args.src):
+            raise MissingFileError(f'--src {args.src} is not a folder')
         for archive in sorted(glob.glob(osp.join(args.src, 'SyntheticColon_*.zip'))):
             name = osp.splitext(osp.basename(archive))[0]
             if not osp.isdir(osp.join(args.out, name)):
                 extract(archive, args.out)
+        for folder in sorted(glob.glob(osp.join(args.src, 'SyntheticColon_*'))):
+            if osp.isdir(folder):
+                link_or_copy(folder, osp.join(args.out, osp.basename(folder)))
+    if not sequences_in(args.out):
+        raise MissingFileError(f'no SyntheticColon_*/Frames_* under {args.out}: download '
+                               f'SyntheticColon_{{I,II,III}}.zip from {RELEASE_URL} and pass '
+                               '--src their folder')
+    if args.splits_from:
+        install_split_lists(('train_file.txt', 'test_file.txt'), osp.join(args.out, 'misc'),
+                            args.splits_from)
     splits = write_split_files(args.out)
     print(f"[simcol] {len(splits['train'])} train, {len(splits['test'])} test sequences")
+    if args.captions_from:
+        install_json_captions(args.captions_from, osp.join(args.out, 'captions.json'),
+                              ext='.png')
+    return splits
 
 
 if __name__ == '__main__':
-    main()
+    run(main)

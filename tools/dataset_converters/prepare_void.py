@@ -16,14 +16,30 @@ Result (``data/void``)::
 Usage::
 
     python tools/dataset_converters/prepare_void.py --zip void_1500.zip --out data/void
-        [--splits-from data/rsa_text/data_splits/void]
+        [--splits-from data/rsa_text/data_splits/void] [--captions-from RSA_CHECKOUT_OR_ZIP]
+
+Local sources: ``--zip`` (the release archive) or ``--src`` (it extracted), ``--splits-from``
+(the path lists), ``--captions-from`` (RSA's captions). The release is on Google Drive and
+cannot be fetched by a script: without ``--zip``/``--src`` the script says where to get it.
 """
 import argparse
 import os
 import os.path as osp
 import shutil
 
-from converter_utils import extract, missing_files, read_lines, report_missing
+from converter_utils import (
+    MissingFileError,
+    add_source_args,
+    extract,
+    install_rsa_captions,
+    link_or_copy,
+    missing_files,
+    read_lines,
+    report_missing,
+    run,
+)
+
+RELEASE_URL = 'https://github.com/alexklwong/void-dataset'
 
 LIST_KINDS = ('image', 'ground_truth', 'intrinsics')
 
@@ -35,7 +51,7 @@ def find_void_1500(root: str) -> str:
             return osp.join(depth_root, 'void_1500')
         if depth_root[len(root):].count(os.sep) >= 3:
             dirs[:] = []
-    raise FileNotFoundError(f'no void_1500 folder under {root}')
+    raise MissingFileError(f'no void_1500 folder under {root}')
 
 
 def install_lists(out: str, splits_from: str) -> None:
@@ -62,21 +78,36 @@ def check_layout(out: str, split: str = 'test') -> bool:
     return ok
 
 
-def main() -> None:
+def main(argv=None) -> bool:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--zip', help='void_1500.zip from the release')
+    parser.add_argument('--src', help='the release extracted (a folder holding void_1500/)')
     parser.add_argument('--out', default='data/void')
-    parser.add_argument('--splits-from', help="RSA's data_splits/void")
-    args = parser.parse_args()
-    if args.zip and not osp.isdir(osp.join(args.out, 'void_1500')):
-        tmp = osp.join(args.out, '_extract')
-        extract(args.zip, tmp)
-        shutil.move(find_void_1500(tmp), osp.join(args.out, 'void_1500'))
-        shutil.rmtree(tmp)
+    parser.add_argument('--captions-out', default='data/rsa_text')
+    add_source_args(parser, splits="folder with the path lists (RSA's data_splits/void)",
+                    captions="RSA's captions: checkout, archive or text_all folder")
+    args = parser.parse_args(argv)
+    target = osp.join(args.out, 'void_1500')
+    if not osp.isdir(target):
+        if args.zip:
+            tmp = osp.join(args.out, '_extract')
+            extract(args.zip, tmp)
+            shutil.move(find_void_1500(tmp), target)
+            shutil.rmtree(tmp)
+        elif args.src:
+            link_or_copy(find_void_1500(args.src), target)
+        else:
+            raise MissingFileError(f'{target} missing: download void_1500.zip (Google Drive, '
+                                   f'see {RELEASE_URL}, bash/setup_dataset_void.sh) and pass '
+                                   '--zip void_1500.zip (or --src its extracted folder)')
     if args.splits_from:
+        if not osp.isdir(args.splits_from):
+            raise MissingFileError(f'--splits-from {args.splits_from} is not a folder')
         install_lists(args.out, args.splits_from)
-    check_layout(args.out, 'test')
+    if args.captions_from:
+        install_rsa_captions(args.captions_from, args.captions_out, 'void')
+    return check_layout(args.out, 'test')
 
 
 if __name__ == '__main__':
-    main()
+    run(main)

@@ -17,6 +17,7 @@ one, and ``PackDepthInputs`` packs the result. The depther resizes its predictio
 original image size (``ori_shape``), since there is no GT.
 """
 import copy
+import os
 import os.path as osp
 from typing import Any, Dict, List, Optional, Sequence, Union
 
@@ -32,6 +33,8 @@ from tr2m.datasets.depth_io import read_rgb
 from tr2m.registry import MODELS, TRANSFORMS
 from tr2m.utils import register_all_modules
 from tr2m.utils.config import load_config
+from tr2m.utils.checkpoint import load_checkpoint_file
+from tr2m.utils.errors import CheckpointError, MissingCheckpointError
 
 #: Test-pipeline transforms left out at inference: image/GT/caption loading (done here or not
 #: needed), GT-defined crops and augmentations, and the packing (added back at the end).
@@ -39,6 +42,69 @@ SKIPPED_TRANSFORMS = ('LoadRGBImage', 'LoadDepth', 'LoadRelativeDepth', 'LoadCap
                       'KBCrop', 'CenterCrop', 'RandomCrop', 'RandomFlip', 'PackDepthInputs')
 
 ImageLike = Union[str, np.ndarray]
+#: Message fragment of ``BaseDepther``'s refusal of a checkpoint from another model.
+_MISFIT = 'does not fit'
+
+
+def is_none_checkpoint(checkpoint: Optional[str]) -> bool:
+    """``None`` or the string ``'none'`` (any case): no checkpoint."""
+    return checkpoint is None or str(checkpoint).lower() == 'none'
+
+
+def check_checkpoint(checkpoint: Optional[str]) -> Optional[dict]:
+    """Open a checkpoint the way loading will (``torch.load(weights_only=True)``) and return it,
+    so that a missing, empty, truncated or unsafe file is reported before any model is built.
+
+    Returns:
+        dict | None: the loaded checkpoint (None for ``'none'``).
+
+    Raises:
+        MissingCheckpointError: no such file (a ``FileNotFoundError``; similar files named).
+        CheckpointError: empty, not a torch checkpoint, truncated, refused by the
+            ``weights_only`` allowlist, or without weights.
+    """
+    if is_none_checkpoint(checkpoint):
+        return None
+    path = osp.expanduser(str(checkpoint))
+    if not osp.isfile(path):
+        folder = osp.dirname(path) or '.'
+        near = sorted(n for n in os.listdir(folder) if n.endswith('.pth'))[:5] \
+            if osp.isdir(folder) else []
+        hint = f' ({folder} holds {", ".join(near)})' if near else ''
+        raise MissingCheckpointError(f'checkpoint not found: {checkpoint}{hint}')
+    ckpt = load_checkpoint_file(path, map_location='cpu')  # the one reader of checkpoints
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict) or not any(isinstance(v, torch.Tensor)
+                                              for v in state.values()):
+        raise CheckpointError(f'checkpoint {checkpoint} holds no weights (no state_dict of '
+                              'tensors)')
+    return ckpt
+
+
+def load_weights(model: nn.Module, checkpoint: str) -> None:
+    """mmengine's ``load_checkpoint`` (strict), a checkpoint of another model raised as a
+    :class:`~tr2m.utils.errors.CheckpointError` naming the file."""
+    from mmengine.runner import load_checkpoint
+
+    try:
+        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+    except RuntimeError as err:
+        if _MISFIT in str(err) and not isinstance(err, CheckpointError):
+            raise CheckpointError(f'checkpoint {checkpoint}: {err}') from err
+        raise
+
+
+def untrained_reason(model: nn.Module, checkpoint: Optional[str]) -> Optional[str]:
+    """Why ``model``'s metric outputs mean nothing, or None: no checkpoint while the model has
+    trainable parameters (TR2M's or RSA's heads at their initial values)."""
+    if not is_none_checkpoint(checkpoint):
+        return None
+    module = getattr(model, 'module', model)
+    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    if trainable == 0:
+        return None
+    return (f'UNTRAINED {type(module).__name__}: no checkpoint, so its {trainable:,} trainable '
+            'parameters are at their initial values and its metric depth is meaningless')
 
 
 def init_depther(config: Union[str, Config], checkpoint: Optional[str] = None,
@@ -49,9 +115,10 @@ def init_depther(config: Union[str, Config], checkpoint: Optional[str] = None,
     Args:
         config (str | Config): config file or object.
         checkpoint (str, optional): checkpoint written by training (``epoch_N.pth``); None or
-            ``'none'`` keeps the freshly built weights. In that case the global RNGs are seeded
-            with the config's ``randomness.seed`` first (as ``tools/test.py`` does through the
-            runner), so an untrained model is the same one ``tools/test.py CONFIG none`` scores.
+            ``'none'`` keeps the freshly built weights (see :func:`untrained_reason`). In that
+            case the global RNGs are seeded with the config's ``randomness.seed`` first (as
+            ``tools/test.py`` does through the runner), so an untrained model is the same one
+            ``tools/test.py CONFIG none`` scores.
             Loading uses mmengine's ``load_checkpoint`` (``torch.load`` with
             ``weights_only=True``; ``import tr2m`` allowlists what mmengine checkpoints hold).
         device (str | torch.device): where the model runs. Defaults to 'cpu'.
@@ -59,13 +126,19 @@ def init_depther(config: Union[str, Config], checkpoint: Optional[str] = None,
 
     Returns:
         nn.Module: the depther in eval mode, with the merged config as ``model.cfg``.
+
+    Raises:
+        MissingFileError / ConfigError: the config is missing or cannot be read.
+        MissingCheckpointError / CheckpointError: the checkpoint is missing, unreadable or
+            from another model (checked before the model is built, except the last).
     """
-    from mmengine.runner import load_checkpoint, set_random_seed
+    from mmengine.runner import set_random_seed
 
     register_all_modules()
     cfg = load_config(config, cfg_options)
-    if checkpoint is not None and str(checkpoint).lower() == 'none':
+    if is_none_checkpoint(checkpoint):
         checkpoint = None
+    check_checkpoint(checkpoint)
     if checkpoint is None:
         randomness = cfg.get('randomness') or {}
         if randomness.get('seed') is not None:
@@ -73,9 +146,7 @@ def init_depther(config: Union[str, Config], checkpoint: Optional[str] = None,
                 'deterministic', False))
     model = MODELS.build(cfg.model)
     if checkpoint is not None:
-        if not osp.isfile(checkpoint):
-            raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+        load_weights(model, checkpoint)
     model.cfg = cfg
     model.to(device)
     model.eval()

@@ -6,5 +6,6 @@ from .encoders import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
+from .tta import DepthTTAModel
 
-__all__ = ['DepthDataPreprocessor']
+__all__ = ['DepthDataPreprocessor', 'DepthTTAModel']

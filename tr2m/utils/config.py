@@ -1,11 +1,15 @@
-"""Strict config overrides: an unknown key is an error naming the closest existing keys."""
+"""Config loading for the tools: strict overrides (an unknown key is an error naming the closest
+existing keys) and user mistakes raised as :mod:`tr2m.utils.errors` classes."""
 import copy
 import difflib
+import glob
 import inspect
 import os.path as osp
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, List, Optional, Union
 
 from mmengine.config import Config, ConfigDict
+
+from tr2m.utils.errors import ConfigError, MissingFileError
 
 
 def _children(node: Any):
@@ -43,11 +47,13 @@ def _init_params(node: Any) -> list:
                    if n != 'self' and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
         if not any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
             break  # no **kwargs: the parents' arguments cannot be passed through
-    return params + list(getattr(cls, 'PLUGIN_ARGS', ()))  # e.g. every depther's ``soc``
+    # a parameter of several classes in the MRO once; plus plug-ins (every depther's ``soc``)
+    return list(dict.fromkeys(params + list(getattr(cls, 'PLUGIN_ARGS', ()))))
 
 
 def check_keys_exist(cfg: Config, options: Dict[str, Any]) -> None:
-    """Raise ``KeyError`` if a dotted key of ``options`` does not exist in ``cfg``.
+    """Raise :class:`~tr2m.utils.errors.ConfigError` (a ``KeyError``) if a dotted key of
+    ``options`` does not exist in ``cfg``.
 
     A key may also be an argument of the class a ``dict(type=...)`` node builds, left at its
     default by the config (``model.scale_head.global_pool``). A typo like ``model.nek`` is
@@ -61,12 +67,12 @@ def check_keys_exist(cfg: Config, options: Dict[str, Any]) -> None:
             if part not in keys and part in _init_params(node):
                 break  # a constructor argument the config leaves at its default
             if part not in keys:
-                keys = keys + _init_params(node)
+                keys = list(dict.fromkeys(keys + _init_params(node)))  # each name once
                 near = difflib.get_close_matches(part, keys, n=3, cutoff=0.5)
                 where = '.'.join(walked) or '<root>'
                 hint = f'; did you mean {", ".join(".".join(walked + [n]) for n in near)}?' \
                     if near else f'; keys there: {sorted(keys)[:20]}'
-                raise KeyError(f'unknown config key {dotted!r}: {where} has no {part!r}{hint}')
+                raise ConfigError(f'unknown config key {dotted!r}: {where} has no {part!r}{hint}')
             node = node[int(part)] if isinstance(node, (list, tuple)) else node[part]
             walked.append(part)
 
@@ -79,6 +85,50 @@ def merge_options_strict(cfg: Config, options: Dict[str, Any]) -> Config:
     return cfg
 
 
+def similar_configs(path: str, n: int = 3) -> List[str]:
+    """Config files whose path resembles ``path`` (for "did you mean"), each listed once.
+
+    Candidates are the ``.py`` files under ``configs/`` of the current folder and under the
+    nearest existing parent folder of ``path``.
+    """
+    roots = ['configs']
+    parent = osp.dirname(osp.abspath(path))
+    while parent and not osp.isdir(parent):
+        parent = osp.dirname(parent)
+    if parent:
+        roots.append(parent)
+    candidates: List[str] = []
+    for root in roots:
+        candidates += glob.glob(osp.join(root, '**', '*.py'), recursive=True)
+    style = osp.abspath if osp.isabs(path) else osp.relpath  # answer as the user asked
+    found = {style(c): None for c in candidates if '_base_' not in c.split(osp.sep)}
+    return difflib.get_close_matches(style(path), list(found), n=n, cutoff=0.6)
+
+
+def read_config(path: str) -> Config:
+    """``Config.fromfile(path)`` with the user's mistakes as one-line errors.
+
+    Raises:
+        MissingFileError: no such file (naming similar config files).
+        ConfigError: the file (or one of its ``_base_`` files) cannot be read or run.
+    """
+    if not osp.isfile(path):
+        near = similar_configs(path)
+        hint = f'; did you mean {", ".join(near)}?' if near else ''
+        raise MissingFileError(f'config not found: {path}{hint}')
+    try:
+        return Config.fromfile(path)
+    except SyntaxError as err:
+        where = f' (line {err.lineno})' if err.lineno else ''
+        raise ConfigError(f'config {path} is not valid Python{where}: {err.msg}') from err
+    except FileNotFoundError as err:
+        missing = err.filename or err
+        raise ConfigError(f'config {path}: a file it inherits or reads does not exist: '
+                          f'{missing}') from err
+    except (NameError, KeyError, ImportError, AttributeError, TypeError, ValueError) as err:
+        raise ConfigError(f'config {path} cannot be loaded: {type(err).__name__}: {err}') \
+            from err
+
 
 
 def load_config(config: Union[str, Config], cfg_options: Optional[Dict[str, Any]] = None,
@@ -87,13 +137,15 @@ def load_config(config: Union[str, Config], cfg_options: Optional[Dict[str, Any]
     settle ``work_dir`` and ``launcher``.
 
     ``work_dir`` wins over the config's; without either it is ``work_dirs/<config name>``.
+
+    Raises:
+        MissingFileError: the config file does not exist (a ``FileNotFoundError``).
+        ConfigError: it cannot be read, or an override names an unknown key (a ``KeyError``).
     """
     if isinstance(config, Config):
         cfg = copy.deepcopy(config)
     elif isinstance(config, str):
-        if not osp.isfile(config):
-            raise FileNotFoundError(f'config not found: {config}')
-        cfg = Config.fromfile(config)
+        cfg = read_config(config)
     else:
         raise TypeError(f'config must be a path or a Config, got {type(config).__name__}')
     merge_options_strict(cfg, cfg_options or {})
@@ -106,4 +158,5 @@ def load_config(config: Union[str, Config], cfg_options: Optional[Dict[str, Any]
     return cfg
 
 
-__all__ = ['check_keys_exist', 'merge_options_strict', 'load_config', 'ConfigDict']
+__all__ = ['check_keys_exist', 'merge_options_strict', 'load_config', 'read_config',
+           'similar_configs', 'ConfigDict']

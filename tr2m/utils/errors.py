@@ -38,5 +38,21 @@ class ArgumentError(UserError, ValueError):
     """A command-line argument that cannot be used as given."""
 
 
+class MissingCheckpointError(CheckpointError, MissingFileError):
+    """A checkpoint path that does not exist (both a checkpoint and a missing-file error)."""
+
+
+class DatasetNotPreparedError(DataError):
+    """Dataset roots, split files or caption folders of a config that are missing.
+
+    ``problems`` holds one dict per dataset (``name``, ``root``, ``missing``, ``command``), so
+    callers can inspect what the one message lists.
+    """
+
+    def __init__(self, message: str, problems=()) -> None:
+        super().__init__(message)
+        self.problems = list(problems)
+
+
 __all__ = ['UserError', 'ConfigError', 'DataError', 'MissingFileError', 'CheckpointError',
-           'ArgumentError']
+           'ArgumentError', 'MissingCheckpointError', 'DatasetNotPreparedError']

@@ -1,5 +1,20 @@
-"""Visualizers and visualisation backends (registry location of ``VISUALIZERS``/``VISBACKENDS``).
+"""Depth pictures: colour maps with a metre bar, panels, comparisons (``depth_panels``), the
+``DepthVisualizer`` (registered in ``VISUALIZERS``) and loss / metric curves (``curves``).
 
-tr2m uses mmengine's ``Visualizer`` and ``LocalVisBackend`` as they are; depth panels are written
-by :class:`tr2m.engine.hooks.DepthVisualizationHook` (``tools/test.py --show-dir``).
+Backends are mmengine's (``LocalVisBackend``, ``TensorboardVisBackend``); hooks that use the
+visualizer live in :mod:`tr2m.engine.hooks`.
 """
+from .depth_panels import (
+    COLORMAPS,
+    DEPTH_SCALES,
+    DepthStyle,
+    Figure,
+    colorize_depth,
+    render_comparison,
+    render_panels,
+    save_rgb,
+)
+from .depth_visualizer import DepthVisualizer
+
+__all__ = ['COLORMAPS', 'DEPTH_SCALES', 'DepthStyle', 'Figure', 'colorize_depth',
+           'render_panels', 'render_comparison', 'save_rgb', 'DepthVisualizer']

@@ -3,8 +3,8 @@ tr2m's core does not have: the BTS-style photometric augmentation and NYUv2's va
 from typing import Sequence, Tuple
 
 import numpy as np
-from mmcv.transforms import BaseTransform
 
+from tr2m.datasets.transforms.base import BaseTransform
 from tr2m.registry import TRANSFORMS
 
 

@@ -3,9 +3,9 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from mmcv.transforms import BaseTransform
 from mmengine.structures import PixelData
 
+from tr2m.datasets.transforms.base import BaseTransform
 from tr2m.registry import TRANSFORMS
 from tr2m.structures import DepthDataSample
 

@@ -9,9 +9,9 @@ from typing import Sequence, Tuple
 
 import cv2
 import numpy as np
-from mmcv.transforms import BaseTransform
 
 from tr2m.datasets.seeding import sample_rng
+from tr2m.datasets.transforms.base import BaseTransform
 from tr2m.registry import TRANSFORMS
 from tr2m.utils.errors import DataError
 

@@ -2,10 +2,10 @@
 from typing import Optional, Sequence
 
 import numpy as np
-from mmcv.transforms import BaseTransform
 
 from tr2m.datasets.depth_io import read_depth, read_rgb
 from tr2m.datasets.seeding import sample_rng
+from tr2m.datasets.transforms.base import BaseTransform
 from tr2m.registry import TRANSFORMS
 from tr2m.utils.errors import DataError
 

@@ -2,8 +2,9 @@ from .checkpoint_hook import SafeCheckpointHook
 from .loss_balance_hook import LossBalanceHook
 from .momentum_hook import SOCMomentumHook
 from .nonfinite_guard_hook import NonFiniteGuardHook, NonFiniteLossError
+from .panel_hook import ValidationPanelHook
 from .sample_seed_hook import SampleSeedHook
 from .visualization_hook import DepthVisualizationHook
 
 __all__ = ['SOCMomentumHook', 'LossBalanceHook', 'DepthVisualizationHook', 'SafeCheckpointHook',
-           'NonFiniteGuardHook', 'NonFiniteLossError', 'SampleSeedHook']
+           'NonFiniteGuardHook', 'NonFiniteLossError', 'SampleSeedHook', 'ValidationPanelHook']

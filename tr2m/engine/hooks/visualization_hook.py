@@ -1,23 +1,25 @@
-"""``DepthVisualizationHook``: save image | GT | prediction panels during testing."""
+"""``DepthVisualizationHook``: depth panels of the test (or validation) images to files."""
+import copy
 import os
 import os.path as osp
+from typing import Optional, Sequence
 
-import cv2
-import numpy as np
 from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
 
 from tr2m.registry import HOOKS
+from tr2m.visualization.depth_panels import DepthStyle, save_rgb
+from tr2m.visualization.depth_visualizer import DepthVisualizer
 
 
-def colorize(depth: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """Inverse-depth colour map (near = bright) of ``depth``; invalid (<= 0) pixels black."""
-    valid = np.isfinite(depth) & (depth > 0)
-    inv = np.zeros_like(depth, dtype=np.float64)
-    inv[valid] = 1.0 / np.clip(depth[valid], lo, hi)
-    norm = (inv - 1 / hi) / max(1 / lo - 1 / hi, 1e-12)
-    img = cv2.applyColorMap((np.clip(norm, 0, 1) * 255).astype(np.uint8), cv2.COLORMAP_MAGMA)
-    img[~valid] = 0
-    return img
+def _visualizer(runner) -> DepthVisualizer:
+    """The runner's visualizer when it draws depth; else a local one with the default style."""
+    vis = getattr(runner, 'visualizer', None)
+    if isinstance(vis, DepthVisualizer):
+        return vis
+    if not hasattr(_visualizer, 'fallback'):
+        _visualizer.fallback = DepthVisualizer(name='tr2m_depth_fallback')
+    return _visualizer.fallback
 
 
 def padded_positions(sampler, count: int) -> set:
@@ -37,8 +39,13 @@ def padded_positions(sampler, count: int) -> set:
 
 @HOOKS.register_module()
 class DepthVisualizationHook(Hook):
-    """Write ``<out_dir>/<dataset>_<sample index>_<image stem>.png``: RGB | GT | prediction, with
-    a shared colour scale.
+    """After each test (and, with ``val=True``, validation) batch, write the depth panels of
+    its samples to ``out_dir/<dataset>_<index>_<image stem>.png``.
+
+    Panels, colour map and range are the runner's :class:`DepthVisualizer`'s (its default
+    style when the config uses another visualizer). With ``compare_model``, each picture shows
+    the two models side by side on the same images instead (one colour scale, GT and each
+    model's AbsRel error and metrics): ``tools/test.py ... --show-dir DIR --compare CFG CKPT``.
 
     In a distributed test each rank writes the images it evaluated and skips the sampler's
     padding, so every image is written exactly once, under the same name as in a
@@ -46,44 +53,92 @@ class DepthVisualizationHook(Hook):
 
     Args:
         out_dir (str): output folder.
-        interval (int): save every n-th test batch. Defaults to 1.
+        interval (int): draw every n-th batch. Defaults to 1.
+        max_images (int, optional): stop after this many pictures. Defaults to None (all).
+        val (bool): also draw during validation. Defaults to False.
+        compare_model (nn.Module, optional): a second depther, run on the same batches.
+        names (Sequence[str]): names of the model and of ``compare_model`` in the pictures.
+            Defaults to ('model', 'compared').
+        warnings (Sequence[str]): red lines in every picture (e.g. an untrained model).
+        style (DepthStyle | dict, optional): overrides the visualizer's style.
     """
 
-    def __init__(self, out_dir: str, interval: int = 1) -> None:
+    priority = 'LOW'
+
+    def __init__(self, out_dir: str, interval: int = 1, max_images: Optional[int] = None,
+                 val: bool = False, compare_model=None,
+                 names: Sequence[str] = ('model', 'compared'), warnings: Sequence[str] = (),
+                 style=None) -> None:
+        if interval < 1:
+            raise ValueError(f'interval must be >= 1, got {interval}')
         self.out_dir = out_dir
         self.interval = interval
-        self._seen = 0
+        self.max_images = max_images
+        self.val = val
+        self.compare_model = compare_model
+        self.names = tuple(names)
+        self.warnings = list(dict.fromkeys(warnings))  # each once
+        self.style = DepthStyle(**style) if isinstance(style, dict) else style
+        self.written = []  # paths of the pictures, in order
+        self._seen = 0  # samples of the current loop so far (to spot the sampler's padding)
 
     def before_test(self, runner) -> None:
         self._seen = 0
 
-    def after_test_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+    def before_val(self, runner) -> None:
+        self._seen = 0
+
+    def _draw(self, runner, batch_idx: int, data_batch, outputs, loader) -> None:
         start, self._seen = self._seen, self._seen + len(outputs or [])
         if batch_idx % self.interval or not outputs:
             return
-        loader = getattr(runner, 'test_dataloader', None)
         padding = padded_positions(getattr(loader, 'sampler', None), self._seen)
-        os.makedirs(self.out_dir, exist_ok=True)
-        for j, sample in enumerate(outputs, start):
-            if j in padding:
-                continue
-            pred = sample.pred_depth.data[0].cpu().numpy()
-            h, w = pred.shape
-            rgb = cv2.imread(sample.img_path, cv2.IMREAD_COLOR)
-            rgb = cv2.resize(rgb, (w, h)) if rgb is not None else np.zeros((h, w, 3), np.uint8)
-            panels = [rgb]
-            if 'gt_depth' in sample:
-                gt = sample.gt_depth.data[0].cpu().numpy()
-                ref = gt[gt > 0] if (gt > 0).any() else pred.ravel()
-            else:
-                gt, ref = None, pred.ravel()
-            lo, hi = np.percentile(ref, 1), np.percentile(ref, 99)
-            lo, hi = max(lo, 1e-6), max(hi, lo * 1.01)
-            if gt is not None:
-                panels.append(colorize(gt, lo, hi))
-            panels.append(colorize(pred, lo, hi))
-            stem = osp.splitext(osp.basename(sample.img_path))[0]
-            index = sample.metainfo.get('sample_idx')
-            index = f'{index:05d}' if isinstance(index, int) else f'b{batch_idx}'
-            name = f"{sample.metainfo.get('dataset_name', 'data')}_{index}_{stem}.png"
-            cv2.imwrite(osp.join(self.out_dir, name), np.hstack(panels))
+        if self.max_images is not None and len(self.written) >= self.max_images:
+            return
+        vis = _visualizer(runner)
+        style, vis.style = vis.style, self.style or vis.style
+        try:
+            compared = self._run_compare(data_batch) if self.compare_model is not None else None
+            inputs = (data_batch or {}).get('inputs') or [None] * len(outputs)
+            os.makedirs(self.out_dir, exist_ok=True)
+            for i, sample in enumerate(outputs):
+                if self.max_images is not None and len(self.written) >= self.max_images:
+                    break
+                if start + i in padding:
+                    continue
+                stem = osp.splitext(osp.basename(str(sample.metainfo.get('img_path', 'image'))))[0]
+                index = sample.metainfo.get('sample_idx')
+                index = f'{index:05d}' if isinstance(index, int) else f'{start + i:05d}'
+                name = f"{sample.metainfo.get('dataset_name', 'data')}_{index}_{stem}.png"
+                path = osp.join(self.out_dir, name)
+                if compared is None:
+                    figure = vis.render(inputs[i], sample, warnings=self.warnings)
+                else:
+                    figure = vis.render_comparison(inputs[i], [sample, compared[i]], self.names,
+                                                   warnings=self.warnings)
+                save_rgb(path, figure.image)
+                self.written.append(path)
+        finally:
+            vis.style = style
+
+    def _run_compare(self, data_batch):
+        model = self.compare_model
+        model = model.module if is_model_wrapper(model) else model
+        was_training = model.training
+        model.eval()
+        try:
+            return model.test_step(copy.deepcopy(data_batch))
+        finally:
+            model.train(was_training)
+
+    def after_test_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        self._draw(runner, batch_idx, data_batch, outputs,
+                   getattr(runner, 'test_dataloader', None))
+
+    def after_val_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        if self.val:
+            self._draw(runner, batch_idx, data_batch, outputs,
+                       getattr(runner, 'val_dataloader', None))
+
+
+__all__ = ['DepthVisualizationHook']

@@ -1,0 +1,80 @@
+"""The front door of every tool: a user mistake ends in one clear message and exit code 2.
+
+Every ``tools/*.py`` ends with ``cli.run(main)``. :func:`run` calls ``main(argv)`` and
+
+- turns a :class:`~tr2m.utils.errors.UserError` (config path, unknown key, missing dataset,
+  missing or corrupt image or checkpoint, bad argument) into ``<tool>: error: <message>`` on
+  stderr and exit code 2, without a traceback;
+- does the same for ``SystemExit('<message>')`` raised by older tool code (a string exit
+  status is a message for the user, never an exit code);
+- re-raises everything with its traceback under ``--debug`` (or ``TR2M_DEBUG=1``).
+
+Any other exception is a bug and keeps its traceback. ``main`` stays an ordinary function that
+raises, so tests call it directly and assert on the exception.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+from typing import Any, Callable, List, Optional, Sequence
+
+from tr2m.utils.errors import UserError
+
+#: Help text of ``--debug`` (same in every tool).
+DEBUG_HELP = 'show the full traceback of user errors (config, data, checkpoint, arguments)'
+
+
+def add_debug_argument(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add ``--debug`` (handled by :func:`run`) to a tool's parser; returns the parser."""
+    parser.add_argument('--debug', action='store_true', help=DEBUG_HELP)
+    return parser
+
+
+def debug_requested(argv: Sequence[str]) -> bool:
+    """``--debug`` among the arguments, or ``TR2M_DEBUG`` set to anything but ''/'0'."""
+    return '--debug' in argv or os.environ.get('TR2M_DEBUG', '0') not in ('', '0')
+
+
+def format_error(message: str, prog: str) -> str:
+    """``<prog>: error: <message>``, the form argparse uses."""
+    return f'{prog}: error: {message}'
+
+
+def run(main: Callable[[Optional[List[str]]], Any], argv: Optional[Sequence[str]] = None,
+        prog: Optional[str] = None) -> Any:
+    """Call ``main(argv)`` and handle user mistakes (see the module docstring).
+
+    Args:
+        main: the tool's ``main(argv=None)``.
+        argv: arguments without the program name. Defaults to ``sys.argv[1:]``.
+        prog: name shown before ``error:``. Defaults to the script's file name.
+
+    Returns:
+        whatever ``main`` returns.
+
+    Raises:
+        SystemExit: code 2 after a user mistake (130 after Ctrl-C); ``main``'s own exits.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    prog = prog or osp.basename(sys.argv[0] or 'tr2m')
+    debug = debug_requested(argv)
+    try:
+        return main(argv)
+    except UserError as err:
+        if debug:
+            raise
+        print(format_error(str(err), prog), file=sys.stderr)
+        raise SystemExit(err.exit_code) from None
+    except SystemExit as err:
+        if debug or err.code is None or isinstance(err.code, int):
+            raise
+        print(format_error(str(err.code), prog), file=sys.stderr)
+        raise SystemExit(UserError.exit_code) from None
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print(f'{prog}: interrupted', file=sys.stderr)
+        raise SystemExit(130) from None
+
+
+__all__ = ['run', 'add_debug_argument', 'debug_requested', 'format_error', 'DEBUG_HELP']
