@@ -19,7 +19,7 @@ from tr2m.registry import MODELS
 
 from .arde import AdaptiveBinHead, attention_mask
 from .masked_decoder_layer import MaskedDecoderLayer
-from .pixel_decoder import MSDeformAttnPixelDecoder
+from .pixel_decoder import MSDeformAttnPixelDecoder  # noqa: F401 - registers it
 from .sasp import SemanticScalePredictor
 from .sine_position import sine_position_encoding
 
@@ -53,8 +53,10 @@ class ScaleDepthHead(BaseModule):
         num_layers (int): transformer decoder layers. Defaults to 9.
         num_heads (int): attention heads. Defaults to 8.
         ffn_channels (int): decoder FFN width. Defaults to 2048.
-        pixel_decoder (dict): :class:`MSDeformAttnPixelDecoder` options (``in_channels`` and
-            ``channels`` come from here). Defaults to its defaults (6 layers).
+        pixel_decoder (dict, optional): the pixel decoder (``type`` defaults to
+            :class:`MSDeformAttnPixelDecoder`; ``in_channels`` and ``channels`` come from
+            here). It returns ``(mask_features, levels coarsest first)`` and has
+            ``num_encoder_levels``. Defaults to None (its defaults: 6 layers).
         min_depth (float): first bin edge. Defaults to 1e-3.
         bin_norm (str): bin-width normalisation. Defaults to 'softmax'.
         temperature (float): similarity logit scale. Defaults to 100.0.
@@ -68,9 +70,9 @@ class ScaleDepthHead(BaseModule):
                  bin_norm: str = 'softmax', temperature: float = 100.0,
                  scale_eps: float = 0.1, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
-        pixel_decoder = dict(pixel_decoder or {})
-        pixel_decoder.pop('type', None)
-        self.pixel_decoder = MSDeformAttnPixelDecoder(in_channels, channels, **pixel_decoder)
+        pixel_decoder = dict(dict(type='MSDeformAttnPixelDecoder'), **(pixel_decoder or {}))
+        self.pixel_decoder = MODELS.build(dict(pixel_decoder, in_channels=list(in_channels),
+                                               channels=channels))
         self.num_levels = self.pixel_decoder.num_encoder_levels
         self.num_bin_queries, self.num_scale_queries = num_bin_queries, num_scale_queries
         self.num_heads = num_heads

@@ -192,3 +192,88 @@ def test_configuration_errors():
         build(aux_layers=(0,))
     with pytest.raises(ConfigError, match='scene_labeler.classes'):
         build(scene_labeler=dict(classes=('a',)))
+
+
+def test_published_configuration_size(monkeypatch):
+    """The released NK model on the meta device (count_params): what trains there is the
+    ConvNeXt-L trunk (196.23M) and the head, whose size is computed by hand below."""
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    spec = importlib.util.spec_from_file_location(
+        'count_params', root / 'tools' / 'analysis_tools' / 'count_params.py')
+    count_params = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(count_params)
+    monkeypatch.setenv('TR2M_RANDOM_INIT', '1')
+    counts = count_params.main([str(root / 'projects' / 'scaledepth' / 'configs'
+                                    / 'scaledepth_clip_convnext_l_nk_352x512.py')])
+    mods = counts['modules']
+    assert mods['backbone']['trainable'] == 196_227_264
+    c, f_enc, f_dec = 256, 1024, 2048
+    linear = lambda i, o, bias=True: i * o + (o if bias else 0)  # noqa: E731
+    enc_layer = (linear(c, 8 * 3 * 4 * 2) + linear(c, 8 * 3 * 4) + 2 * linear(c, c)
+                 + linear(c, f_enc) + linear(f_enc, c) + 2 * 2 * c)
+    pixel_decoder = (sum(linear(i, c) + 2 * c for i in (1536, 768, 384)) + 3 * c  # in, levels
+                     + 6 * enc_layer + linear(192, c, False) + 2 * c  # lateral
+                     + 9 * c * c + 2 * c + linear(c, c))  # output conv, mask features
+    dec_layer = 2 * (linear(c, 3 * c) + linear(c, c)) + linear(c, f_dec) + linear(f_dec, c) + 6 * c
+    queries = 2 * 67 * c + 3 * c  # query_feat, query_embed, level_embed
+    arde = 2 * c + linear(c, 1) + 3 * linear(c, c)
+    sasp = linear(3 * c, 1)
+    head = pixel_decoder + 9 * dec_layer + queries + arde + sasp
+    assert head == 20_232_898
+    assert mods['decode_head']['trainable'] == head
+    assert counts['trainable'] == counts['total'] == 196_227_264 + head  # 216.46M
+
+
+def test_released_optimiser_groups():
+    """lr x0.1 on the backbone; no weight decay on the head's norms, queries and level
+    embeddings; the backbone keeps it everywhere (its custom key wins, as released)."""
+    from pathlib import Path
+
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+
+    cfg = Config.fromfile(str(Path(__file__).resolve().parents[1] / 'configs'
+                              / 'scaledepth_clip_convnext_l_nk_352x512.py'))
+    model = build(decode_head=dict(SMALL['decode_head'], type='ScaleDepthHead'))
+    with DefaultScope.overwrite_default_scope('tr2m'):
+        wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    names = {id(p): n for n, p in model.named_parameters()}
+    groups = {names[id(p)]: (g['lr'], g['weight_decay'])
+              for g in wrapper.optimizer.param_groups for p in g['params']}
+    assert groups['backbone.stem.0.weight'] == (1e-5, 0.05)
+    assert groups['backbone.stages.0.blocks.0.norm.weight'] == (1e-5, 0.05)
+    assert groups['decode_head.layers.0.norms.0.weight'] == (1e-4, 0.0)
+    assert groups['decode_head.query_feat.weight'] == (1e-4, 0.0)
+    assert groups['decode_head.level_embed.weight'] == (1e-4, 0.0)
+    assert groups['decode_head.layers.0.ffn.0.weight'] == (1e-4, 0.05)
+    assert wrapper.clip_grad_kwargs == dict(max_norm=0.01, norm_type=2)
+    assert len(groups) == len(names)
+
+
+def test_demo_config_as_written():
+    """The demo builds as written (real MiniLM prompts: 29 x 384 = 3 queries x 128, so no
+    projection), and its labeler maps the three synthetic domains."""
+    from pathlib import Path
+
+    from mmengine.config import Config
+    from mmengine.structures import BaseDataElement
+
+    cfg = Config.fromfile(str(Path(__file__).resolve().parents[1] / 'configs'
+                              / 'scaledepth_synthetic.py'))
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope('tr2m'):
+        model = MODELS.build(cfg.model)
+    assert model.class_embeddings.shape == (29, 384)
+    assert isinstance(model.decode_head.sasp.text_proj, torch.nn.Identity)
+    samples = []
+    for name, cap in (('synthetic_indoor', 'A small living room with a bed against the wall.'),
+                      ('synthetic_outdoor', 'A wide street.'),
+                      ('synthetic_endoscopic', 'An endoscopic view.')):
+        s = BaseDataElement(metainfo=dict(dataset_name=name, img_path='train/x/0000_rgb.png'))
+        s.caption = cap
+        samples.append(s)
+    names = [model.scene_classes[i] for i in model.scene_labeler(samples)]
+    assert names == ['living_room', 'outdoor_scene', 'endoscopic_scene']

@@ -1,7 +1,8 @@
 # ScaleDepth's released schedule: AdamW lr 1e-4 (backbone x0.1), weight decay 0.05 (none on
-# norms, queries and level embeddings), gradient norm clipped at 0.01, poly decay (power 0.9)
-# to 0 over 40k iterations, validation every 1k. (Checkpoint and logging hooks by iteration
-# are set in the leaf config: default_runtime.py defines default_hooks too.)
+# the head's norms, queries and level embeddings; the backbone's norms keep it, as released),
+# gradient norm clipped at 0.01, poly decay (power 0.9) to 0 over 40k iterations, validation
+# every 1k. (Iteration-based checkpoint and logging hooks are set in the leaf config:
+# default_runtime.py defines default_hooks too.)
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.05),
