@@ -169,3 +169,23 @@ def test_bin_head_mask_is_a_dot_product():
     emb = arde.mask_embed(arde.norm(q))
     torch.testing.assert_close(masks[0, 1, 1, 0], (emb[0, 1] * feats[0, :, 1, 0]).sum())
     assert bins.shape == (1, 2)
+
+
+def test_released_similarity_starts_saturated():
+    """At the released widths (3 x 256 queries, 28 unit text embeddings, logit scale 100), the
+    initial head's scene softmax is one-hot, so the released CE of the softmax sits at
+    log(27 + e) with almost no gradient (README: 'Similarity loss form')."""
+    from projects.scaledepth.scaledepth.text_image_loss import text_image_similarity_loss
+
+    torch.manual_seed(0)
+    head = ScaleDepthHead([192, 384, 768, 1536], text_channels=768)
+    feats = [torch.randn(2, c, 88 // s, 128 // s)
+             for c, s in zip([192, 384, 768, 1536], [1, 2, 4, 8])]
+    logits = head(feats, F.normalize(torch.randn(28, 768), dim=-1)).scene_logits[-1].detach()
+    assert logits.std() > 50 and (logits.softmax(-1).max(-1).values > 0.999).all()
+    wrong = (logits.argmax(-1) + 1) % 28
+    x = logits.clone().requires_grad_()
+    loss = text_image_similarity_loss(x, wrong)
+    assert loss.item() == pytest.approx(math.log(27 + math.e), abs=1e-3)
+    loss.backward()
+    assert x.grad.abs().max() < 1e-3
