@@ -1,4 +1,4 @@
-"""Every config under ``configs/`` (not ``_base_``) and ``projects/*/configs`` parses, keeps its
+"""Every config under ``configs/`` and ``projects/*/configs`` (not ``_base_``) parses, keeps its
 inheritance depth <= 3, builds its model on CPU and runs ``loss`` and ``predict`` on a tiny
 batch, then its test evaluator scores the predictions.
 
@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(p for p in (REPO / 'configs').rglob('*.py')
                  if '_base_' not in p.parts and 'grids' not in p.parts
                  and p.parent.name != 'compare')  # grids and comparison files: not configs
-CONFIGS += sorted(REPO.glob('projects/*/configs/**/*.py'))
+CONFIGS += sorted(p for p in REPO.glob('projects/*/configs/**/*.py') if '_base_' not in p.parts)
 #: Widths of trainable parts in the sweep (the architecture is unchanged, only narrower).
 TINY_WIDTHS = dict(RescaleHead=dict(channels=16), SOCProjector=dict(hidden_channels=16,
                                                                     out_channels=16),

@@ -32,8 +32,8 @@ from torch import nn
 from tr2m.datasets.depth_io import read_rgb
 from tr2m.registry import MODELS, TRANSFORMS
 from tr2m.utils import register_all_modules
-from tr2m.utils.config import load_config
 from tr2m.utils.checkpoint import load_checkpoint_file
+from tr2m.utils.config import load_config
 from tr2m.utils.errors import CheckpointError, MissingCheckpointError
 
 #: Test-pipeline transforms left out at inference: image/GT/caption loading (done here or not

@@ -1,7 +1,6 @@
 """``RescaleHead`` and ``SOCProjector``: shapes, positivity, initial value, paper sizes."""
 import math
 
-import pytest
 import torch
 
 from tr2m.models.heads import RescaleHead, SOCProjector
