@@ -62,7 +62,7 @@ def test_min_length_as_released():
     assert len(full) == 2 and all(len(s) == 9 for s in full)
     assert PerDatasetBatchSampler(DefaultSampler(_concat(1024, 993), shuffle=False),
                                   8).__len__() == 125
-    released = PerDatasetBatchSampler(DefaultSampler(_concat(24231, 23157, 48248),
+    released = PerDatasetBatchSampler(DefaultSampler(_concat(24231, 23158, 48248),
                                                      shuffle=False), 8)
     assert len(released) == 2895
 
