@@ -1,3 +1,6 @@
-from .group_batch_sampler import GroupByDatasetBatchSampler, dataset_group_ids
+from .dataset_batch_sampler import DatasetBatchSampler, dataset_group_ids
+from .group_batch_sampler import GroupByDatasetBatchSampler
+from .per_dataset_batch_sampler import PerDatasetBatchSampler
 
-__all__ = ['GroupByDatasetBatchSampler', 'dataset_group_ids']
+__all__ = ['DatasetBatchSampler', 'GroupByDatasetBatchSampler', 'PerDatasetBatchSampler',
+           'dataset_group_ids']

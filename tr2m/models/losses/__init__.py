@@ -1,3 +1,4 @@
+from .huber_loss import HuberDepthLoss, huber_depth_loss
 from .l1_loss import L1DepthLoss, l1_depth_loss
 from .pseudo_depth_loss import ThresholdedPseudoDepthLoss, fit_scale_shift, pseudo_metric_depth
 from .silog_loss import SiLogLoss, silog_loss
@@ -20,5 +21,6 @@ __all__ = [
     'ThresholdedPseudoDepthLoss', 'depth_classes', 'downsample_depth', 'class_range',
     'reduce_labels', 'soc_class_stats', 'soc_query_losses', 'soc_loss', 'soc_pos_frac',
     'class_separability', 'ScaleOrientedContrastiveLoss', 'edge_aware_smoothness',
-    'EdgeAwareSmoothnessLoss', 'l1_depth_loss', 'L1DepthLoss'
+    'EdgeAwareSmoothnessLoss', 'l1_depth_loss', 'L1DepthLoss', 'huber_depth_loss',
+    'HuberDepthLoss'
 ]

@@ -1,4 +1,9 @@
-"""L1 / Huber depth loss over valid GT pixels (the RSA baseline's training loss)."""
+"""L1 / smooth-L1 depth loss over valid GT pixels.
+
+RSA's released training loss is :class:`HuberDepthLoss` (``huber_loss.py``: torch's Huber form
+and RSA's batch reduction); this loss's ``huber_delta`` is the smooth-L1 form (the Huber loss
+divided by ``delta``; equal to it at ``delta = 1``) with a per-image mean.
+"""
 from typing import Optional
 
 import torch
@@ -18,9 +23,9 @@ def l1_depth_loss(pred: Tensor, target: Tensor, valid_mask: Tensor, relative: bo
             may hold NaN or inf).
         relative (bool): divide each error by the target (``|p - g| / g``, RSA's
             ``--normalize``), so near and far pixels weigh alike. Defaults to False.
-        huber_delta (float, optional): Huber loss with this threshold (quadratic below it,
-            ``0.5 e^2 / delta``; linear above, ``|e| - 0.5 delta``) instead of L1. Defaults to
-            None (L1).
+        huber_delta (float, optional): smooth-L1 loss with this threshold (quadratic below
+            it, ``0.5 e^2 / delta``; linear above, ``|e| - 0.5 delta``) instead of L1.
+            Defaults to None (L1).
 
     Returns:
         Tensor: scalar, the mean over images with at least one valid pixel (0 with a gradient
@@ -49,7 +54,7 @@ class L1DepthLoss(nn.Module):
 
     Args:
         relative (bool): relative (GT-normalised) error. Defaults to False.
-        huber_delta (float, optional): Huber threshold, in depth units; None is plain L1.
+        huber_delta (float, optional): smooth-L1 threshold, in depth units; None is plain L1.
             Defaults to None.
         loss_weight (float): multiplier. Defaults to 1.0.
     """
