@@ -12,6 +12,7 @@ image (``tr2m.models.losses.class_separability``), averaged over images, overall
 dataset. Higher: pixels of one depth class look alike and differ from the other classes.
 """
 import argparse
+import contextlib
 import json
 import os.path as osp
 import sys
@@ -91,7 +92,8 @@ def main(argv=None) -> dict:
     from tr2m.utils.config import load_config
 
     ckpt = None if args.checkpoint.lower() == 'none' else args.checkpoint
-    model = init_depther(args.config, ckpt)
+    with contextlib.redirect_stdout(sys.stderr):  # mmengine's loading messages: not the JSON
+        model = init_depther(args.config, ckpt)
     cfg = load_config(args.config)
     loader = Runner.build_dataloader(cfg.test_dataloader)
     out = separability(model, loader, args.feature, args.num_classes)
