@@ -1,8 +1,8 @@
 from .formatting import PackDepthInputs
 from .geometric import CenterCrop, KBCrop, RandomCrop, RandomFlip, Resize
-from .loading import LoadCaption, LoadDepth, LoadRelativeDepth, LoadRGBImage
+from .loading import LoadCachedFeatures, LoadCaption, LoadDepth, LoadRelativeDepth, LoadRGBImage
 
 __all__ = [
     'LoadRGBImage', 'LoadDepth', 'LoadRelativeDepth', 'LoadCaption', 'Resize', 'RandomFlip',
-    'RandomCrop', 'KBCrop', 'CenterCrop', 'PackDepthInputs'
+    'RandomCrop', 'KBCrop', 'CenterCrop', 'PackDepthInputs', 'LoadCachedFeatures'
 ]
