@@ -98,7 +98,8 @@ def describe_diff(cached: Any, current: Any, path: str = '') -> List[str]:
             else:
                 out += describe_diff(cached[key], current[key], sub)
         return out
-    if isinstance(cached, list) and isinstance(current, list) and len(cached) == len(current):
+    nested = isinstance(cached, list) and any(isinstance(v, (dict, list)) for v in cached)
+    if nested and isinstance(current, list) and len(cached) == len(current):
         out = []
         for i, (a, b) in enumerate(zip(cached, current)):
             out += describe_diff(a, b, f'{path}[{i}]')
