@@ -33,7 +33,7 @@ def write_config(path: Path, data_root: Path, cache_root: Path, extra: str = '')
 model = dict({TOY})
 cache = dict(root={str(cache_root)!r})
 _train = dict(type='DepthManifestDataset', data_root={str(data_root)!r}, ann_file='train.json',
-              protocols={{{{_base_.protocols}}}}, pipeline={{{{_base_.train_pipeline}}}})
+              pipeline={{{{_base_.train_pipeline}}}})
 train_dataloader = dict(batch_size=4, dataset=dict(_delete_=True, type='ConcatDataset', datasets=[
     dict(_train, datasets=['synthetic_indoor']), dict(_train, datasets=['synthetic_outdoor'])]))
 val_dataloader = dict(dataset=dict(data_root={str(data_root)!r}))

@@ -13,6 +13,7 @@ from tr2m.models.depthers.base import (
     relative_inverse_depth,
 )
 from tr2m.models.encoders.text_base import TextEmbedding, stack_embeddings
+from tr2m.models.layers.precision import autocast_off
 from tr2m.registry import MODELS
 
 #: Salt of the seed the frozen components are built with (see :func:`frozen_build_rng`).
@@ -193,7 +194,9 @@ class TR2M(BaseDepther):
                                  f'{missing}: its pipeline must end with LoadCachedFeatures '
                                  '(configs get it from cache=dict(root=...))')
         rel = relative_inverse_depth(None, inputs, data_samples)
-        img_feats = torch.stack([s.img_feats for s in data_samples]).to(inputs.device).float()
+        with autocast_off():  # float16 storage; CPU autocast refuses to stack it
+            img_feats = torch.stack([s.img_feats for s in data_samples]).to(inputs.device)
+        img_feats = img_feats.float()
         text = None
         if has_text:
             pooled = [s.text_pooled for s in data_samples]

@@ -11,6 +11,8 @@ from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequenc
 import torch
 from torch import Tensor
 
+from tr2m.models.layers.precision import autocast_off
+
 #: Storage dtypes of the caption table.
 TABLE_DTYPES = {'float16': torch.float16, 'bfloat16': torch.bfloat16, 'float32': torch.float32}
 
@@ -46,6 +48,12 @@ def stack_embeddings(pooled: Sequence[Tensor], tokens: Optional[Sequence[Tensor]
                      width: int) -> TextEmbedding:
     """One :class:`TextEmbedding` from per-caption pooled ``(D',)`` and token ``(T_i, D')``
     tensors (tokens right-padded with zeros); ``tokens=None`` gives ``T = 0``."""
+    with autocast_off():  # float16 storage under CPU autocast
+        return _stack_embeddings(pooled, tokens, width)
+
+
+def _stack_embeddings(pooled: Sequence[Tensor], tokens: Optional[Sequence[Tensor]],
+                      width: int) -> TextEmbedding:
     pooled_t = torch.stack(list(pooled))  # (B, D')
     batch = pooled_t.shape[0]
     if tokens is None:

@@ -1,6 +1,6 @@
 """Precision guards for mixed-precision training: where the maths must stay in float32."""
 import functools
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from typing import Any, Callable
 
 import torch
@@ -16,6 +16,17 @@ def _to_float32(value: Any) -> Any:
     return value
 
 
+@contextmanager
+def autocast_off():
+    """Switch off autocast on every device where it is on (storage ops such as stacking cached
+    float16 tensors, which CPU autocast refuses)."""
+    with ExitStack() as stack:
+        for device in AUTOCAST_DEVICES:
+            if torch.is_autocast_enabled(device):
+                stack.enter_context(torch.autocast(device, enabled=False))
+        yield
+
+
 def float32_math(fn: Callable) -> Callable:
     """Run ``fn`` with autocast off and its float16/bfloat16 tensor arguments in float32.
 
@@ -27,10 +38,7 @@ def float32_math(fn: Callable) -> Callable:
     """
     @functools.wraps(fn)
     def guarded(*args, **kwargs):
-        with ExitStack() as stack:
-            for device in AUTOCAST_DEVICES:
-                if torch.is_autocast_enabled(device):
-                    stack.enter_context(torch.autocast(device, enabled=False))
+        with autocast_off():
             return fn(*(_to_float32(a) for a in args),
                       **{k: _to_float32(v) for k, v in kwargs.items()})
     return guarded
