@@ -17,7 +17,7 @@ def test_bf16_step_on_cpu_finite_and_close_to_fp32(tiny_tr2m, tiny_batch):
             wrapper = build_optim_wrapper(model, cfg)
         seen = {}
 
-        def record(module, args, out):
+        def record(module, args, out, seen=seen):
             seen.setdefault('neck', out.dtype)  # a hook that returns None keeps the output
 
         model.neck.q.register_forward_hook(record)  # a projection of the neck

@@ -111,7 +111,7 @@ def test_round_trip_float16_and_int8(cached, load_tool, tmp_path):
     int8_meta = run_tool(load_tool, config, '--batch-size', '1', '--dtype', 'int8',
                          '--out', str(int8_root), '--loaders', 'train')
     assert len(int8_meta['parts']) == 2
-    for loader, leaf, spec in plan_parts(cfg, ('train_dataloader',)):
+    for _, leaf, spec in plan_parts(cfg, ('train_dataloader',)):
         ref = computed_features(cfg, leaf, flip=True)
         f16, i8 = PartReader(str(root / spec['id'])), PartReader(str(int8_root / spec['id']))
         assert f16.views == [False, True] and len(f16.rows) == len(ref) == 2
@@ -211,7 +211,8 @@ def test_resume_after_interrupt_writes_the_same_files(cached, load_tool, tmp_pat
 
 def test_refusals_name_what_differs(cached, tmp_path, load_tool, synthetic_root, capsys):
     config, root, _ = cached
-    with pytest.raises(ConfigError, match=r'image_encoder\.input_size: not in the cache, config 28'):
+    with pytest.raises(ConfigError,
+                       match=r'image_encoder\.input_size: not in the cache, config 28'):
         load(config, options={'model.image_encoder.input_size': 28})
     with pytest.raises(ConfigError, match=r'seed: cache 0, config 1'):  # random frozen weights
         load(config, options={'randomness.seed': 1})
