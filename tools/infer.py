@@ -74,11 +74,18 @@ def parse_args(argv=None):
                         help='uint16 PNG value per depth unit (default: 1000 for m, 100 for mm)')
     parser.add_argument('--device', default=None, help="'cpu', 'cuda', 'cuda:1' (default: cuda "
                         'when available)')
+    parser.add_argument('--batch-size', type=int, default=1,
+                        help='images per forward pass (images of one network input size are '
+                        'batched together, in order)')
+    parser.add_argument('--amp', action='store_true',
+                        help='bfloat16 autocast (CPU or CUDA); the depth is returned in float32')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys (key=value; unknown keys are errors)')
     args = parser.parse_args(argv)
     if args.save_ply and args.intrinsics is None:
         parser.error('--save-ply needs --intrinsics FX FY CX CY')
+    if args.batch_size < 1:
+        parser.error('--batch-size must be >= 1')
     return args
 
 
@@ -199,6 +206,76 @@ def save_outputs(out_dir: str, stem: str, rgb: np.ndarray, result: Dict, png_sca
     return entry
 
 
+# ---- batched and mixed-precision prediction -------------------------------------------------
+def _autocast(model, amp: bool):
+    import contextlib
+
+    import torch
+
+    if not amp:
+        return contextlib.nullcontext()
+    device = next(model.parameters()).device.type
+    return torch.autocast(device, dtype=torch.bfloat16)
+
+
+def _packed(model, path: str, caption: str, intrinsics: Optional[List[float]]) -> dict:
+    """One image through the model's inference pipeline (as ``infer_depth`` does)."""
+    from tr2m.apis.inference import build_inference_pipeline
+    from tr2m.datasets.depth_io import read_rgb
+
+    pipeline = getattr(model, '_tr2m_inference_pipeline', None)
+    if pipeline is None:
+        pipeline = build_inference_pipeline(getattr(model, 'cfg', None))
+        model._tr2m_inference_pipeline = pipeline
+    img = read_rgb(path)
+    h, w = img.shape[:2]
+    results = dict(img=img, img_path=path, img_shape=(h, w), ori_shape=(h, w),
+                   intrinsics=None if intrinsics is None else [float(v) for v in intrinsics],
+                   caption=caption, captions=[caption], caption_index=0)
+    return pipeline(results)
+
+
+def predict_batched(model, images: List[str], captions: List[str],
+                    intrinsics: Optional[List[float]] = None, batch_size: int = 1,
+                    amp: bool = False):
+    """Yield ``(path, result)`` in input order, ``result`` as ``tr2m.apis.infer_depth`` returns
+    it; up to ``batch_size`` consecutive images of one network input size share a forward pass,
+    under bfloat16 autocast with ``amp``."""
+    import torch
+
+    def field(sample, name):
+        if name not in sample:
+            return None
+        return getattr(sample, name).data.detach().float().cpu().numpy()[0]
+
+    model.eval()
+    pending: List[tuple] = []
+
+    def flush():
+        inputs = [p['inputs'] for _, _, p in pending]
+        with torch.no_grad(), _autocast(model, amp):
+            preds = model.test_step(dict(inputs=inputs,
+                                         data_samples=[p['data_samples'] for _, _, p in pending]))
+        for (path, caption, packed), pred in zip(pending, preds):
+            depth = field(pred, 'pred_depth')
+            if depth is None:
+                raise RuntimeError(f'{type(model).__name__}.predict gave no pred_depth for {path}')
+            yield path, dict(depth=depth.astype(np.float32), rel=field(pred, 'rel_depth'),
+                             scale=field(pred, 'pred_scale'), shift=field(pred, 'pred_shift'),
+                             caption=caption, img_path=path,
+                             input_shape=tuple(int(v) for v in packed['inputs'].shape[-2:]))
+        pending.clear()
+
+    for path, caption in zip(images, captions):
+        packed = _packed(model, path, caption, intrinsics)
+        if pending and (len(pending) >= batch_size
+                        or pending[0][2]['inputs'].shape != packed['inputs'].shape):
+            yield from flush()
+        pending.append((path, caption, packed))
+    if pending:
+        yield from flush()
+
+
 def main(argv=None):
     args = parse_args(argv)
     import torch
@@ -223,9 +300,14 @@ def main(argv=None):
     os.makedirs(args.out_dir, exist_ok=True)
     report = dict(config=args.config, checkpoint=args.checkpoint, units=units,
                   png_scale=png_scale, intrinsics=args.intrinsics, images={})
-    for path, stem, caption in zip(images, stems, captions):
+    if args.batch_size > 1 or args.amp:
+        results = (r for _, r in predict_batched(model, images, captions, args.intrinsics,
+                                                 args.batch_size, args.amp))
+    else:
+        results = (infer_depth(model, p, c, intrinsics=args.intrinsics)
+                   for p, c in zip(images, captions))
+    for path, stem, caption, result in zip(images, stems, captions, results):
         rgb = read_rgb(path)  # raises naming the file when missing or corrupt
-        result = infer_depth(model, path, caption, intrinsics=args.intrinsics)
         entry = save_outputs(args.out_dir, stem, rgb, result, png_scale, args.intrinsics,
                              args.save_ply, units)
         report['images'][path] = entry
