@@ -12,7 +12,10 @@ images (default: the config's) at ``--shape`` (default: the train pipeline's net
 GT depth (a 1-10 m ramp, 90% valid) and a caption per image that no other step uses.
 
 Each figure is the median of ``--repeats`` timed calls after ``--warmup`` untimed ones, as
-wall time and as process CPU time (all threads). Sections (``--sections``, default all):
+wall time and as process CPU time (all threads). The training steps compared with each other
+(``train``, ``cache``, and their bfloat16 runs) are interleaved step by step, each model with
+its own weights and optimizer, so that a load change on a shared machine hits them alike.
+Sections (``--sections``, default all):
 
 - ``train``: ``model.train_step`` (preprocessor, losses, backward, optimizer step) plus the
   SOC momentum update, frozen models run, captions precomputed once before the steps (what
@@ -36,7 +39,7 @@ wall time and as process CPU time (all threads). Sections (``--sections``, defau
 
 JSON (``--json`` prints it as the last line): ``config device torch threads random_init
 batch_size shape repeats warmup sections`` and, per section present:
-``train``/``predict``: ``{wall_ms cpu_ms images_per_s wall_ms_all repeats warmup
+``train``/``predict``: ``{wall_ms cpu_ms images_per_s wall_ms_all cpu_ms_all repeats warmup
 [peak_mem_mib]}``; ``cache``: the same plus ``dtype speedup first_step_losses {key: [uncached,
 cached]} first_step_rel_diff {key: rel} first_step_max_rel_diff first_step_grad_rel_diff
 speedup_cpu weights {max_abs_diff init_max_abs_diff update_rel_diff}`` (``weights`` null with
@@ -47,8 +50,9 @@ losses_rel_diff {key: rel}``; ``soc``: ``queries key_sets keys_per_image classes
 {wall_ms cpu_ms peak_mib} pairwise {...} speedup speedup_cpu memory_ratio loss max_abs_diff
 rel_diff grad_max_abs_diff memory_method``; ``ratios``: ``cache_speedup cache_speedup_cpu
 frozen_share soc_speedup soc_speedup_cpu soc_memory_ratio amp_speedup amp_speedup_cpu
-amp_speedup_cached`` (null when not measured). Speed-ups are ratios of the medians, wall
-(``speedup``) and CPU time (``speedup_cpu``); on a shared machine the CPU figure is the steadier.
+amp_speedup_cached amp_speedup_cached_cpu`` (null when not measured). Speed-ups are ratios of
+the medians, wall (``speedup``) and CPU time (``speedup_cpu``); on a shared machine the CPU
+figure is the steadier.
 """
 import argparse
 import copy
@@ -155,7 +159,6 @@ def run_benchmark(args) -> dict:
     sections = [s for s in SECTIONS if s in args.sections]
     steps = args.warmup + args.repeats
     batches = [bench.make_batch(batch, shape, step) for step in range(steps)]
-    cuda = device == 'cuda'
 
     def build(cache=None):
         torch.manual_seed(seed)  # the same trainable initialisation for every build
@@ -173,12 +176,8 @@ def run_benchmark(args) -> dict:
             return build_optim_wrapper(model, wrapper)
 
     def phase(fn):
-        if cuda:
-            torch.cuda.reset_peak_memory_stats()
-        out = bench.with_rate(bench.timed(fn, args.repeats, args.warmup, device), batch)
-        if cuda:
-            out['peak_mem_mib'] = torch.cuda.max_memory_allocated() / 2**20
-        return out
+        return bench.with_rate(bench.interleaved(dict(f=fn), args.repeats, args.warmup,
+                                                 device)['f'], batch)
 
     def train_steps(model, optim, record, data=lambda i: batches[i], after=lambda i: None):
         grads = bench.GradCapture(model, optim)
@@ -206,47 +205,76 @@ def run_benchmark(args) -> dict:
     captions = [s.caption for b in batches for s in b['data_samples']]
     if encoder is not None:
         encoder.precompute(captions)  # CaptionEmbeddingHook's start-up pass
-    uncached = {}
-    if 'train' in sections or 'cache' in sections:
+
+    # ---- training steps whose ratios matter, interleaved: fp32 / cache / bf16 ----------
+    steps_fns, records, inits, tmp = OrderedDict(), {}, {}, None
+    if 'train' in sections or 'cache' in sections or 'amp' in sections:
         model.train()
-        init = bench.trainable_state(model)
-        result['train'] = phase(train_steps(model, optimizer(model), uncached))
+        inits['train'], records['train'] = bench.trainable_state(model), {}
+        steps_fns['train'] = train_steps(model, optimizer(model), records['train'])
     if 'cache' in sections:
-        with bench.temp_dir() as tmp:
-            folder = osp.join(tmp, 'benchmark')
-            keep_tokens = getattr(model.neck, 'text_tokens', 'pooled') == 'all'
-            bench.write_batch_cache(model, batches, folder, args.cache_dtype, keep_tokens)
-            cmodel = build(cache=dict(root=tmp, widths=dict(model.frozen_widths),
-                                      text_tokens=keep_tokens)).train()
-            loader = LoadCachedFeatures(folder)
-            cinit = bench.trainable_state(cmodel)
-            cached = {}
-            def read(i):
-                return bench.attach_cached(batches[i], loader)
+        tmp = bench.temp_dir()
+        folder = osp.join(tmp.name, 'benchmark')
+        keep_tokens = getattr(model.neck, 'text_tokens', 'pooled') == 'all'
+        bench.write_batch_cache(model, batches, folder, args.cache_dtype, keep_tokens)
+        loader = LoadCachedFeatures(folder)
+        cache_mode = dict(root=tmp.name, widths=dict(model.frozen_widths), text_tokens=keep_tokens)
 
-            def drop(i):
-                bench.clear_cached(batches[i])
+        def read(i):
+            return bench.attach_cached(batches[i], loader)
 
-            result['cache'] = phase(train_steps(cmodel, optimizer(cmodel), cached, data=read,
-                                                after=drop))
-            rel = bench.relative_difference(uncached['losses'], cached['losses'])
-            result['cache'].update(
-                dtype=args.cache_dtype,
-                speedup=result['train']['wall_ms'] / result['cache']['wall_ms'],
-                speedup_cpu=result['train']['cpu_ms'] / result['cache']['cpu_ms'],
-                first_step_grad_rel_diff=bench.grads_rel_diff(uncached['grads'],
-                                                              cached['grads']),
-                first_step_losses={k: [uncached['losses'][k], cached['losses'][k]] for k in rel},
-                first_step_rel_diff=rel, first_step_max_rel_diff=max(rel.values()),
-                weights=(bench.weights_difference(init, uncached['weights'], cinit,
-                                                  cached['weights'])
-                         if 'weights' in uncached else None))
-            if 'amp' in sections:
-                bf16_cached = phase(train_steps(cmodel, optimizer(cmodel, amp=True), {},
-                                                data=read, after=drop))
-                bf16_cached['speedup'] = result['cache']['wall_ms'] / bf16_cached['wall_ms']
-                bf16_cached['speedup_cpu'] = result['cache']['cpu_ms'] / bf16_cached['cpu_ms']
-            del cmodel
+        def drop(i):
+            bench.clear_cached(batches[i])
+
+        cmodel = build(cache=cache_mode).train()
+        inits['cache'], records['cache'] = bench.trainable_state(cmodel), {}
+        steps_fns['cache'] = train_steps(cmodel, optimizer(cmodel), records['cache'],
+                                         data=read, after=drop)
+    if 'amp' in sections:
+        amp_model = build().train()  # its own weights and optimizer: the fp32 runs stay exact
+        if encoder is not None:
+            amp_model.text_encoder.precompute(captions)
+        steps_fns['amp_train'] = train_steps(amp_model, optimizer(amp_model, amp=True), {})
+        if 'cache' in sections:
+            amp_cmodel = build(cache=cache_mode).train()
+            steps_fns['amp_cache'] = train_steps(amp_cmodel, optimizer(amp_cmodel, amp=True), {},
+                                                 data=read, after=drop)
+    timings = bench.interleaved(steps_fns, args.repeats, args.warmup, device) if steps_fns \
+        else {}
+    for t in timings.values():
+        bench.with_rate(t, batch)
+    if 'train' in timings and ('train' in sections or 'cache' in sections):
+        result['train'] = timings['train']
+    if 'cache' in sections:
+        u, c = records['train'], records['cache']
+        rel = bench.relative_difference(u['losses'], c['losses'])
+        result['cache'] = dict(
+            timings['cache'], dtype=args.cache_dtype,
+            speedup=timings['train']['wall_ms'] / timings['cache']['wall_ms'],
+            speedup_cpu=timings['train']['cpu_ms'] / timings['cache']['cpu_ms'],
+            first_step_losses={k: [u['losses'][k], c['losses'][k]] for k in rel},
+            first_step_rel_diff=rel, first_step_max_rel_diff=max(rel.values()),
+            first_step_grad_rel_diff=bench.grads_rel_diff(u['grads'], c['grads']),
+            weights=(bench.weights_difference(inits['train'], u['weights'], inits['cache'],
+                                              c['weights']) if 'weights' in u else None))
+    if 'amp' in sections:
+        amp = dict(dtype='bfloat16')
+        for key, ref in (('train', 'train'), ('cache', 'cache')):
+            t = timings.get(f'amp_{key}')
+            if t is not None:
+                amp[key] = dict(t, speedup=timings[ref]['wall_ms'] / t['wall_ms'],
+                                speedup_cpu=timings[ref]['cpu_ms'] / t['cpu_ms'])
+        data = model.data_preprocessor(batches[0], True)
+        with torch.no_grad():
+            fp32 = {k: float(v) for k, v in model(**data, mode='loss').items()}
+            with torch.autocast(device, dtype=torch.bfloat16):
+                bf16 = {k: float(v) for k, v in model(**data, mode='loss').items()}
+        amp['losses_rel_diff'] = bench.relative_difference(fp32, bf16)
+        amp['losses_abs_diff'] = bench.absolute_difference(fp32, bf16)
+        result['amp'] = amp
+        del amp_model
+    if tmp is not None:
+        tmp.cleanup()
     if 'frozen' in sections:
         model.train()
         if encoder is not None:
@@ -269,23 +297,6 @@ def run_benchmark(args) -> dict:
                                      frozen=name in frozen_names)
         result['frozen'] = dict(step=step, modules=modules, frozen_share=sum(
             m['share'] for n, m in modules.items() if m['frozen']))
-    if 'amp' in sections:
-        model.train()
-        amp = dict(dtype='bfloat16')
-        amp['train'] = phase(train_steps(model, optimizer(model, amp=True), {}))
-        if 'train' in result:
-            amp['train']['speedup'] = result['train']['wall_ms'] / amp['train']['wall_ms']
-            amp['train']['speedup_cpu'] = result['train']['cpu_ms'] / amp['train']['cpu_ms']
-        if 'cache' in result:
-            amp['cache'] = bf16_cached
-        data = model.data_preprocessor(batches[0], True)
-        with torch.no_grad():
-            fp32 = model(**data, mode='loss')
-            with torch.autocast(device, dtype=torch.bfloat16):
-                bf16 = model(**data, mode='loss')
-        amp['losses_rel_diff'] = bench.relative_difference(
-            {k: float(v) for k, v in fp32.items()}, {k: float(v) for k, v in bf16.items()})
-        result['amp'] = amp
     if 'soc' in sections:
         result['soc'] = bench.soc_benchmark(batch, tuple(args.soc_size), args.soc_keys,
                                             args.soc_dim, args.soc_classes, args.repeats,
@@ -308,7 +319,8 @@ def run_benchmark(args) -> dict:
         soc_memory_ratio=(result.get('soc') or {}).get('memory_ratio'),
         amp_speedup=(amp.get('train') or {}).get('speedup'),
         amp_speedup_cpu=(amp.get('train') or {}).get('speedup_cpu'),
-        amp_speedup_cached=(amp.get('cache') or {}).get('speedup'))
+        amp_speedup_cached=(amp.get('cache') or {}).get('speedup'),
+        amp_speedup_cached_cpu=(amp.get('cache') or {}).get('speedup_cpu'))
     return result
 
 

@@ -72,7 +72,39 @@ def timed(fn: Callable[[int], None], repeats: int, warmup: int, device) -> dict:
         walls.append((time.perf_counter() - t0) * 1e3)
         cpus.append((time.process_time() - c0) * 1e3)
     return dict(wall_ms=statistics.median(walls), cpu_ms=statistics.median(cpus),
-                wall_ms_all=walls, repeats=repeats, warmup=warmup)
+                wall_ms_all=walls, cpu_ms_all=cpus, repeats=repeats, warmup=warmup)
+
+
+def interleaved(fns: Dict[str, Callable[[int], None]], repeats: int, warmup: int,
+                device) -> Dict[str, dict]:
+    """:func:`timed` for several functions whose ratios matter, run in turn within each
+    repeat (``a(0) b(0) a(1) b(1) ...``), so a load change on a shared machine hits them alike.
+    On CUDA each gets ``peak_mem_mib`` (the allocator's peak during its calls)."""
+    cuda = str(device).startswith('cuda')
+    walls = {n: [] for n in fns}
+    cpus = {n: [] for n in fns}
+    peaks = {n: 0.0 for n in fns}
+    for i in range(warmup + repeats):
+        for name, fn in fns.items():
+            if cuda:
+                torch.cuda.reset_peak_memory_stats()
+            sync(device)
+            c0, t0 = time.process_time(), time.perf_counter()
+            fn(i)
+            sync(device)
+            if i >= warmup:
+                walls[name].append((time.perf_counter() - t0) * 1e3)
+                cpus[name].append((time.process_time() - c0) * 1e3)
+            if cuda:
+                peaks[name] = max(peaks[name], torch.cuda.max_memory_allocated() / 2**20)
+    out = {}
+    for name in fns:
+        out[name] = dict(wall_ms=statistics.median(walls[name]),
+                         cpu_ms=statistics.median(cpus[name]), wall_ms_all=walls[name],
+                         cpu_ms_all=cpus[name], repeats=repeats, warmup=warmup)
+        if cuda:
+            out[name]['peak_mem_mib'] = peaks[name]
+    return out
 
 
 def with_rate(phase: dict, batch: int) -> dict:
@@ -197,7 +229,9 @@ def soc_peak_child(form: str, batch: int, size: Sequence[int], keys: int, dim: i
     """In a fresh process: peak RSS increase (MiB) of one forward + backward of a SOC form.
 
     The peak-RSS counter (``VmHWM``) is reset (``/proc/self/clear_refs``) after the inputs exist
-    and one untimed call has warmed the allocator, so the figure is what the call itself adds.
+    and one untimed call has run, so the figure is what the call itself adds (run it with
+    ``MALLOC_MMAP_THRESHOLD_`` fixed, as :func:`soc_peak_memory` does, so that large blocks are
+    returned to the system when freed).
     """
     torch.set_num_threads(int(os.environ.get('TR2M_BENCH_THREADS', '1')))
     q, k, a, b = soc_inputs(batch, tuple(size), keys, dim, classes)
@@ -229,12 +263,15 @@ def soc_peak_memory(form: str, batch: int, size, keys: int, dim: int, classes: i
             f'print(json.dumps(soc_peak_child({form!r}, {batch}, {list(size)}, {keys}, {dim}, '
             f'{classes})))')
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    # a fixed mmap threshold: glibc otherwise raises it when a large block is freed, and the
+    # measured call would reuse the warm-up call's resident heap (its peak then reads ~0)
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get('PYTHONPATH', ''),
-               TR2M_BENCH_THREADS=str(torch.get_num_threads()))
+               TR2M_BENCH_THREADS=str(torch.get_num_threads()), MALLOC_MMAP_THRESHOLD_='65536')
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                          env=env, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])['peak_mib'], \
-        'peak RSS increase (VmHWM after resetting it) of one call in a fresh subprocess'
+        ('peak RSS increase of one call (after a warm-up call) in a fresh subprocess: VmHWM '
+         'reset through /proc/self/clear_refs, glibc mmap threshold fixed at 64 KiB')
 
 
 def soc_benchmark(batch: int, size: Sequence[int], keys: int, dim: int, classes: int,
@@ -333,6 +370,11 @@ def grads_rel_diff(ref: Dict[str, torch.Tensor], other: Dict[str, torch.Tensor])
 
 def temp_dir(prefix: str = 'tr2m_bench_') -> tempfile.TemporaryDirectory:
     return tempfile.TemporaryDirectory(prefix=prefix)
+
+
+def absolute_difference(a: Dict[str, float], b: Dict[str, float]) -> Dict[str, float]:
+    """``|a - b|`` per loss key of ``a``."""
+    return {k: abs(v - b[k]) for k, v in a.items() if 'loss' in k and k in b}
 
 
 def relative_difference(a: Dict[str, float], b: Dict[str, float]) -> Dict[str, float]:
