@@ -28,7 +28,9 @@ class CaptionEmbeddingHook(Hook):
     nothing; models without one are left alone.
 
     Memory: the encoder's caption table keeps float16 pooled embeddings (see
-    :mod:`tr2m.models.encoders.text_base`; ~1.15 GB for 750k CLIP-L captions).
+    :mod:`tr2m.models.encoders.text_base`; ~1.15 GB for 750k CLIP-L captions). Under DDP every
+    rank embeds every caption into its own table (the same work on each rank; the feature
+    cache does it once for all).
 
     Args:
         batch_size (int): captions per encoder call. Defaults to 256.
