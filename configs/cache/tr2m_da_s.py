@@ -6,3 +6,4 @@
 # see "Frozen-feature cache" in README.md; --dtype int8 halves the image tokens.
 _base_ = ['../tr2m_da_s.py']
 cache = dict(root='work_dirs/cache/tr2m_da_s', dtype='float16')
+work_dir = 'work_dirs/tr2m_da_s_cached'  # not the uncached run's work_dirs/tr2m_da_s
