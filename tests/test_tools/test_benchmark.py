@@ -57,7 +57,8 @@ def test_json_keys_as_documented(report):
     assert s['class_mean']['peak_mib'] >= 0 and 'subprocess' in s['memory_method']
     assert set(r['ratios']) == {'cache_speedup', 'cache_speedup_cpu', 'frozen_share',
                                 'soc_speedup', 'soc_speedup_cpu', 'soc_memory_ratio',
-                                'amp_speedup', 'amp_speedup_cpu', 'amp_speedup_cached'}
+                                'amp_speedup', 'amp_speedup_cpu', 'amp_speedup_cached',
+                                'amp_speedup_cached_cpu'}
     # every key of the JSON is named in --help
     documented = bench.__doc__
     for key in list(r) + list(r['cache']) + list(r['soc']) + list(r['ratios']):
