@@ -1,6 +1,6 @@
 # The offline quickstart trained from the frozen-feature cache:
 #   python tools/cache_features.py configs/cache/tr2m_synthetic.py   # once: Dr, tokens, captions
-#   python tools/train.py configs/cache/tr2m_synthetic.py            # never builds the frozen models
+#   python tools/train.py configs/cache/tr2m_synthetic.py   # never builds the frozen models
 # The quickstart's RandomCrop cannot be cached (a crop changes every ViT token), so this config
 # resizes the 96x128 frames to the 84x112 network input instead; RandomFlip is cached as a
 # second view. See tr2m/engine/feature_cache.py for what the cache is keyed on.
