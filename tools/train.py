@@ -18,6 +18,7 @@ from tr2m.utils import cli, register_all_modules  # noqa: E402
 from tr2m.utils.checkpoint import check_checkpoint_file, find_resumable_checkpoint  # noqa: E402
 from tr2m.utils.config import load_config  # noqa: E402
 from tr2m.utils.dist import distributed  # noqa: E402
+from tr2m.utils.errors import ArgumentError  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -27,7 +28,12 @@ def parse_args(argv=None):
                         '(default: work_dirs/<config name>)')
     parser.add_argument('--resume', nargs='?', const='auto', default=None, metavar='CKPT',
                         help='resume from CKPT, or from the latest checkpoint of the work dir')
-    parser.add_argument('--amp', action='store_true', help='mixed precision (CUDA)')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed precision: bfloat16 autocast of the frozen encoders and the '
+                        'trainable part, on CPU or CUDA (the losses stay float32)')
+    parser.add_argument('--amp-dtype', choices=('bfloat16', 'float16'), default='bfloat16',
+                        help='autocast dtype of --amp; float16 adds dynamic loss scaling '
+                        '(mmengine AmpOptimWrapper, CUDA only)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys (key=value; unknown keys are errors)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -39,15 +45,31 @@ def parse_args(argv=None):
     return args
 
 
-def build_config(args) -> Config:
-    cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
-    if args.amp:
+def apply_amp(cfg: Config, dtype: str = 'bfloat16') -> Config:
+    """Mixed precision in the config's optimizer wrapper: ``AutocastOptimWrapper`` (bfloat16,
+    CPU or CUDA, no loss scaling) or mmengine's ``AmpOptimWrapper`` (float16 with dynamic loss
+    scaling, CUDA only)."""
+    if dtype == 'float16':
         import torch
 
         if not torch.cuda.is_available():
-            raise SystemExit('--amp needs a CUDA device (mmengine AmpOptimWrapper)')
+            raise ArgumentError('--amp-dtype float16 needs CUDA (loss scaling, mmengine '
+                                'AmpOptimWrapper); --amp with bfloat16 also runs on CPU')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.dtype = 'float16'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    elif dtype == 'bfloat16':
+        cfg.optim_wrapper.type = 'AutocastOptimWrapper'
+        cfg.optim_wrapper.dtype = 'bfloat16'
+    else:
+        raise ValueError(f"amp dtype must be 'bfloat16' or 'float16', got {dtype!r}")
+    return cfg
+
+
+def build_config(args) -> Config:
+    cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    if args.amp:
+        apply_amp(cfg, args.amp_dtype)
     resolve_resume(cfg, args.resume)
     return cfg
 

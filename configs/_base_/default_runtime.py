@@ -26,8 +26,10 @@ default_hooks = dict(
 )
 # EMA update of every momentum branch (SOC's key branch) after every optimizer step (a no-op for
 # models without one); every 50 iterations, each loss term's gradient norm on the parameters it
-# shares with the depth loss (gnorm_* / gratio_* in the log).
-custom_hooks = [dict(type='SOCMomentumHook'), dict(type='LossBalanceHook', interval=50)]
+# shares with the depth loss (gnorm_* / gratio_* in the log); before training, every caption
+# of the train and val sets embedded once (a no-op with the feature cache).
+custom_hooks = [dict(type='SOCMomentumHook'), dict(type='LossBalanceHook', interval=50),
+                dict(type='CaptionEmbeddingHook')]
 
 # Depth panels (tr2m.visualization): turbo, near = warm, colour bars in the protocol's unit.
 # TensorBoard is switched on by the paper config (configs/tr2m_da_s.py), not here: the

@@ -1,52 +1,86 @@
-"""``tools/analysis_tools/benchmark.py`` on the quickstart config with tiny iteration counts."""
+"""``tools/analysis_tools/benchmark.py`` on the quickstart config with tiny counts: the JSON
+keys its ``--help`` documents, and the pairwise SOC reference against ``soc_loss``."""
 import json
+import re
 from pathlib import Path
 
 import pytest
 import torch
 
+from tr2m.engine.benchmark import make_batch, soc_inputs, soc_loss_pairwise
 from tr2m.models.losses import soc_loss
 
 QUICKSTART = Path(__file__).resolve().parents[2] / 'configs' / 'quickstart' / 'tr2m_synthetic.py'
+PHASE = {'wall_ms', 'cpu_ms', 'images_per_s', 'wall_ms_all', 'repeats', 'warmup'}
 
 
-def test_benchmark_quickstart_json(load_tool, monkeypatch, capsys):
-    monkeypatch.setenv('TR2M_RANDOM_INIT', '1')  # what the tool sets itself; restored after
+@pytest.fixture(scope='module')
+def report(load_tool):
+    import contextlib
+    import io
+
     bench = load_tool('tools/analysis_tools/benchmark.py')
-    bench.main([str(QUICKSTART), '--iters', '2', '--warmup', '1', '--batch-size', '2',
-                '--device', 'cpu', '--json'])
-    stdout = capsys.readouterr().out.strip().splitlines()
-    r = json.loads(stdout[-1])  # one JSON object
-    assert r['random_init'] is True and r['batch_size'] == 2
-    assert r['train_shape'] == [84, 112] == r['test_shape']  # RandomCrop / Resize of the config
-    for name in ('train', 'predict'):
-        assert r[name]['ms_per_iter'] > 0 and r[name]['iters'] == 2
-        assert r[name]['images_per_s'] == pytest.approx(2e3 / r[name]['ms_per_iter'])
-        assert 'peak_mem_mib' not in r[name]  # CUDA only
-    modules = r['breakdown']['modules']
-    assert {n for n, m in modules.items() if m['frozen']} == {
+    out = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out):
+        mp.setenv('TR2M_RANDOM_INIT', '1')  # what the tool sets itself; restored after
+        bench.main([str(QUICKSTART), '--repeats', '3', '--warmup', '0', '--batch-size', '2',
+                    '--device', 'cpu', '--threads', '1', '--soc-size', '8', '8', '--soc-dim',
+                    '16', '--json'])
+    lines = out.getvalue().strip().splitlines()
+    return bench, json.loads(lines[-1]), out.getvalue()
+
+
+def test_json_keys_as_documented(report):
+    bench, r, text = report
+    assert r['threads'] == 1 and r['batch_size'] == 2 and r['shape'] == [84, 112]
+    assert r['sections'] == list(bench.SECTIONS) and r['random_init'] is True
+    for name in ('train', 'cache', 'predict'):
+        assert PHASE <= set(r[name]) and len(r[name]['wall_ms_all']) == 3
+        assert r[name]['images_per_s'] == pytest.approx(2e3 / r[name]['wall_ms'])
+        assert r[name]['cpu_ms'] > 0 and 'peak_mem_mib' not in r[name]  # CUDA only
+    c = r['cache']
+    assert c['dtype'] == 'float16' and c['speedup'] == r['ratios']['cache_speedup']
+    assert c['first_step_max_rel_diff'] < 1e-3 and c['first_step_grad_rel_diff'] < 1e-3
+    assert set(c['first_step_losses']) >= {'loss_silog', 'loss_pseudo', 'loss_soc'}
+    assert c['weights']['init_max_abs_diff'] == 0  # both runs start from the same weights
+    f = r['frozen']
+    assert {n for n, m in f['modules'].items() if m['frozen']} == {
         'relative_depth', 'image_encoder', 'text_encoder'}
-    assert 0 < r['breakdown']['frozen_share'] < 1
-    assert r['ratios']['frozen_share'] == r['breakdown']['frozen_share']
-    text = r['text_encoder']
-    assert text['captions'] == 2 and text['speedup'] == r['ratios']['text_cache_speedup']
-    assert text['speedup'] > 1  # a dictionary lookup beats a 6-layer transformer
-    soc = r['soc']
-    assert soc['feature_shape'] == [2, 32, 3, 4]  # projector: 6x8 tokens, 2x2 max pooling
-    assert soc['max_abs_diff'] < 1e-5 and soc['speedup'] == r['ratios']['soc_speedup']
+    assert 0 < f['frozen_share'] < 1 and f['frozen_share'] == r['ratios']['frozen_share']
+    assert sum(m['share'] for m in f['modules'].values()) < 1.05
+    a = r['amp']
+    assert a['dtype'] == 'bfloat16' and {'train', 'cache', 'losses_rel_diff'} <= set(a)
+    assert a['train']['speedup'] == r['ratios']['amp_speedup']
+    s = r['soc']
+    assert s['queries'] == [2, 16, 8, 8] and s['key_sets'] == 2 and s['keys_per_image'] == 128
+    assert s['max_abs_diff'] < 1e-5 and s['grad_max_abs_diff'] < 1e-5
+    assert s['class_mean']['peak_mib'] >= 0 and 'subprocess' in s['memory_method']
+    assert set(r['ratios']) == {'cache_speedup', 'cache_speedup_cpu', 'frozen_share',
+                                'soc_speedup', 'soc_speedup_cpu', 'soc_memory_ratio',
+                                'amp_speedup', 'amp_speedup_cpu', 'amp_speedup_cached',
+                                'amp_speedup_cached_cpu'}
+    # every key of the JSON is named in --help
+    documented = bench.__doc__
+    for key in list(r) + list(r['cache']) + list(r['soc']) + list(r['ratios']):
+        assert re.search(rf'\b{key}\b', documented), key
+    assert 'train from cache' in text  # the table precedes the JSON
 
 
-def test_pairwise_reference_matches_soc_loss(load_tool):
-    bench = load_tool('tools/analysis_tools/benchmark.py')
-    gen = torch.Generator().manual_seed(0)
-    q = torch.randn(2, 5, 4, 3, generator=gen)
-    k = torch.randn(2, 2, 5, 4, 3, generator=gen)
-    q_cls = torch.randint(-1, 4, (2, 4, 3), generator=gen)
-    k_cls = torch.randint(-1, 4, (2, 2, 4, 3), generator=gen)
-    for reduction in ('sum', 'mean'):
-        ref = bench.soc_loss_pairwise(q, k, q_cls, k_cls, reduction, temperature=0.5)
-        fast = soc_loss(q, k, q_cls, k_cls, reduction, temperature=0.5)
-        assert torch.allclose(ref, fast, atol=1e-6)
+def test_captions_differ_every_step():
+    a, b = make_batch(2, (14, 14), step=0), make_batch(2, (14, 14), step=1)
+    captions = [s.caption for s in a['data_samples'] + b['data_samples']]
+    assert len(set(captions)) == 4
+
+
+@pytest.mark.parametrize('reduction,temperature', [('sum', 1.0), ('mean', 0.5)])
+def test_pairwise_reference_equals_soc_loss(reduction, temperature):
+    q, k, q_cls, k_cls = soc_inputs(2, (5, 6), keys=2, dim=8, classes=4)
+    fast = soc_loss(q, k, q_cls, k_cls, reduction, temperature, num_classes=4)
+    ref = soc_loss_pairwise(q, k, q_cls, k_cls, 4, reduction, temperature)
+    torch.testing.assert_close(fast, ref, atol=1e-6, rtol=1e-6)
+    g_fast, = torch.autograd.grad(fast, q)
+    g_ref, = torch.autograd.grad(ref, q)
+    torch.testing.assert_close(g_fast, g_ref, atol=1e-6, rtol=1e-5)
 
 
 def test_input_shape_from_pipelines(load_tool):
@@ -59,3 +93,22 @@ def test_input_shape_from_pipelines(load_tool):
     assert bench.pipeline_shape([dict(type='KBCrop'), dict(
         type='Resize', scale=(352, 1216), keep_ratio=True, size_divisor=14)]) == (350, 1218)
     assert bench.pipeline_shape([dict(type='LoadRGBImage')]) is None
+
+
+def test_get_flops_rows_sum_to_total(load_tool, tiny_config, capsys, monkeypatch):
+    monkeypatch.setenv('TR2M_RANDOM_INIT', '1')
+    flops = load_tool('tools/analysis_tools/get_flops.py')
+    r = flops.main([str(tiny_config), '--shape', '84', '112', '--depth', '2', '--json'])
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == json.loads(
+        json.dumps(r))
+    rows = r['modules']
+    assert sum(m['flops'] for m in rows.values()) == r['total_flops'] > 0
+    assert rows['(self)']['flops'] >= 0
+    # hand count: the neck's query projection, 6 x 8 tokens of width 64 -> 2 heads x 8
+    assert rows['neck.q']['flops'] == 2 * (6 * 8) * 64 * 16
+    assert rows['image_encoder.model']['kind'] == 'frozen'
+    assert rows['scale_head.stages']['kind'] == 'trainable'  # a ModuleList: its children's sum
+    train = flops.main([str(tiny_config), '--shape', '84', '112', '--mode', 'train'])
+    assert sum(m['flops'] for m in train['modules'].values()) == train['total_flops']
+    assert train['modules']['(backward)']['flops'] > 0
+    assert train['total_flops'] > r['total_flops']

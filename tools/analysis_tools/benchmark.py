@@ -1,52 +1,68 @@
-"""Time a depther's training step and inference on synthetic inputs, and the speed-ups that matter.
+"""Time a depther's training step with and without the frozen-feature cache, its frozen share,
+mixed precision, inference, and the SOC loss against its pairwise form -- all in one run.
 
-``python tools/analysis_tools/benchmark.py CONFIG [--checkpoint C] [--batch-size N] [--iters N]
-[--warmup N] [--device cpu|cuda] [--amp] [--shape H W] [--json]``
+``python tools/analysis_tools/benchmark.py CONFIG [--batch-size N] [--shape H W] [--repeats N]
+[--warmup N] [--threads N] [--device cpu|cuda] [--sections ...] [--cache-dtype float16|int8]
+[--soc-size H W] [--soc-dim D] [--soc-keys K] [--soc-classes C] [--json]``
 
-Weights: unless ``TR2M_RANDOM_INIT`` is already set in the environment, the tool sets
-``TR2M_RANDOM_INIT=1`` (``--pretrained`` leaves it unset): every pretrained-capable component is
-built from its architecture preset with random weights, so nothing is downloaded and the timings
-are those of the real architectures. ``--checkpoint`` then loads trained weights on top (the
-checkpoint must fit the model built this way).
+Weights: ``TR2M_RANDOM_INIT=1`` is set unless already set or ``--pretrained`` is given, so
+every pretrained-capable component is its architecture with random weights (nothing is
+downloaded; timings are those of the real architectures). Inputs: ``--batch-size`` random
+images (default: the config's) at ``--shape`` (default: the train pipeline's network input),
+GT depth (a 1-10 m ramp, 90% valid) and a caption per image that no other step uses.
 
-Inputs: a batch of ``--batch-size`` random uint8 images (default: the config's train batch
-size) at the network input size of the config (the train pipeline's ``RandomCrop`` or
-``Resize`` for the training step, the test pipeline's ``Resize`` for inference; rounded to its
-``size_divisor``), or ``--shape H W`` for both; GT depth (a 1-10 m ramp with noise, 90% valid)
-and a distinct caption per image.
+Each figure is the median of ``--repeats`` timed calls after ``--warmup`` untimed ones, as
+wall time and as process CPU time (all threads). The training steps compared with each other
+(``train``, ``cache``, and their bfloat16 runs) are interleaved step by step, each model with
+its own weights and optimizer, so that a load change on a shared machine hits them alike.
+Sections (``--sections``, default all):
 
-Measured, each after ``--warmup`` untimed iterations, over ``--iters`` iterations (CUDA
-synchronised around each):
+- ``train``: ``model.train_step`` (preprocessor, losses, backward, optimizer step) plus the
+  SOC momentum update, frozen models run, captions precomputed once before the steps (what
+  ``CaptionEmbeddingHook`` does): the strongest configuration without the feature cache.
+- ``cache``: the same steps from the feature cache: the batches' frozen outputs are written
+  to a temporary cache (the format of ``tools/cache_features.py``, ``--cache-dtype``) and read
+  back every step with ``LoadCachedFeatures``; the model is built in cache mode (frozen models
+  not built) from the same seed. Equality: the first step's losses of both runs and the
+  trainable weights after 3 steps (both start from identical weights; reported).
+- ``frozen``: the uncached step with captions encoded every step (table off), with timing hooks
+  on every top-level child: each one's forward time and share of the step.
+- ``amp``: the ``train`` (and ``cache``) steps under bfloat16 autocast (``AutocastOptimWrapper``,
+  what ``tools/train.py --amp`` uses), and the relative difference of its losses from float32.
+- ``soc``: ``soc_loss`` (class means of the keys) against ``soc_loss_pairwise`` (the full
+  N x M cosine matrix, one ``bmm``, class means by a one-hot product) at ``--soc-size`` query
+  positions, ``--soc-keys`` key sets, ``--soc-dim`` channels, ``--soc-classes`` classes, batch
+  ``--batch-size``: forward + backward time, peak memory (CUDA: ``max_memory_allocated``; CPU:
+  the peak-RSS increase of one call in a fresh subprocess, ``VmHWM`` reset first), and the
+  differences of the loss value and of its gradient.
+- ``predict``: ``model.test_step`` without gradients.
 
-- ``train``: ``model.train_step`` (data preprocessor, ``loss``, backward, optimizer step from the
-  config's ``optim_wrapper``) plus the momentum (EMA) update the ``SOCMomentumHook`` does;
-- ``predict``: ``model.test_step`` under ``torch.no_grad``;
-- per phase: mean and median ms per iteration, images/s, peak CUDA memory (MiB) on CUDA.
-
-Ratios, measured in the same run:
-
-- ``frozen_share``: forward time of the frozen components (top-level children with a
-  ``weights_source``: relative-depth model, image and text encoders) over the training step
-  time, from extra training steps with timing hooks on every top-level child;
-- ``text_cache_speedup``: text encoder time for the batch's captions without the caption LRU
-  cache (``cache.size = 0``) over the time with the captions cached;
-- ``soc_speedup``: a naive pairwise reference of the SOC loss (the full ``N x N`` cosine
-  similarity matrix, class means by masking) over the vectorised ``soc_loss`` (class-mean keys),
-  forward and backward, at the projector's feature resolution; ``soc_max_abs_diff`` checks
-  that both give the same loss.
-
-``--json`` prints one JSON object (the keys above) instead of the table.
+JSON (``--json`` prints it as the last line): ``config device torch threads random_init
+batch_size shape repeats warmup sections`` and, per section present:
+``train``/``predict``: ``{wall_ms cpu_ms images_per_s wall_ms_all cpu_ms_all repeats warmup
+[peak_mem_mib]}``; ``cache``: the same plus ``dtype speedup first_step_losses {key: [uncached,
+cached]} first_step_rel_diff {key: rel} first_step_max_rel_diff first_step_grad_rel_diff
+speedup_cpu weights {max_abs_diff init_max_abs_diff update_rel_diff}`` (``weights`` null with
+fewer than 3 steps);
+``frozen``: ``step {wall_ms cpu_ms ...} modules {name: {forward_ms share frozen}}
+frozen_share``; ``amp``: ``dtype train {..., speedup} [cache {..., speedup}]
+losses_rel_diff {key: rel}``; ``soc``: ``queries key_sets keys_per_image classes class_mean
+{wall_ms cpu_ms peak_mib} pairwise {...} speedup speedup_cpu memory_ratio loss max_abs_diff
+rel_diff grad_max_abs_diff memory_method``; ``ratios``: ``cache_speedup cache_speedup_cpu
+frozen_share soc_speedup soc_speedup_cpu soc_memory_ratio amp_speedup amp_speedup_cpu
+amp_speedup_cached amp_speedup_cached_cpu`` (null when not measured). Speed-ups are ratios of
+the medians, wall (``speedup``) and CPU time (``speedup_cpu``); on a shared machine the CPU
+figure is the steadier.
 """
 import argparse
 import copy
 import json
 import os
 import os.path as osp
+import statistics
 import sys
-import time
 from collections import OrderedDict
-from statistics import mean, median
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Optional, Tuple
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
@@ -54,32 +70,38 @@ from mmengine.config import Config, DictAction  # noqa: E402
 
 from tr2m.utils import cli  # noqa: E402
 
-METRIC_PROTOCOL = dict(min_depth=1e-3, max_depth=10.0, crop=None, units='m')
+SECTIONS = ('train', 'cache', 'frozen', 'amp', 'soc', 'predict')
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description='Benchmark a tr2m depther (train step, inference, key speed-up ratios)',
+        description='Benchmark a tr2m depther: training with and without the feature cache, '
+        'frozen share, mixed precision, SOC, inference',
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split('\n\n', 1)[1])
     parser.add_argument('config', help='config file')
-    parser.add_argument('--checkpoint', help='load these weights')
     parser.add_argument('--batch-size', type=int, help='default: the train dataloader batch size')
-    parser.add_argument('--iters', type=int, default=10, help='timed iterations per phase')
-    parser.add_argument('--warmup', type=int, default=2, help='untimed iterations per phase')
+    parser.add_argument('--shape', nargs=2, type=int, metavar=('H', 'W'),
+                        help='network input size (default: from the train pipeline)')
+    parser.add_argument('--repeats', type=int, default=5, help='timed calls per figure (median)')
+    parser.add_argument('--warmup', type=int, default=1, help='untimed calls before them')
+    parser.add_argument('--threads', type=int, help='torch intra-op threads (default: torch\'s)')
     parser.add_argument('--device', choices=('cpu', 'cuda'), default=None,
                         help='default: cuda when available')
-    parser.add_argument('--amp', action='store_true', help='mixed precision (CUDA only)')
-    parser.add_argument('--shape', nargs=2, type=int, metavar=('H', 'W'),
-                        help='input size of both phases (default: from the config)')
+    parser.add_argument('--sections', nargs='+', choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument('--cache-dtype', choices=('float16', 'int8'), default='float16')
+    parser.add_argument('--soc-size', nargs=2, type=int, default=(64, 64), metavar=('H', 'W'))
+    parser.add_argument('--soc-dim', type=int, default=256)
+    parser.add_argument('--soc-keys', type=int, default=2)
+    parser.add_argument('--soc-classes', type=int, default=20)
     parser.add_argument('--pretrained', action='store_true',
                         help='do not set TR2M_RANDOM_INIT=1 (load the pretrained weights)')
-    parser.add_argument('--json', action='store_true', help='print one JSON object')
+    parser.add_argument('--json', action='store_true', help='end with one JSON object')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys (key=value; unknown keys are errors)')
     cli.add_debug_argument(parser)
     args = parser.parse_args(argv)
-    if args.iters < 1 or args.warmup < 0:
-        parser.error('--iters must be >= 1 and --warmup >= 0')
+    if args.repeats < 1 or args.warmup < 0:
+        parser.error('--repeats must be >= 1 and --warmup >= 0')
     return args
 
 
@@ -110,204 +132,14 @@ def pipeline_shape(pipeline: list) -> Optional[Tuple[int, int]]:
     return None if shape is None else (int(shape[0]), int(shape[1]))
 
 
-def make_batch(batch: int, shape: Tuple[int, int], seed: int = 0) -> dict:
-    """A collated batch: uint8 images, samples with GT, validity, caption and metainfo."""
-    import torch
-    from mmengine.structures import PixelData
-
-    from tr2m.structures import DepthDataSample
-
-    gen = torch.Generator().manual_seed(seed)
-    h, w = shape
-    inputs, samples = [], []
-    for i in range(batch):
-        inputs.append(torch.randint(0, 256, (3, h, w), generator=gen, dtype=torch.uint8))
-        ramp = torch.linspace(1.0, 10.0, h)[:, None].expand(h, w)
-        depth = (ramp * (1 + 0.1 * torch.rand(h, w, generator=gen)))[None]
-        valid = torch.rand(1, h, w, generator=gen) > 0.1
-        s = DepthDataSample(metainfo=dict(
-            img_path=f'benchmark_{i}.png', ori_shape=(h, w), img_shape=(h, w), flip=False,
-            dataset_name='benchmark', protocol=dict(METRIC_PROTOCOL)))
-        s.gt_depth = PixelData(data=torch.where(valid, depth, torch.zeros_like(depth)))
-        s.gt_valid = PixelData(data=valid)
-        s.caption = f'A synthetic benchmark scene number {i} with a table, a chair and a lamp.'
-        samples.append(s)
-    return dict(inputs=inputs, data_samples=samples)
-
-
-# ---- timing -------------------------------------------------------------------------------
-def _sync(device) -> None:
-    import torch
-
-    if str(device).startswith('cuda'):
-        torch.cuda.synchronize()
-
-
-def time_it(fn: Callable, iters: int, warmup: int, device) -> List[float]:
-    """Per-iteration wall times (ms) of ``fn()`` after ``warmup`` calls."""
-    for _ in range(warmup):
-        fn()
-    _sync(device)
-    times = []
-    for _ in range(iters):
-        t0 = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append((time.perf_counter() - t0) * 1e3)
-    return times
-
-
-def phase(times: List[float], batch: int, device) -> dict:
-    import torch
-
-    out = dict(ms_per_iter=mean(times), ms_median=median(times),
-               images_per_s=batch * 1e3 / mean(times), iters=len(times))
-    if str(device).startswith('cuda'):
-        out['peak_mem_mib'] = torch.cuda.max_memory_allocated() / 2**20
-    return out
-
-
-def _reset_peak(device) -> None:
-    import torch
-
-    if str(device).startswith('cuda'):
-        torch.cuda.reset_peak_memory_stats()
-
-
-class ChildTimer:
-    """Forward-time hooks on every top-level child of a model (CUDA synchronised)."""
-
-    def __init__(self, model, device) -> None:
-        self.device = device
-        self.totals: Dict[str, float] = OrderedDict((n, 0.0) for n, _ in model.named_children())
-        self._start: Dict[str, float] = {}
-        self._handles = []
-        for name, child in model.named_children():
-            self._handles.append(child.register_forward_pre_hook(self._pre(name)))
-            self._handles.append(child.register_forward_hook(self._post(name)))
-
-    def _pre(self, name):
-        def hook(module, args):
-            _sync(self.device)
-            self._start[name] = time.perf_counter()
-        return hook
-
-    def _post(self, name):
-        def hook(module, args, output):
-            _sync(self.device)
-            self.totals[name] += (time.perf_counter() - self._start.pop(name)) * 1e3
-        return hook
-
-    def remove(self) -> None:
-        for h in self._handles:
-            h.remove()
-
-
-# ---- SOC loss: vectorised vs a naive pairwise reference ----------------------------------
-def soc_loss_pairwise(q, k, q_cls, k_cls, negative_reduction: str = 'sum',
-                      temperature: float = 1.0):
-    """Reference of eq. 8 from the full ``(Nq, Nk)`` cosine-similarity matrix of each image
-    (``O(N^2 D)``), class means by masking; same conventions as ``soc_loss``."""
-    import torch
-    import torch.nn.functional as F
-
-    batch, dim = q.shape[:2]
-    total, count = q.new_zeros(()), 0
-    for b in range(batch):
-        qn = F.normalize(q[b].reshape(dim, -1), dim=0).T  # (Nq, D)
-        kn = F.normalize(k[b].transpose(0, 1).reshape(dim, -1), dim=0)  # (D, Nk)
-        sim = qn @ kn / temperature  # (Nq, Nk)
-        yq, yk = q_cls[b].reshape(-1), k_cls[b].reshape(-1)
-        classes = [int(c) for c in torch.unique(yk[yk >= 0])]
-        if not classes:
-            continue
-        means = torch.stack([sim[:, yk == c].mean(1) for c in classes], 1)  # (Nq, C')
-        for i in torch.nonzero(yq >= 0).flatten().tolist():
-            y = int(yq[i])
-            if y not in classes:
-                continue
-            pos = classes.index(y)
-            others = [j for j in range(len(classes)) if j != pos]
-            s_n = means[i, others].sum() if others else means.new_zeros(())
-            if negative_reduction == 'mean' and others:
-                s_n = s_n / len(others)
-            total = total + F.softplus(s_n - means[i, pos])
-            count += 1
-    return total / max(count, 1)
-
-
-def soc_benchmark(model, data: dict, iters: int, warmup: int, device) -> Optional[dict]:
-    """Vectorised ``soc_loss`` vs :func:`soc_loss_pairwise` at the projector's resolution."""
-    import torch
-
-    from tr2m.models.losses import depth_classes, downsample_depth, soc_loss
-
-    loss_soc = getattr(model, 'soc', None)  # the ScaleOrientedContrast component
-    projector = getattr(loss_soc, 'projector', None)
-    if loss_soc is None or projector is None or not hasattr(model, '_run'):
-        return None
-    batch = model.data_preprocessor(data, True)
-    inputs, samples = batch['inputs'], batch['data_samples']
-    with torch.no_grad():
-        q = projector(model._run(inputs, samples)['feats']).float()  # (B, E, h, w)
-        gt, valid = model.stack_gt(inputs, samples)
-        small, valid_small = downsample_depth(gt, valid, tuple(q.shape[-2:]))
-        cls = depth_classes(small, valid_small, loss_soc.num_classes)[:, 0]  # (B, h, w)
-    gen = torch.Generator(device='cpu').manual_seed(0)
-    q = torch.randn(q.shape, generator=gen).to(device).requires_grad_(True)
-    k = torch.randn(q.shape[0], 2, *q.shape[1:], generator=gen).to(device)
-    k_cls = torch.stack([cls, cls.roll(1, 0)], 1)
-    opts = dict(negative_reduction=loss_soc.negative_reduction,
-                temperature=loss_soc.temperature)
-
-    def run(fn):
-        def step():
-            q.grad = None
-            fn(q, k, cls, k_cls, **opts).backward()
-        return step
-
-    fast = run(lambda *a, **kw: soc_loss(*a, num_classes=loss_soc.num_classes, **kw))
-    slow = run(soc_loss_pairwise)
-    t_fast = time_it(fast, iters, warmup, device)
-    t_slow = time_it(slow, max(1, min(iters, 3)), min(warmup, 1), device)
-    with torch.no_grad():
-        diff = (soc_loss(q, k, cls, k_cls, num_classes=loss_soc.num_classes, **opts)
-                - soc_loss_pairwise(q, k, cls, k_cls, **opts)).abs().item()
-    return dict(feature_shape=list(q.shape), vectorised_ms=mean(t_fast),
-                pairwise_ms=mean(t_slow), speedup=mean(t_slow) / mean(t_fast),
-                max_abs_diff=diff)
-
-
-def text_cache_benchmark(model, data: dict, iters: int, warmup: int, device) -> Optional[dict]:
-    """Text encoder time for the batch's captions without and with the caption cache."""
-    import torch
-
-    encoder = getattr(model, 'text_encoder', None)
-    cache = getattr(encoder, 'cache', None)
-    if encoder is None or cache is None:
-        return None
-    captions = [s.caption for s in data['data_samples']]
-    size = cache.size
-    try:
-        with torch.no_grad():
-            cache.size = 0
-            uncached = time_it(lambda: encoder(captions), iters, warmup, device)
-            cache.size = max(size, len(captions))
-            cache.clear()
-            encoder(captions)  # fill
-            cached = time_it(lambda: encoder(captions), iters, warmup, device)
-    finally:
-        cache.size = size
-        cache.clear()
-    return dict(captions=len(captions), uncached_ms=mean(uncached), cached_ms=mean(cached),
-                speedup=mean(uncached) / mean(cached))
-
-
 # ---- main ---------------------------------------------------------------------------------
 def run_benchmark(args) -> dict:
     import torch
     from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import DefaultScope
 
+    from tr2m.datasets.transforms import LoadCachedFeatures
+    from tr2m.engine import benchmark as bench
     from tr2m.models.pretrained import RANDOM_INIT_ENV, random_init_requested
     from tr2m.registry import MODELS
     from tr2m.utils import register_all_modules
@@ -315,112 +147,246 @@ def run_benchmark(args) -> dict:
 
     if not args.pretrained:
         os.environ.setdefault(RANDOM_INIT_ENV, '1')
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     if device == 'cuda' and not torch.cuda.is_available():
         raise SystemExit('--device cuda: no CUDA device')
-    if args.amp and device != 'cuda':
-        raise SystemExit('--amp needs --device cuda (mmengine AmpOptimWrapper)')
     register_all_modules()
-    cfg = load_config(args.config, args.cfg_options)
-    randomness = cfg.get('randomness') or {}
-    torch.manual_seed(randomness.get('seed') or 0)
-    model = MODELS.build(cfg.model)
-    if args.checkpoint:
-        from mmengine.runner import load_checkpoint
-
-        load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True)
-    model.to(device)
-
+    cfg = load_config(args.config, args.cfg_options, feature_cache=False)
+    seed = (cfg.get('randomness') or {}).get('seed') or 0
     batch = args.batch_size or (cfg.get('train_dataloader') or {}).get('batch_size') or 2
-    train_shape = tuple(args.shape) if args.shape else (
+    shape = tuple(args.shape) if args.shape else (
         pipeline_shape(_pipeline(cfg, 'train_dataloader'))
         or pipeline_shape(_pipeline(cfg, 'test_dataloader')) or (224, 224))
-    test_shape = tuple(args.shape) if args.shape else (
-        pipeline_shape(_pipeline(cfg, 'test_dataloader')) or train_shape)
-    train_data = make_batch(batch, train_shape, seed=0)
-    test_data = make_batch(batch, test_shape, seed=1)
+    sections = [s for s in SECTIONS if s in args.sections]
+    steps = args.warmup + args.repeats
+    batches = [bench.make_batch(batch, shape, step) for step in range(steps)]
 
-    optim_cfg = copy.deepcopy(cfg.optim_wrapper)
-    if args.amp:
-        optim_cfg['type'] = 'AmpOptimWrapper'
-        optim_cfg.setdefault('loss_scale', 'dynamic')
-    optim_wrapper = build_optim_wrapper(model, optim_cfg)
-    momentum_update = getattr(model, 'momentum_update', lambda: None)
+    def build(cache=None):
+        torch.manual_seed(seed)  # the same trainable initialisation for every build
+        model_cfg = cfg.model.to_dict()
+        if cache is not None:
+            model_cfg['cache'] = cache
+        with DefaultScope.overwrite_default_scope('tr2m'):
+            return MODELS.build(model_cfg).to(device)
 
-    def train_step():
-        model.train_step(train_data, optim_wrapper)
-        momentum_update()
+    def optimizer(model, amp=False):
+        wrapper = copy.deepcopy(cfg.optim_wrapper.to_dict())
+        if amp:
+            wrapper.update(type='AutocastOptimWrapper', dtype='bfloat16')
+        with DefaultScope.overwrite_default_scope('tr2m'):
+            return build_optim_wrapper(model, wrapper)
 
-    def predict_step():
-        with torch.no_grad(), torch.autocast(device_type=device, enabled=args.amp):
-            model.test_step(test_data)
+    def phase(fn):
+        return bench.with_rate(bench.interleaved(dict(f=fn), args.repeats, args.warmup,
+                                                 device)['f'], batch)
+
+    def train_steps(model, optim, record, data=lambda i: batches[i], after=lambda i: None):
+        grads = bench.GradCapture(model, optim)
+
+        def step(i):
+            log = model.train_step(data(i), optim)
+            bench.momentum_update(model)
+            after(i)
+            record['grads'] = grads.grads
+            if i == 0:
+                record['losses'] = {k: float(v.detach() if hasattr(v, 'detach') else v)
+                                    for k, v in log.items()}
+            if i == 2:
+                record['weights'] = bench.trainable_state(model)
+        return step
 
     result = OrderedDict(
         config=args.config, device=device, torch=torch.__version__,
-        threads=torch.get_num_threads(), random_init=random_init_requested(), amp=args.amp,
-        batch_size=batch, train_shape=list(train_shape), test_shape=list(test_shape),
-        iters=args.iters, warmup=args.warmup)
+        threads=torch.get_num_threads(), random_init=random_init_requested(),
+        batch_size=batch, shape=list(shape), repeats=args.repeats, warmup=args.warmup,
+        sections=sections)
+    needs_model = any(s in sections for s in ('train', 'cache', 'frozen', 'amp', 'predict'))
+    model = build() if needs_model else None
+    encoder = getattr(model, 'text_encoder', None)
+    captions = [s.caption for b in batches for s in b['data_samples']]
+    if encoder is not None:
+        encoder.precompute(captions)  # CaptionEmbeddingHook's start-up pass
 
-    model.train()
-    _reset_peak(device)
-    result['train'] = phase(time_it(train_step, args.iters, args.warmup, device), batch, device)
+    # ---- training steps whose ratios matter, interleaved: fp32 / cache / bf16 ----------
+    steps_fns, records, inits, tmp = OrderedDict(), {}, {}, None
+    if 'train' in sections or 'cache' in sections or 'amp' in sections:
+        model.train()
+        inits['train'], records['train'] = bench.trainable_state(model), {}
+        steps_fns['train'] = train_steps(model, optimizer(model), records['train'])
+    if 'cache' in sections:
+        tmp = bench.temp_dir()
+        folder = osp.join(tmp.name, 'benchmark')
+        keep_tokens = getattr(model.neck, 'text_tokens', 'pooled') == 'all'
+        bench.write_batch_cache(model, batches, folder, args.cache_dtype, keep_tokens)
+        loader = LoadCachedFeatures(folder)
+        cache_mode = dict(root=tmp.name, widths=dict(model.frozen_widths), text_tokens=keep_tokens)
 
-    timer = ChildTimer(model, device)  # breakdown from separate, hooked steps
-    try:
-        hooked = time_it(train_step, max(1, min(args.iters, 5)), 0, device)
-    finally:
-        timer.remove()
-    frozen = [n for n, c in model.named_children() if hasattr(c, 'weights_source')]
-    per_step = {n: t / len(hooked) for n, t in timer.totals.items()}
-    frozen_ms = sum(per_step[n] for n in frozen)
-    result['breakdown'] = dict(
-        step_ms=mean(hooked),
-        modules={n: dict(forward_ms=per_step[n], frozen=n in frozen) for n in per_step},
-        frozen_forward_ms=frozen_ms, frozen_share=frozen_ms / mean(hooked))
+        def read(i):
+            return bench.attach_cached(batches[i], loader)
 
-    model.eval()
-    _reset_peak(device)
-    result['predict'] = phase(time_it(predict_step, args.iters, args.warmup, device), batch,
-                              device)
-    result['text_encoder'] = text_cache_benchmark(model, train_data, args.iters, args.warmup,
-                                                  device)
-    model.train()
-    result['soc'] = soc_benchmark(model, train_data, args.iters, args.warmup, device)
+        def drop(i):
+            bench.clear_cached(batches[i])
+
+        cmodel = build(cache=cache_mode).train()
+        inits['cache'], records['cache'] = bench.trainable_state(cmodel), {}
+        steps_fns['cache'] = train_steps(cmodel, optimizer(cmodel), records['cache'],
+                                         data=read, after=drop)
+    if 'amp' in sections:
+        amp_model = build().train()  # its own weights and optimizer: the fp32 runs stay exact
+        if encoder is not None:
+            amp_model.text_encoder.precompute(captions)
+        steps_fns['amp_train'] = train_steps(amp_model, optimizer(amp_model, amp=True), {})
+        if 'cache' in sections:
+            amp_cmodel = build(cache=cache_mode).train()
+            steps_fns['amp_cache'] = train_steps(amp_cmodel, optimizer(amp_cmodel, amp=True), {},
+                                                 data=read, after=drop)
+    timings = bench.interleaved(steps_fns, args.repeats, args.warmup, device) if steps_fns \
+        else {}
+    for t in timings.values():
+        bench.with_rate(t, batch)
+    if 'train' in timings and ('train' in sections or 'cache' in sections):
+        result['train'] = timings['train']
+    if 'cache' in sections:
+        u, c = records['train'], records['cache']
+        rel = bench.relative_difference(u['losses'], c['losses'])
+        result['cache'] = dict(
+            timings['cache'], dtype=args.cache_dtype,
+            speedup=timings['train']['wall_ms'] / timings['cache']['wall_ms'],
+            speedup_cpu=timings['train']['cpu_ms'] / timings['cache']['cpu_ms'],
+            first_step_losses={k: [u['losses'][k], c['losses'][k]] for k in rel},
+            first_step_rel_diff=rel, first_step_max_rel_diff=max(rel.values()),
+            first_step_grad_rel_diff=bench.grads_rel_diff(u['grads'], c['grads']),
+            weights=(bench.weights_difference(inits['train'], u['weights'], inits['cache'],
+                                              c['weights']) if 'weights' in u else None))
+    if 'amp' in sections:
+        amp = dict(dtype='bfloat16')
+        for key, ref in (('train', 'train'), ('cache', 'cache')):
+            t = timings.get(f'amp_{key}')
+            if t is not None:
+                amp[key] = dict(t, speedup=timings[ref]['wall_ms'] / t['wall_ms'],
+                                speedup_cpu=timings[ref]['cpu_ms'] / t['cpu_ms'])
+        data = model.data_preprocessor(batches[0], True)
+        with torch.no_grad():
+            fp32 = {k: float(v) for k, v in model(**data, mode='loss').items()}
+            with torch.autocast(device, dtype=torch.bfloat16):
+                bf16 = {k: float(v) for k, v in model(**data, mode='loss').items()}
+        amp['losses_rel_diff'] = bench.relative_difference(fp32, bf16)
+        amp['losses_abs_diff'] = bench.absolute_difference(fp32, bf16)
+        result['amp'] = amp
+        del amp_model
+    if tmp is not None:
+        tmp.cleanup()
+    if 'frozen' in sections:
+        model.train()
+        if encoder is not None:
+            encoder.caption_table.enabled = False  # every step encodes its captions
+        timer = bench.ChildTimer(model, device)
+        optim = optimizer(model)
+        try:
+            step = phase(train_steps(model, optim, {}, after=lambda i: timer.next_call()))
+        finally:
+            timer.remove()
+            if encoder is not None:
+                encoder.caption_table.enabled = True
+        calls = timer.per_call[args.warmup:]
+        frozen_names = [n for n, c in model.named_children() if hasattr(c, 'weights_source')]
+        modules = OrderedDict()
+        for name in timer.names:
+            ms = statistics.median(c[name] for c in calls)
+            if ms > 0:
+                modules[name] = dict(forward_ms=ms, share=ms / step['wall_ms'],
+                                     frozen=name in frozen_names)
+        result['frozen'] = dict(step=step, modules=modules, frozen_share=sum(
+            m['share'] for n, m in modules.items() if m['frozen']))
+    if 'soc' in sections:
+        result['soc'] = bench.soc_benchmark(batch, tuple(args.soc_size), args.soc_keys,
+                                            args.soc_dim, args.soc_classes, args.repeats,
+                                            args.warmup, device)
+    if 'predict' in sections:
+        model.eval()
+        test = [bench.make_batch(batch, shape, 10_000 + i) for i in range(steps)]
+
+        def predict(i):
+            with torch.no_grad():
+                model.test_step(test[i])
+        result['predict'] = phase(predict)
+    amp = result.get('amp') or {}
     result['ratios'] = dict(
-        frozen_share=result['breakdown']['frozen_share'],
-        text_cache_speedup=(result['text_encoder'] or {}).get('speedup'),
-        soc_speedup=(result['soc'] or {}).get('speedup'))
+        cache_speedup=(result.get('cache') or {}).get('speedup'),
+        cache_speedup_cpu=(result.get('cache') or {}).get('speedup_cpu'),
+        frozen_share=(result.get('frozen') or {}).get('frozen_share'),
+        soc_speedup=(result.get('soc') or {}).get('speedup'),
+        soc_speedup_cpu=(result.get('soc') or {}).get('speedup_cpu'),
+        soc_memory_ratio=(result.get('soc') or {}).get('memory_ratio'),
+        amp_speedup=(amp.get('train') or {}).get('speedup'),
+        amp_speedup_cpu=(amp.get('train') or {}).get('speedup_cpu'),
+        amp_speedup_cached=(amp.get('cache') or {}).get('speedup'),
+        amp_speedup_cached_cpu=(amp.get('cache') or {}).get('speedup_cpu'))
     return result
 
 
+def _line(name: str, p: dict) -> str:
+    mem = f", peak {p['peak_mem_mib']:.0f} MiB" if 'peak_mem_mib' in p else ''
+    return (f"{name:<26} {p['wall_ms']:10.1f} ms wall {p['cpu_ms']:10.1f} ms CPU "
+            f"{p['images_per_s']:8.2f} images/s{mem}")
+
+
 def format_report(r: dict) -> str:
+    from tr2m.engine.benchmark import optional
+
     lines = [f"{r['config']} on {r['device']} (torch {r['torch']}, {r['threads']} threads, "
-             f"random init: {r['random_init']}, amp: {r['amp']})",
-             f"batch {r['batch_size']}, train input {tuple(r['train_shape'])}, test input "
-             f"{tuple(r['test_shape'])}, {r['iters']} iters after {r['warmup']} warm-up", '']
-    for name in ('train', 'predict'):
-        p = r[name]
-        mem = f", peak {p['peak_mem_mib']:.0f} MiB" if 'peak_mem_mib' in p else ''
-        lines.append(f"{name:<8} {p['ms_per_iter']:9.2f} ms/iter (median {p['ms_median']:.2f})"
-                     f"  {p['images_per_s']:8.2f} images/s{mem}")
-    b = r['breakdown']
-    lines += ['', f"forward time per training step ({b['step_ms']:.2f} ms, hooked):"]
-    for name, m in b['modules'].items():
-        if m['forward_ms'] > 0:
-            lines.append(f"  {name:<22} {m['forward_ms']:9.2f} ms"
+             f"random init: {r['random_init']})",
+             f"batch {r['batch_size']}, input {tuple(r['shape'])}, median of {r['repeats']} "
+             f"after {r['warmup']} warm-up", '']
+    if 'train' in r:
+        lines.append(_line('train (frozen models run)', r['train']))
+    c = r.get('cache')
+    if c:
+        lines.append(_line(f"train from cache ({c['dtype']})", c))
+        w = c['weights'] or {}
+        lines.append(f"  cache speed-up {c['speedup']:.2f}x wall, {c['speedup_cpu']:.2f}x CPU; "
+                     f"first step: losses max rel. diff {c['first_step_max_rel_diff']:.1e}, "
+                     f"gradients rel. diff {c['first_step_grad_rel_diff']:.1e}")
+        lines.append(f"  after 3 steps: weights max |diff| "
+                     f"{optional(w.get('max_abs_diff'))}, update rel. diff "
+                     f"{optional(w.get('update_rel_diff'))} (initial weights max |diff| "
+                     f"{optional(w.get('init_max_abs_diff'))})")
+    f = r.get('frozen')
+    if f:
+        lines += ['', f"forward time per step, captions encoded every step "
+                      f"({f['step']['wall_ms']:.1f} ms wall):"]
+        for name, m in f['modules'].items():
+            lines.append(f"  {name:<22} {m['forward_ms']:10.1f} ms  share {m['share']:.3f}"
                          + ('  (frozen)' if m['frozen'] else ''))
-    lines += ['', 'ratios (same run):',
-              f"  frozen share of the training step   {b['frozen_share']:.3f}"]
-    t = r.get('text_encoder')
-    if t:
-        lines.append(f"  text encoder, cache speed-up        {t['speedup']:.1f}x "
-                     f"({t['uncached_ms']:.3f} ms uncached vs {t['cached_ms']:.3f} ms cached, "
-                     f"{t['captions']} captions)")
+        lines.append(f"  frozen share {f['frozen_share']:.3f}")
+    a = r.get('amp')
+    if a:
+        lines += ['', 'bfloat16 autocast:']
+        for key, name in (('train', 'train'), ('cache', 'train from cache')):
+            if key in a:
+                lines.append(_line(f'  {name}', a[key]) + (
+                    f"  ({a[key]['speedup']:.2f}x fp32 wall, {a[key]['speedup_cpu']:.2f}x CPU)"
+                    if 'speedup' in a[key] else ''))
+        lines.append('  losses rel. diff from fp32: ' + ', '.join(
+            f'{k} {v:.1e}' for k, v in a['losses_rel_diff'].items()))
     s = r.get('soc')
     if s:
-        lines.append(f"  SOC loss, vectorised speed-up       {s['speedup']:.1f}x "
-                     f"({s['pairwise_ms']:.3f} ms pairwise vs {s['vectorised_ms']:.3f} ms, "
-                     f"features {tuple(s['feature_shape'])}, |diff| {s['max_abs_diff']:.1e})")
+        lines += ['', f"SOC loss, queries {tuple(s['queries'])}, {s['key_sets']} key sets "
+                      f"({s['keys_per_image']} keys per image), {s['classes']} classes, "
+                      'forward + backward:']
+        for name in ('class_mean', 'pairwise'):
+            p = s[name]
+            lines.append(f"  {name:<12} {p['wall_ms']:10.2f} ms wall {p['cpu_ms']:10.2f} ms CPU "
+                         f"peak {p['peak_mib']:9.1f} MiB")
+        lines.append(f"  class means {s['speedup']:.1f}x faster ({s['speedup_cpu']:.1f}x CPU), "
+                     f"{s['memory_ratio']:.1f}x less "
+                     f"memory; |loss diff| {s['max_abs_diff']:.1e} (rel. {s['rel_diff']:.1e}), "
+                     f"max |grad diff| {s['grad_max_abs_diff']:.1e}")
+        lines.append(f"  memory: {s['memory_method']}")
+    if 'predict' in r:
+        lines += ['', _line('predict', r['predict'])]
     return '\n'.join(lines)
 
 
@@ -428,6 +394,7 @@ def main(argv=None):
     args = parse_args(argv)
     result = run_benchmark(args)
     if args.json:
+        print(format_report(result))
         print(json.dumps(result))
     else:
         print(format_report(result))

@@ -155,12 +155,18 @@ def config_hash(cfg: Config) -> str:
     return hashlib.sha1(cfg.pretty_text.encode()).hexdigest()[:12]
 
 
-def _default_pretrained(type_name: Optional[str]) -> Any:
-    """The ``pretrained`` default of a registered class, or a sentinel when it has none."""
+def _default_pretrained(type_name: Optional[str], frozen_only: bool) -> Any:
+    """The ``pretrained`` default of a registered component, or a sentinel when it has none.
+
+    With ``frozen_only`` (the method is tested on a checkpoint, trained here or given), only
+    frozen components count: a trainable module's ``pretrained`` is its initialisation, and
+    its weights come from the checkpoint.
+    """
+    from tr2m.models.pretrained import FrozenMixin
     from tr2m.registry import MODELS
 
     cls = MODELS.get(type_name) if isinstance(type_name, str) else None
-    if cls is None:
+    if cls is None or (frozen_only and not issubclass(cls, FrozenMixin)):
         return inspect.Parameter.empty
     param = inspect.signature(cls).parameters.get('pretrained')
     return inspect.Parameter.empty if param is None else param.default
@@ -172,6 +178,7 @@ def weights_summary(model_cfg: dict, checkpoint: str) -> str:
     ``simulated`` (``SimulatedRelativeDepth``). ``TR2M_RANDOM_INIT=1`` makes them all random.
     """
     random_init = random_init_requested()
+    frozen_only = checkpoint.lower() != 'none'
     found = OrderedDict(random=[], pretrained=[], simulated=[])
 
     def walk(node: Any, path: str) -> None:
@@ -179,8 +186,9 @@ def weights_summary(model_cfg: dict, checkpoint: str) -> str:
             kind = node.get('type')
             if kind == 'SimulatedRelativeDepth':
                 found['simulated'].append(path)
-            source = node.get('pretrained', _default_pretrained(kind))
-            if source is not inspect.Parameter.empty:
+            default = _default_pretrained(kind, frozen_only)
+            source = node.get('pretrained', default)
+            if default is not inspect.Parameter.empty:
                 label = f'{path} ({node["arch"]})' if node.get('arch') else path
                 if random_init or source is None:
                     found['random'].append(label)

@@ -16,10 +16,11 @@ change what the image shows: loading of depth / relative depth / captions, groun
 one, and ``PackDepthInputs`` packs the result. The depther resizes its prediction back to the
 original image size (``ori_shape``), since there is no GT.
 """
+import contextlib
 import copy
 import os
 import os.path as osp
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
 import cv2
 import numpy as np
@@ -218,6 +219,103 @@ def _pixel(sample, name: str) -> Optional[np.ndarray]:
 
 
 @torch.no_grad()
+def _pack(model: nn.Module, image: ImageLike, caption: str,
+          intrinsics: Optional[Sequence[float]], rel_depth: Optional[np.ndarray]) -> tuple:
+    """One image through the model's inference pipeline: ``(packed, name, (H, W))``."""
+    img, name = _as_image(image)
+    if not isinstance(caption, str) or not caption.strip():
+        raise ValueError(f'empty caption for image {name}: TR2M needs a description of the '
+                         'image (pass --text or a caption file)')
+    h, w = img.shape[:2]
+    if intrinsics is not None:
+        intrinsics = [float(v) for v in intrinsics]
+        if len(intrinsics) != 4:
+            raise ValueError(f'intrinsics must be [fx, fy, cx, cy], got {intrinsics}')
+    if rel_depth is not None:
+        rel_depth = np.asarray(rel_depth, dtype=np.float32).squeeze()
+        if rel_depth.shape != (h, w):
+            raise ValueError(f'rel_depth has shape {rel_depth.shape} but image {name} has '
+                             f'{(h, w)}')
+        if not np.isfinite(rel_depth).all():
+            raise ValueError(f'rel_depth of image {name} contains NaN or inf')
+    pipeline = getattr(model, '_tr2m_inference_pipeline', None)
+    if pipeline is None:
+        pipeline = build_inference_pipeline(getattr(model, 'cfg', None))
+        model._tr2m_inference_pipeline = pipeline  # built once per model
+    results = dict(img=img, img_path=name, img_shape=(h, w), ori_shape=(h, w),
+                   intrinsics=intrinsics, caption=caption, captions=[caption],
+                   caption_index=0)
+    packed = pipeline(results)
+    if rel_depth is not None:
+        ih, iw = packed['inputs'].shape[-2:]
+        rel = rel_depth if (ih, iw) == (h, w) else cv2.resize(
+            rel_depth, (iw, ih), interpolation=cv2.INTER_LINEAR)
+        packed['data_samples'].rel_depth = PixelData(
+            data=torch.from_numpy(np.ascontiguousarray(rel))[None])
+    return packed, name, (h, w)
+
+
+def _autocast(model: nn.Module, amp: bool):
+    if not amp:
+        return contextlib.nullcontext()
+    device = next(iter(model.parameters()), torch.empty(0)).device.type
+    return torch.autocast(device, dtype=torch.bfloat16)
+
+
+def infer_depths(model: nn.Module, images: Sequence[ImageLike], captions: Sequence[str],
+                 intrinsics: Optional[Sequence[float]] = None,
+                 rel_depths: Optional[Sequence[Optional[np.ndarray]]] = None,
+                 batch_size: int = 1, amp: bool = False) -> Iterator[Dict[str, Any]]:
+    """Predict metric depth for many images, yielding :func:`infer_depth`'s result per image
+    in input order. Up to ``batch_size`` consecutive images of one network input size share a
+    forward pass; ``amp`` runs it under bfloat16 autocast (the depth comes back float32).
+
+    Args:
+        images, captions: one caption per image (file paths or uint8 RGB arrays).
+        intrinsics: ``[fx, fy, cx, cy]`` shared by the images, or None.
+        rel_depths: per image a precomputed relative inverse depth (or None), see
+            :func:`infer_depth`.
+        batch_size (int): images per forward pass. Defaults to 1.
+        amp (bool): bfloat16 autocast. Defaults to False.
+    """
+    if batch_size < 1:
+        raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+    rel_depths = list(rel_depths) if rel_depths is not None else [None] * len(images)
+    pending: List[tuple] = []
+
+    def flush():
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad(), _autocast(model, amp):
+                preds = model.test_step(dict(inputs=[p['inputs'] for p, _, _, _ in pending],
+                                             data_samples=[p['data_samples']
+                                                           for p, _, _, _ in pending]))
+        finally:
+            model.train(was_training)
+        for (packed, name, (h, w), caption), pred in zip(pending, preds):
+            depth = _pixel(pred, 'pred_depth')
+            if depth is None:
+                raise RuntimeError(f'{type(model).__name__}.predict gave no pred_depth for '
+                                   f'{name}')
+            if depth.shape != (h, w):  # a depther that did not resize to ori_shape
+                depth = cv2.resize(depth, (w, h), interpolation=cv2.INTER_LINEAR)
+            yield dict(depth=depth.astype(np.float32), rel=_pixel(pred, 'rel_depth'),
+                       scale=_pixel(pred, 'pred_scale'), shift=_pixel(pred, 'pred_shift'),
+                       caption=caption, img_path=name,
+                       input_shape=tuple(int(v) for v in packed['inputs'].shape[-2:]))
+        pending.clear()
+
+    for image, caption, rel in zip(images, captions, rel_depths):
+        packed, name, size = _pack(model, image, caption, intrinsics, rel)
+        if pending and (len(pending) >= batch_size
+                        or pending[0][0]['inputs'].shape != packed['inputs'].shape):
+            yield from flush()
+        pending.append((packed, name, size, caption))
+    if pending:
+        yield from flush()
+
+
 def infer_depth(model: nn.Module, image: ImageLike, caption: str,
                 intrinsics: Optional[Sequence[float]] = None,
                 rel_depth: Optional[np.ndarray] = None) -> Dict[str, Any]:
@@ -240,50 +338,4 @@ def infer_depth(model: nn.Module, image: ImageLike, caption: str,
         and ``shift`` the scale/shift maps ``(H, W)`` when the model predicts them (else None),
         ``caption``, ``img_path`` and ``input_shape`` (the network's ``(h, w)``).
     """
-    img, name = _as_image(image)
-    if not isinstance(caption, str) or not caption.strip():
-        raise ValueError(f'empty caption for image {name}: TR2M needs a description of the '
-                         'image (pass --text or a caption file)')
-    h, w = img.shape[:2]
-    if intrinsics is not None:
-        intrinsics = [float(v) for v in intrinsics]
-        if len(intrinsics) != 4:
-            raise ValueError(f'intrinsics must be [fx, fy, cx, cy], got {intrinsics}')
-    if rel_depth is not None:
-        rel_depth = np.asarray(rel_depth, dtype=np.float32).squeeze()
-        if rel_depth.shape != (h, w):
-            raise ValueError(f'rel_depth has shape {rel_depth.shape} but image {name} has '
-                             f'{(h, w)}')
-        if not np.isfinite(rel_depth).all():
-            raise ValueError(f'rel_depth of image {name} contains NaN or inf')
-
-    pipeline = getattr(model, '_tr2m_inference_pipeline', None)
-    if pipeline is None:
-        pipeline = build_inference_pipeline(getattr(model, 'cfg', None))
-        model._tr2m_inference_pipeline = pipeline  # built once per model
-    results = dict(img=img, img_path=name, img_shape=(h, w), ori_shape=(h, w),
-                   intrinsics=intrinsics, caption=caption, captions=[caption],
-                   caption_index=0)
-    packed = pipeline(results)
-    sample = packed['data_samples']
-    if rel_depth is not None:
-        ih, iw = packed['inputs'].shape[-2:]
-        rel = rel_depth if (ih, iw) == (h, w) else cv2.resize(
-            rel_depth, (iw, ih), interpolation=cv2.INTER_LINEAR)
-        sample.rel_depth = PixelData(data=torch.from_numpy(np.ascontiguousarray(rel))[None])
-
-    was_training = model.training
-    model.eval()
-    try:
-        pred = model.test_step(dict(inputs=[packed['inputs']], data_samples=[sample]))[0]
-    finally:
-        model.train(was_training)
-    depth = _pixel(pred, 'pred_depth')
-    if depth is None:
-        raise RuntimeError(f'{type(model).__name__}.predict gave no pred_depth for {name}')
-    if depth.shape != (h, w):  # a depther that did not resize to ori_shape
-        depth = cv2.resize(depth, (w, h), interpolation=cv2.INTER_LINEAR)
-    return dict(depth=depth.astype(np.float32), rel=_pixel(pred, 'rel_depth'),
-                scale=_pixel(pred, 'pred_scale'), shift=_pixel(pred, 'pred_shift'),
-                caption=caption, img_path=name,
-                input_shape=tuple(int(s) for s in packed['inputs'].shape[-2:]))
+    return next(infer_depths(model, [image], [caption], intrinsics, [rel_depth]))

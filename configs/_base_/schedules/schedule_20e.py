@@ -1,6 +1,7 @@
 # The paper's schedule: AdamW, lr 1e-5, lr x0.9 after every epoch, 20 epochs.
 optim_wrapper = dict(
     type='OptimWrapper',
+    constructor='TrainableOptimWrapperConstructor',  # the optimizer holds trainable parameters
     optimizer=dict(type='AdamW', lr=1e-5, betas=(0.9, 0.999), weight_decay=1e-2),
     clip_grad=None,
 )

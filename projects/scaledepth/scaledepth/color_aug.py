@@ -14,7 +14,7 @@ from typing import Sequence
 
 import cv2
 import numpy as np
-from mmcv.transforms import BaseTransform
+from tr2m.datasets.transforms.base import BaseTransform
 
 from tr2m.registry import TRANSFORMS
 

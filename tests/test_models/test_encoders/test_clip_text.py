@@ -18,14 +18,15 @@ def test_tower_widths_read_from_model(arch, pooled, tokens):
 
 
 def test_tiny_encoding_uses_real_vocabulary():
-    enc = CLIPTextEncoder(arch='tiny', pretrained=None)
+    enc = CLIPTextEncoder(arch='tiny', pretrained=None, keep_tokens=True)
     ids = enc.tokenizer(CAPTIONS)
     assert ids.shape == (2, 77) and int(ids.max()) == 49407  # the real BPE's end-of-text id
     emb = enc(CAPTIONS)
     assert emb.pooled.shape == (2, 32) and emb.tokens.shape[0] == 2
     assert emb.mask.sum(1).tolist() == [int(n) for n in (ids > 0).sum(1)]
-    again = enc(list(reversed(CAPTIONS)))  # the cache returns the same embeddings
+    again = enc(list(reversed(CAPTIONS)))  # the caption table returns the same embeddings
     assert torch.equal(again.pooled, emb.pooled.flip(0))
+    assert torch.equal(again.tokens, emb.tokens.flip(0))
     with pytest.raises(ValueError, match='caption 1'):
         enc(['fine', ' '])
 

@@ -171,3 +171,65 @@ class LoadCaption(BaseTransform):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(mode={self.mode!r}, index={self.index}, '
                 f'fallback={self.fallback!r})')
+
+
+# ---- frozen-feature cache (tools/cache_features.py) -------------------------------------------
+@TRANSFORMS.register_module()
+class LoadCachedFeatures(BaseTransform):
+    """Attach a sample's cached frozen outputs; the last transform of a cache-mode pipeline.
+
+    Runs after ``PackDepthInputs`` (``apply_feature_cache`` appends it to every pipeline of a
+    config with ``cache=dict(root=...)``). It reads, memory-mapped, the entries keyed by the
+    sample's image path (relative to ``data_root``), its view (``flip`` from ``RandomFlip``)
+    and its caption, and sets on the data sample ``rel_depth`` (float32 ``(1, H, W)``),
+    ``img_feats`` (``(D, h, w)``, float16 as stored or float32 from int8) and ``text_pooled``
+    (float16 ``(D',)``; plus ``text_tokens`` ``(T, D')`` when the cache keeps tokens). A sample,
+    view or caption that is not cached, or a cached ``Dr`` of another size than the image, is
+    an error naming the image: the frozen models never run instead.
+
+    Args:
+        folder (str): the dataset's part of the cache (``<root>/<part id>``).
+        data_root (str): the dataset's ``data_root`` (sample keys are relative to it).
+            Defaults to ''.
+    """
+
+    def __init__(self, folder: str, data_root: str = '') -> None:
+        from tr2m.datasets.feature_store import PartReader
+
+        self.folder = folder
+        self.data_root = data_root
+        self.reader = PartReader(folder)
+
+    def transform(self, results: dict) -> dict:
+        import torch
+        from mmengine.structures import PixelData
+
+        from tr2m.datasets.feature_store import sample_key
+        from tr2m.utils.errors import DataError
+
+        sample = results.get('data_samples')
+        if sample is None or 'inputs' not in results:
+            raise ValueError('LoadCachedFeatures goes after PackDepthInputs in the pipeline')
+        path = sample.metainfo.get('img_path')
+        rel, img = self.reader.image(sample_key(path, self.data_root),
+                                     bool(sample.metainfo.get('flip', False)))
+        size = tuple(results['inputs'].shape[-2:])
+        if rel.shape != size:
+            raise DataError(f'{path}: cached relative depth has size {rel.shape} but the '
+                            f'pipeline gives the network {size}; the cache was built with other '
+                            'preprocessing, rebuild it')
+        sample.rel_depth = PixelData(data=torch.from_numpy(rel)[None])
+        sample.img_feats = torch.from_numpy(img)
+        if self.reader.text_width:
+            caption = sample.caption
+            if not caption:
+                raise DataError(f'{path}: no caption to look up in the feature cache (add '
+                                'LoadCaption before PackDepthInputs)')
+            pooled, tokens = self.reader.text(caption)
+            sample.text_pooled = torch.from_numpy(pooled)
+            if tokens is not None:
+                sample.text_tokens = torch.from_numpy(tokens)
+        return results
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(folder={self.folder!r}, data_root={self.data_root!r})'

@@ -1,3 +1,4 @@
+from .caption_embedding_hook import CaptionEmbeddingHook
 from .checkpoint_hook import SafeCheckpointHook
 from .loss_balance_hook import LossBalanceHook
 from .momentum_hook import SOCMomentumHook
@@ -7,4 +8,5 @@ from .sample_seed_hook import SampleSeedHook
 from .visualization_hook import DepthVisualizationHook
 
 __all__ = ['SOCMomentumHook', 'LossBalanceHook', 'DepthVisualizationHook', 'SafeCheckpointHook',
-           'NonFiniteGuardHook', 'NonFiniteLossError', 'SampleSeedHook', 'ValidationPanelHook']
+           'NonFiniteGuardHook', 'NonFiniteLossError', 'SampleSeedHook', 'ValidationPanelHook',
+           'CaptionEmbeddingHook']

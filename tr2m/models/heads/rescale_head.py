@@ -1,6 +1,7 @@
 """``RescaleHead``: a light DPT-like decoder predicting a positive scale or shift map."""
 from typing import Optional, Tuple
 
+import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor, nn
@@ -62,6 +63,10 @@ class RescaleHead(BaseModule):
 
     def forward(self, feats: Tensor, out_size: Tuple[int, int]) -> Tensor:
         """``(B, C, h, w)`` -> positive map ``(B, 1, *out_size)``."""
+        if feats.device.type == 'cpu':
+            # NHWC: oneDNN's conv backward is ~1.6x faster (256-channel 3x3 conv at 38x50,
+            # batch 2, one thread: 66 vs 104 ms); the paper decoders' step drops ~25%
+            feats = feats.contiguous(memory_format=torch.channels_last)
         x = self.proj(feats)
         for stage in self.stages:
             x = stage(x)

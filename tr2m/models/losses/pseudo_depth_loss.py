@@ -10,6 +10,7 @@ from typing import Tuple, Union
 import torch
 from torch import Tensor, nn
 
+from tr2m.models.layers.precision import float32_math
 from tr2m.registry import MODELS
 
 from .silog_loss import REDUCTIONS, silog_form_args, silog_loss
@@ -28,6 +29,7 @@ def _accumulate_dtype(t: Tensor) -> torch.dtype:
     return torch.float32 if t.device.type == 'mps' else torch.float64
 
 
+@float32_math
 def fit_scale_shift(x: Tensor, y: Tensor, valid_mask: Tensor) -> Tuple[Tensor, Tensor]:
     """Per-image least squares ``alpha * x + beta ~ y`` over the valid pixels (closed form).
 
@@ -70,6 +72,7 @@ def fit_scale_shift(x: Tensor, y: Tensor, valid_mask: Tensor) -> Tuple[Tensor, T
     return alpha.to(out_dtype), beta.to(out_dtype)
 
 
+@float32_math
 def pseudo_metric_depth(rel: Tensor, gt: Tensor, valid_mask: Tensor,
                         space: str = 'inverse') -> Tuple[Tensor, Tensor]:
     """Align a relative map to the GT per image (eq. 5) and measure the fit's delta1 (eq. 6).

@@ -2,6 +2,7 @@
 import torch
 from torch import Tensor, nn
 
+from tr2m.models.layers.precision import float32_math
 from tr2m.registry import MODELS
 from tr2m.utils.dist import global_mean
 
@@ -15,6 +16,7 @@ FORMS = ('paper', 'zoedepth')
 REDUCTIONS = ('image', 'batch')
 
 
+@float32_math
 def silog_loss(pred: Tensor, target: Tensor, valid_mask: Tensor, lambd: float = 0.15,
                sqrt: bool = False, scale: float = 1.0, reduction: str = 'image') -> Tensor:
     """``scale * [sqrt](mean(e^2) - lambd * mean(e)^2)`` with ``e = log pred - log target``.

@@ -2,12 +2,14 @@
 import torch
 from torch import Tensor, nn
 
+from tr2m.models.layers.precision import float32_math
 from tr2m.registry import MODELS
 
 #: Lower bound of ``|mean(x)|`` in the mean normalisation (guards an all-zero map).
 MEAN_EPS = 1e-7
 
 
+@float32_math
 def edge_aware_smoothness(x: Tensor, image: Tensor) -> Tensor:
     """``mean(|dx x'| exp(-|dx I|)) + mean(|dy x'| exp(-|dy I|))`` with ``x' = x / mean(x)``.
 

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from tr2m.models.layers.precision import float32_math
 from tr2m.registry import MODELS
 
 NEGATIVE_REDUCTIONS = ('sum', 'mean')
@@ -133,6 +134,7 @@ def reduce_labels(labels: Tensor, size: Sequence[int], num_labels: int,
     return best.view(batch, h, w)
 
 
+@float32_math
 def soc_class_stats(k: Tensor, k_cls: Tensor, num_labels: int) -> Tuple[Tensor, Tensor]:
     """Per-image class sums of L2-normalised key features and class counts.
 
@@ -160,6 +162,7 @@ def soc_class_stats(k: Tensor, k_cls: Tensor, num_labels: int) -> Tuple[Tensor, 
     return torch.bmm(kn, onehot), onehot.sum(1)  # (B, D, M), (B, M)
 
 
+@float32_math
 def soc_query_losses(q: Tensor, q_cls: Tensor, sums: Tensor, counts: Tensor,
                      negative_reduction: str = 'sum',
                      temperature: float = 1.0) -> Tuple[Tensor, Tensor]:
@@ -210,6 +213,7 @@ def _num_labels(q_cls: Tensor, k_cls: Tensor, num_classes: Optional[int]) -> int
     return max(top + 1, 1)
 
 
+@float32_math
 def soc_loss(q: Tensor, k: Tensor, q_cls: Tensor, k_cls: Tensor,
              negative_reduction: str = 'sum', temperature: float = 1.0,
              num_classes: Optional[int] = None) -> Tensor:
