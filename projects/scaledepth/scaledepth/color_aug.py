@@ -14,8 +14,8 @@ from typing import Sequence
 
 import cv2
 import numpy as np
-from tr2m.datasets.transforms.base import BaseTransform
 
+from tr2m.datasets.transforms.base import BaseTransform
 from tr2m.registry import TRANSFORMS
 
 
