@@ -33,7 +33,24 @@ def load(name: str) -> Config:
 
 def test_every_config_is_covered():
     assert {p.stem for p in SOC_CONFIGS.glob('*.py')} == set(PAIRS) | {
-        'newcrfs_soc_cheap_toy_synthetic'}
+        'newcrfs_soc_cheap_toy_synthetic', 'newcrfs_soc_swin_l_nyu_ibims'}
+
+
+def test_ibims_config_changes_only_the_test_set():
+    """Table 8's zero-shot column: the NYUv2 model (with or without SOC) on iBims-1, the whole
+    480 x 640 frame as in NYUv2 (no resize, no captions)."""
+    ibims, nyu = load('newcrfs_soc_swin_l_nyu_ibims').to_dict(), load(
+        'newcrfs_soc_swin_l_nyu').to_dict()
+    test = ibims.pop('test_dataloader')
+    nyu.pop('test_dataloader')
+    assert ibims == nyu  # the same model, training set, schedule, evaluator
+    assert test['dataset']['type'] == 'IBims1Dataset' and test['dataset']['caption_source'] is None
+    assert [t['type'] for t in test['dataset']['pipeline']] == ['LoadRGBImage', 'LoadDepth',
+                                                                'PackDepthInputs']
+    from tr2m.utils.config import load_config
+
+    plain = load_config(str(SOC_CONFIGS / 'newcrfs_soc_swin_l_nyu_ibims.py'), {'model.soc': None})
+    assert plain.model.soc is None  # what a plain NeWCRFs checkpoint is tested with
 
 
 @pytest.mark.parametrize('soc_name, base_name', PAIRS.items())
