@@ -11,6 +11,7 @@ from torch import nn
 
 from tr2m.models.contrast import ScaleOrientedContrast
 from tr2m.models.depthers import TR2M
+from tr2m.models.depthers.base import BaseDepther
 from tr2m.models.losses import (
     class_separability,
     depth_classes,
@@ -395,3 +396,71 @@ def test_two_ranks_optimise_the_one_process_objective(tmp_path):
             torch.testing.assert_close(loss_g, loss, rtol=1e-5, atol=1e-6)
             for g, r in zip(grads_g, grads):
                 torch.testing.assert_close(g, r, rtol=1e-4, atol=1e-7)
+
+
+# ---- feature grids of padded inputs (feature_stride) ---------------------------------------
+class _PaddingDepther(BaseDepther):
+    """Pads its input with zeros at the bottom/right to a multiple of 8 (as NeWCRFs pads to 32)
+    and returns its feature on the padded grid (stride 2)."""
+
+    def __init__(self):
+        super().__init__()
+        self.feat = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        self.head = nn.Conv2d(8, 1, 1)
+
+    def _forward(self, inputs, data_samples=None):
+        h, w = inputs.shape[-2:]
+        x = nn.functional.pad(inputs, (0, -w % 8, 0, -h % 8))
+        depth = nn.functional.interpolate(self.head(self.feat(x)).exp(), scale_factor=2)
+        return depth[..., :h, :w]
+
+    def loss(self, inputs, data_samples):
+        gt, valid = self.stack_gt(inputs, data_samples)
+        return dict(loss_l1=(self._forward(inputs) - gt).abs()[valid].mean())
+
+    def predict(self, inputs, data_samples=None):
+        return self.add_pred(data_samples, inputs.shape[0], pred_depth=self._forward(inputs))
+
+
+def _padding_model(**soc):
+    torch.manual_seed(0)
+    return _PaddingDepther(soc=dict(type='ScaleOrientedContrast', feature='feat', projector=PROJ,
+                                    **soc)).train()
+
+
+def test_feature_stride_labels_the_cells_of_a_padded_grid():
+    """An 18 x 21 input is padded to 24 x 24 (feature 12 x 12): with feature_stride=2 the loss
+    equals that of the same image padded by hand with invalid GT, where the grid spans the
+    input; without it the labels are stretched over the unpadded image and the loss differs."""
+    from tr2m.models.contrast.scale_oriented_contrast import cover_grid
+
+    inputs, samples = batch(size=(18, 21))
+    padded_inputs = nn.functional.pad(inputs, (0, 3, 0, 6))
+    padded = []
+    for s in samples:
+        p = s.clone()
+        p.gt_depth = PixelData(data=nn.functional.pad(s.gt_depth.data, (0, 3, 0, 6)))
+        p.gt_valid = PixelData(data=nn.functional.pad(s.gt_valid.data, (0, 3, 0, 6)))
+        padded.append(p)
+    strided = _padding_model(feature_stride=2)(inputs, samples, mode='loss')['loss_soc']
+    by_hand = _padding_model()(padded_inputs, padded, mode='loss')['loss_soc']
+    stretched = _padding_model()(inputs, samples, mode='loss')['loss_soc']
+    torch.testing.assert_close(strided, by_hand)
+    assert abs(float((stretched - by_hand).detach())) > 1e-3
+    # a grid that spans its input exactly is left as it is; a smaller one crops
+    gt, valid = torch.rand(1, 1, 4, 6), torch.ones(1, 1, 4, 6, dtype=torch.bool)
+    same = cover_grid(gt, valid, (2, 3), 2)
+    assert torch.equal(same[0], gt) and torch.equal(same[1], valid)
+    big, big_valid = cover_grid(gt, valid, (3, 2), 2)  # 6 x 4: two invalid rows, cols cropped
+    assert torch.equal(big[..., :4, :], gt[..., :4]) and not big_valid[..., 4:, :].any()
+    assert big.shape == (1, 1, 6, 4) and big_valid[..., :4, :].all()
+    with pytest.raises(ValueError, match='feature_stride'):
+        ScaleOrientedContrast(feature_stride=0)
+
+
+def test_feature_stride_is_a_no_op_when_the_grid_spans_the_input():
+    """TR2M's neck: 56 x 70 input, 14-pixel patches, a 4 x 5 grid."""
+    inputs, samples = batch()
+    plain = build()(inputs, samples, mode='loss')['loss_soc']
+    strided = build(feature_stride=14)(inputs, samples, mode='loss')['loss_soc']
+    torch.testing.assert_close(plain, strided)

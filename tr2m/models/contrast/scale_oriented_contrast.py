@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
+import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
@@ -108,6 +109,13 @@ class ScaleOrientedContrast(BaseModule):
             Defaults to 0.
         other_dataset (bool): with the queue, prefer a queued image of another dataset as the
             second key (falls back to the batch neighbour when none is queued). Defaults to True.
+        feature_stride (int, optional): input pixels per cell of the feature (NeWCRFs'
+            ``decode_head.crf_blocks.0``: 4). None: the feature grid spans the input exactly
+            (TR2M's neck). Set it for a model that pads its input at the bottom and right and
+            returns features of the padded grid (NeWCRFs pads to a multiple of 32): the GT is
+            then padded with invalid pixels (or cropped) to ``h * stride x w * stride`` before
+            the labels are made, so every cell is labelled by the pixels it sees. Defaults to
+            None.
     """
 
     def __init__(self, feature: str = 'neck', momentum_modules: Optional[Sequence[str]] = None,
@@ -116,7 +124,7 @@ class ScaleOrientedContrast(BaseModule):
                  temperature: float = 1.0, loss_weight: float = 0.1,
                  label_order: str = 'classify_then_reduce', reduce: str = 'mode',
                  class_range: str = 'image', queue_size: int = 0, other_dataset: bool = True,
-                 init_cfg: Optional[dict] = None) -> None:
+                 feature_stride: Optional[int] = None, init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         for name, value, options in (('negative_reduction', negative_reduction,
                                       NEGATIVE_REDUCTIONS),
@@ -135,7 +143,12 @@ class ScaleOrientedContrast(BaseModule):
             raise ValueError("ScaleOrientedContrast: queue_size must be >= 0, and a queue needs "
                              f"class_range='image' (got queue_size={queue_size}, "
                              f'class_range={class_range!r})')
+        if feature_stride is not None and not (isinstance(feature_stride, int)
+                                               and feature_stride > 0):
+            raise ValueError('ScaleOrientedContrast: feature_stride must be a positive int or '
+                             f'None, got {feature_stride!r}')
         self.feature = feature
+        self.feature_stride = feature_stride
         self.momentum_modules = list(momentum_modules) if momentum_modules else [feature]
         self.in_channels = in_channels
         self.projector_cfg = dict(projector or dict(type='SOCProjector'))
@@ -303,6 +316,8 @@ class ScaleOrientedContrast(BaseModule):
         with torch.no_grad():
             k = self.momentum_projector(self._key_features(model, inputs, data_samples))
         size, dev = tuple(q.shape[-2:]), q.device
+        if self.feature_stride is not None:
+            gt, valid = cover_grid(gt, valid, tuple(feats.shape[-2:]), self.feature_stride)
         depth, dvalid = self._class_maps(gt, valid, size)
         with torch.no_grad():
             q_cls, sums, counts, other = self._targets(k, depth, dvalid, size, data_samples)
@@ -402,6 +417,18 @@ class ScaleOrientedContrast(BaseModule):
         self.queue_dataset[idx] = ds
         self.queue_filled[idx] = True
         self.queue_ptr.copy_((self.queue_ptr + n) % self.queue_size)
+
+
+def cover_grid(gt: Tensor, valid: Tensor, grid: Tuple[int, int],
+               stride: int) -> Tuple[Tensor, Tensor]:
+    """GT and mask ``(B, 1, H, W)`` brought to the ``grid[0] * stride x grid[1] * stride``
+    pixels a feature grid covers from the top-left corner: padded at the bottom and right with
+    invalid pixels (0 depth), or cropped."""
+    height, width = grid[0] * stride, grid[1] * stride
+    pad_h, pad_w = max(height - gt.shape[-2], 0), max(width - gt.shape[-1], 0)
+    gt = F.pad(gt, (0, pad_w, 0, pad_h))[..., :height, :width]
+    valid = F.pad(valid, (0, pad_w, 0, pad_h), value=False)[..., :height, :width]
+    return gt, valid
 
 
 def soc_components(model: nn.Module) -> List[ScaleOrientedContrast]:
