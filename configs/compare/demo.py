@@ -1,6 +1,6 @@
 # One table on the offline demo set (python tools/dataset_converters/make_synthetic_rgbd.py
-# data/synthetic): TR2M and RSA trained here, the relative model with the four test-time
-# alignments, and the metric baselines. Run:
+# data/synthetic): TR2M and RSA (as released) trained here, the relative model with the four
+# test-time alignments, and the metric baselines. Run:
 #   python tools/analysis_tools/compare.py configs/compare/demo.py
 # Offline nothing pretrained but the MiniLM text encoder loads: the relative depth is
 # simulated from the GT, and the metric baselines are their toy architectures with RANDOM
@@ -14,7 +14,7 @@ evaluator = dict(boundary=True)  # dense procedural GT: Depth Pro's boundary F1 
 _toy = {'model.pretrained': None}
 methods = {
     'TR2M': dict(config='../quickstart/tr2m_synthetic.py', checkpoint='train'),
-    'RSA': dict(config='./demo/rsa_synthetic.py', checkpoint='train'),
+    'RSA': dict(config='../quickstart/rsa_synthetic.py', checkpoint='train'),  # as released
     'median': dict(config='./demo/relative_synthetic.py'),
     'lsq': dict(config='./demo/relative_synthetic.py',
                 options={'test_evaluator.alignment': 'lsq', 'val_evaluator.alignment': 'lsq'}),

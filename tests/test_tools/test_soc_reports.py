@@ -60,3 +60,30 @@ def test_grid_report_missing_folder_is_one_line(load_tool, tmp_path):
     tool = load_tool('tools/analysis_tools/soc_grid_report.py')
     with pytest.raises(ArgumentError, match='grid folder not found'):
         tool.main([str(tmp_path / 'nope')])
+
+
+def test_soc_terms_with_checkpoint_and_live_keys(load_tool, tiny_checkpoint, tiny_config,
+                                                 capsys):
+    tool = load_tool('tools/analysis_tools/soc_terms.py')
+    lagged = tool.main([str(tiny_config), str(tiny_checkpoint), '--batches', '1', '--json'])
+    assert json.loads(capsys.readouterr().out) == lagged  # stdout is the JSON alone
+    live = tool.main([str(tiny_config), str(tiny_checkpoint), '--batches', '1',
+                      '--live-keys'])
+    assert lagged['keys'] == 'checkpoint' and live['keys'] == 'live'
+    for out in (lagged, live):
+        assert len(out['batches']) == 1
+        row = out['batches'][0]
+        assert set(row) == {'loss_soc', 'soc_cos_pos', 'soc_cos_neg'}
+        assert row['loss_soc'] > 0 and -1 <= row['soc_cos_neg'] <= row['soc_cos_pos'] + 2
+    # the perturbed checkpoint's momentum branch is the initial weights: other keys
+    assert lagged['batches'][0]['soc_cos_pos'] != pytest.approx(live['batches'][0]['soc_cos_pos'])
+
+
+def test_soc_terms_refuses_a_model_without_soc(load_tool, tiny_config, tmp_path):
+    from tr2m.utils.errors import ArgumentError
+
+    cfg = tmp_path / 'nosoc.py'
+    cfg.write_text(f"_base_ = [{str(tiny_config)!r}]\nmodel = dict(soc=None)\n")
+    tool = load_tool('tools/analysis_tools/soc_terms.py')
+    with pytest.raises(ArgumentError, match='has no ScaleOrientedContrast'):
+        tool.main([str(cfg), 'none'])

@@ -13,6 +13,7 @@ pooled into one row per setting: the per-seed values and their median. The markd
 stdout (and ``--out``).
 """
 import argparse
+import contextlib
 import glob
 import json
 import os.path as osp
@@ -49,8 +50,9 @@ def run_separability(run_dir: str, checkpoint: str, feature: str) -> dict:
                                                'soc_separability.py'))
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    out = tool.main([osp.join(run_dir, 'config.py'), checkpoint, '--json',
-                                 '--feature', feature])
+    with contextlib.redirect_stdout(sys.stderr):  # the tool prints its own table
+        out = tool.main([osp.join(run_dir, 'config.py'), checkpoint, '--json',
+                         "--feature", feature])
     with open(path, 'w') as f:
         json.dump(out, f, indent=2)
     return out

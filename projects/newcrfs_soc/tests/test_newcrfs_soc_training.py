@@ -18,7 +18,7 @@ register_all_modules()
 PROJECTS = Path(__file__).resolve().parents[2]
 SOC_CFG = PROJECTS / 'newcrfs_soc' / 'configs' / 'newcrfs_soc_toy_synthetic.py'
 PLAIN_CFG = PROJECTS / 'newcrfs' / 'configs' / 'newcrfs_toy_synthetic.py'
-SOC_KEYS = {'loss_soc', 'soc_pos_frac', 'soc_other_dataset_frac'}
+SOC_KEYS = {'loss_soc', 'soc_pos_frac', 'soc_other_dataset_frac', 'soc_cos_pos', 'soc_cos_neg'}
 
 
 def real_pipeline(size):

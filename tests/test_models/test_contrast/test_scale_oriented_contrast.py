@@ -464,3 +464,33 @@ def test_feature_stride_is_a_no_op_when_the_grid_spans_the_input():
     plain = build()(inputs, samples, mode='loss')['loss_soc']
     strided = build(feature_stride=14)(inputs, samples, mode='loss')['loss_soc']
     torch.testing.assert_close(plain, strided)
+
+
+def test_similarity_stats_match_a_naive_loop():
+    from tr2m.models.losses import soc_class_stats, soc_similarity_stats
+
+    gen = torch.Generator().manual_seed(3)
+    q = torch.randn(2, 6, 3, 3, generator=gen)
+    k = torch.randn(2, 6, 4, 3, generator=gen)
+    q_cls = torch.randint(-1, 4, (2, 3, 3), generator=gen)
+    k_cls = torch.randint(-1, 3, (2, 4, 3), generator=gen)  # class 3: no key, no positive
+    sums, counts = soc_class_stats(k, k_cls, 4)
+    cos_pos, cos_neg = soc_similarity_stats(q, q_cls, sums, counts)
+    pos, neg = [], []
+    for b in range(2):
+        qn = nn.functional.normalize(q[b].reshape(6, -1).T, dim=1)
+        kn = nn.functional.normalize(k[b].reshape(6, -1).T, dim=1)
+        yk = k_cls[b].reshape(-1)
+        means = {c: kn[yk == c].mean(0) for c in range(4) if (yk == c).any()}
+        for i, y in enumerate(q_cls[b].reshape(-1).tolist()):
+            if y < 0 or y not in means:
+                continue
+            pos.append(float(qn[i] @ means[y]))
+            neg += [float(qn[i] @ m) for c, m in means.items() if c != y]
+    assert cos_pos.item() == pytest.approx(sum(pos) / len(pos), abs=1e-6)
+    assert cos_neg.item() == pytest.approx(sum(neg) / len(neg), abs=1e-6)
+    # a constant feature: every cosine is 1
+    ones = soc_similarity_stats(torch.ones(1, 6, 2, 2), torch.zeros(1, 2, 2, dtype=torch.long),
+                                *soc_class_stats(torch.ones(1, 6, 2, 2),
+                                                 torch.tensor([[[0, 1], [1, 0]]]), 2))
+    assert [round(v.item(), 6) for v in ones] == [1.0, 1.0]

@@ -44,3 +44,19 @@ def test_paper_sizes():
     assert count(RescaleHead(1024, channels=288)) == 9_168_769  # the earlier, narrower-neck width
     assert count(SOCProjector(1024)) == 189_760  # paper: ~0.19M
     assert SOCProjector(1024)(torch.randn(1, 1024, 5, 7)).shape == (1, 160, 3, 4)
+
+
+def test_act_cfg_sets_the_projection_activation():
+    import pytest
+
+    assert isinstance(RescaleHead(16, channels=8, act_cfg=dict(type='ReLU')).out[1],
+                      torch.nn.ReLU)  # DPT's
+    leaky = RescaleHead(16, channels=8)  # the default
+    assert isinstance(leaky.out[1], torch.nn.LeakyReLU) and leaky.out[1].negative_slope == 0.1
+    # a unit that is negative on every input still passes a gradient (a ReLU passes none)
+    x = torch.full((1, 8, 3, 3), -1.0, requires_grad=True)
+    leaky.out[1](x).sum().backward()
+    assert torch.allclose(x.grad, torch.full_like(x, 0.1))
+    assert count(leaky) == count(RescaleHead(16, channels=8))
+    with pytest.raises(ValueError, match="act_cfg type must name a torch.nn module, got 'Nope'"):
+        RescaleHead(16, channels=8, act_cfg=dict(type='Nope'))

@@ -41,6 +41,7 @@ from tr2m.models.losses.soc_loss import (
     reduce_labels,
     soc_class_stats,
     soc_query_losses,
+    soc_similarity_stats,
 )
 from tr2m.registry import MODELS
 from tr2m.utils.dist import all_gather_cat, global_mean
@@ -325,9 +326,11 @@ class ScaleOrientedContrast(BaseModule):
                                               self.temperature)
         loss = global_mean(per_query.sum(), has_pos.sum())
         n_valid = (q_cls >= 0).sum()
+        cos_pos, cos_neg = soc_similarity_stats(q.detach(), q_cls, sums, counts)
         return dict(loss_soc=self.loss_weight * loss,
                     soc_pos_frac=(has_pos.sum() / n_valid.clamp_min(1)).detach().float(),
-                    soc_other_dataset_frac=other.float().mean().to(dev))
+                    soc_other_dataset_frac=other.float().mean().to(dev),
+                    soc_cos_pos=cos_pos, soc_cos_neg=cos_neg)
 
     def _targets(self, k: Tensor, depth: Tensor, valid: Tensor, size: Tuple[int, int],
                  data_samples) -> Tuple[Tensor, Tensor, Tensor, Tensor]:

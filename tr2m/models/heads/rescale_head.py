@@ -15,9 +15,10 @@ from tr2m.registry import MODELS
 class RescaleHead(BaseModule):
     """DPT-like decoder without the reassemble stage (TR2M section 3.2): a projection conv,
     ``num_stages`` resampling stages (two residual conv units, x2 bilinear upsampling, 1x1
-    conv, as DPT's fusion blocks), a 1-channel projection (3x3 conv to ``channels // 2``, ReLU,
-    1x1 conv to 1, as DPT's head), bilinear upsampling to the input size, then a positive map
-    (the paper's ``exp``; softplus by default, see ``activation``).
+    conv, as DPT's fusion blocks), a 1-channel projection (3x3 conv to ``channels // 2``, an
+    activation, 1x1 conv to 1, as DPT's head; LeakyReLU by default, see ``act_cfg``), bilinear
+    upsampling to the input size, then a positive map (the paper's ``exp``; softplus by
+    default, see ``activation``).
 
     Width: the paper fixes the structure (above) and the trainable total (~19M) but not the
     width. One decoder has about ``9 D C + 78.5 C^2`` parameters for input width D and decoder
@@ -43,12 +44,27 @@ class RescaleHead(BaseModule):
             :func:`~tr2m.models.layers.image_ops.positive_map`. Defaults to 'softplus'
             (measured on the demo set against 'exp_st' and the old hard clamp: README,
             "Heads that cannot die").
+        act_cfg (dict): the activation of the 1-channel projection, a ``torch.nn`` class name
+            and its arguments. Defaults to ``dict(type='LeakyReLU', negative_slope=0.1)``.
+            DPT's ``ReLU`` (``dict(type='ReLU')``) dies for whole domains on the demo set: 6
+            of 21 quickstart-config runs (7 SOC / loss variants x 3 seeds) ended with the scale
+            map one constant on every indoor and outdoor pixel (every unit off in the one
+            inspected), i.e. one global scale for both domains (AbsRel 0.50 / 0.86), with no
+            gradient to leave it; LeakyReLU(0.1) trained all three seeds (0.260 / 0.223 /
+            0.251), GELU collapsed on seed 1 (``configs/grids/head_act_demo.py``, README).
     """
 
     def __init__(self, in_channels: int, channels: int = 256, num_stages: int = 2,
                  global_pool: bool = False, bias_init: float = 0.0,
-                 init_cfg: Optional[dict] = None, activation: str = 'softplus') -> None:
+                 init_cfg: Optional[dict] = None, activation: str = 'softplus',
+                 act_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        act_cfg = dict(act_cfg or dict(type='LeakyReLU', negative_slope=0.1))
+        act_type = act_cfg.pop('type')
+        act_layer = getattr(nn, act_type, None) if isinstance(act_type, str) else None
+        if not (isinstance(act_layer, type) and issubclass(act_layer, nn.Module)):
+            raise ValueError(f'RescaleHead: act_cfg type must name a torch.nn module, '
+                             f'got {act_type!r}')
         self.activation = activation
         self.global_pool = global_pool
         self.proj = nn.Conv2d(in_channels, channels, 3, padding=1)
@@ -56,7 +72,8 @@ class RescaleHead(BaseModule):
             nn.Sequential(ResidualConvUnit(channels), ResidualConvUnit(channels),
                           nn.Upsample(scale_factor=2, mode='bilinear', align_corners=False),
                           nn.Conv2d(channels, channels, 1)) for _ in range(num_stages))
-        self.out = nn.Sequential(nn.Conv2d(channels, channels // 2, 3, padding=1), nn.ReLU(),
+        self.out = nn.Sequential(nn.Conv2d(channels, channels // 2, 3, padding=1),
+                                 act_layer(**act_cfg),
                                  nn.Conv2d(channels // 2, 1, 1))
         nn.init.zeros_(self.out[-1].weight)
         nn.init.constant_(self.out[-1].bias, bias_init)

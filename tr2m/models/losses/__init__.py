@@ -14,12 +14,14 @@ from .soc_loss import (
     soc_loss,
     soc_pos_frac,
     soc_query_losses,
+    soc_similarity_stats,
 )
 
 __all__ = [
     'silog_loss', 'SiLogLoss', 'fit_scale_shift', 'pseudo_metric_depth',
     'ThresholdedPseudoDepthLoss', 'depth_classes', 'downsample_depth', 'class_range',
-    'reduce_labels', 'soc_class_stats', 'soc_query_losses', 'soc_loss', 'soc_pos_frac',
+    'reduce_labels', 'soc_class_stats', 'soc_query_losses', 'soc_similarity_stats', 'soc_loss',
+    'soc_pos_frac',
     'class_separability', 'ScaleOrientedContrastiveLoss', 'edge_aware_smoothness',
     'EdgeAwareSmoothnessLoss', 'l1_depth_loss', 'L1DepthLoss', 'huber_depth_loss',
     'HuberDepthLoss'

@@ -206,6 +206,34 @@ def soc_query_losses(q: Tensor, q_cls: Tensor, sums: Tensor, counts: Tensor,
     return torch.where(has_pos, per_query, torch.zeros_like(per_query)), has_pos
 
 
+@torch.no_grad()
+def soc_similarity_stats(q: Tensor, q_cls: Tensor, sums: Tensor,
+                         counts: Tensor) -> Tuple[Tensor, Tensor]:
+    """Diagnostics of eq. 8's terms: the mean cosine of a query to its own class's key mean
+    (``S_p`` at ``T = 1``) and the mean cosine to one other class's key mean (``S_n`` per
+    negative class), over the queries that have a positive. Both near 1 with a constant
+    projector; ``cos_pos < 0`` means the queries are turned away from the keys altogether
+    (README: a momentum branch that lags the live one allows it). Arguments as
+    :func:`soc_query_losses`; returns two float32 scalars (0 when nothing counts, so that a
+    logging window is not turned into NaN).
+    """
+    batch, dim = q.shape[:2]
+    num_labels = counts.shape[-1]
+    qn = F.normalize(q.float(), dim=1).reshape(batch, dim, -1).transpose(1, 2)
+    sims = torch.bmm(qn, sums.float() / counts.float().clamp_min(1)[:, None, :])
+    y = q_cls.reshape(batch, -1)
+    y_valid = (y >= 0) & (y < num_labels)
+    present = counts > 0
+    y_safe = torch.where(y_valid, y, torch.zeros_like(y))
+    has_pos = y_valid & present.gather(1, y_safe)
+    pos = sims.gather(2, y_safe[..., None]).squeeze(2)[has_pos]
+    neg = present[:, None, :] & (torch.arange(num_labels, device=y.device) != y_safe[..., None])
+    neg = neg & has_pos[..., None]
+    zero = torch.zeros((), device=q.device)
+    return (pos.mean() if pos.numel() else zero,
+            sims[neg].mean() if neg.any() else zero)
+
+
 def _num_labels(q_cls: Tensor, k_cls: Tensor, num_classes: Optional[int]) -> int:
     if num_classes is not None:
         return num_classes + 1
