@@ -46,6 +46,9 @@ def test_shipped_comparison_files_load_and_merge():
     pro = method_config(demo, 'Depth Pro (toy)')
     assert pro.model.arch == 'depth_pro_tiny' and pro.model.pretrained is None
     assert pro.train_dataloader.dataset.type == 'DepthManifestDataset'  # the train set too
+    rsa = method_config(demo, 'RSA')  # the train set's data, RSA's own batch composition
+    assert rsa.train_dataloader.dataset.ann_file == 'train.json'
+    assert rsa.train_dataloader.batch_sampler.type == 'PerDatasetBatchSampler'
     nyu = method_config(paper, 'DA-V2 metric indoor L')
     assert [d.type for d in nyu.test_dataloader.dataset.datasets] == [
         'NYUv2Dataset', 'KITTIDataset', 'VOIDDataset', 'C3VDDataset']

@@ -15,8 +15,9 @@ A comparison file is Python, like an ablation grid::
     }
 
 Paths are relative to the current folder or to the comparison file. Every method's config gets
-the test set's ``test_dataloader`` / ``val_dataloader`` (and the train set's
-``train_dataloader``) in place of its own, its evaluator updated with ``evaluator``, then
+the test set's ``test_dataloader`` / ``val_dataloader`` in place of its own (and the train
+set's training ``dataset``: the method keeps its batch size, sampler and batch sampler, which
+are part of its recipe, e.g. RSA's one sub-batch per dataset per step), its evaluator updated with ``evaluator``, then
 ``options``, the method's ``options`` and the command line's, each strict (an unknown key
 names the closest existing ones). ``checkpoint`` is ``'none'`` (nothing trained: alignment and
 metric baselines), ``'train'`` (train it here with ``tools/train.py``, test the last
@@ -135,7 +136,10 @@ def method_config(spec: dict, name: str, cli_options: Optional[dict] = None) -> 
         train_set = _dataset_config(spec['train_set'])
         if 'train_dataloader' not in train_set:
             raise ConfigError(f'train_set {spec["train_set"]} defines no train_dataloader')
-        cfg.train_dataloader = copy.deepcopy(train_set.train_dataloader)
+        if cfg.get('train_dataloader') is None:
+            cfg.train_dataloader = copy.deepcopy(train_set.train_dataloader)
+        else:  # the method's batch size, sampler and batch sampler are part of its recipe
+            cfg.train_dataloader.dataset = copy.deepcopy(train_set.train_dataloader.dataset)
     evaluator = dict(cfg.get('test_evaluator') or dict(type='DepthMetric'))
     evaluator.update(spec['evaluator'])
     cfg.test_evaluator = evaluator
