@@ -1,5 +1,5 @@
 # The activation inside the decoders' 1-channel projection (RescaleHead act_cfg), on the offline
-# demo set, three seeds. With DPT's ReLU, 6 of 21 quickstart-config runs (7 SOC / SI-log variants
+# demo set, three seeds. With DPT's ReLU, 6 of 18 quickstart-config runs (6 SOC / SI-log variants
 # of silog_form_demo.py, soc_negatives_demo.py, soc_momentum_demo.py x 3 seeds) collapsed: every
 # ReLU unit of the scale head off on the indoor and outdoor images (alive fraction 0.000 against
 # 0.99 on the endoscopic ones, in the run inspected), so A is one constant (0.686) on every pixel

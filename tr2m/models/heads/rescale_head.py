@@ -47,7 +47,7 @@ class RescaleHead(BaseModule):
         act_cfg (dict): the activation of the 1-channel projection, a ``torch.nn`` class name
             and its arguments. Defaults to ``dict(type='LeakyReLU', negative_slope=0.1)``.
             DPT's ``ReLU`` (``dict(type='ReLU')``) dies for whole domains on the demo set: 6
-            of 21 quickstart-config runs (7 SOC / loss variants x 3 seeds) ended with the scale
+            of 18 quickstart-config runs (6 SOC / loss variants x 3 seeds) ended with the scale
             map one constant on every indoor and outdoor pixel (every unit off in the one
             inspected), i.e. one global scale for both domains (AbsRel 0.50 / 0.86), with no
             gradient to leave it; LeakyReLU(0.1) trained all three seeds (0.260 / 0.223 /
