@@ -19,9 +19,9 @@ the test set's ``test_dataloader`` / ``val_dataloader`` in place of its own (and
 set's training ``dataset``: the method keeps its batch size, sampler and batch sampler, which
 are part of its recipe, e.g. RSA's one sub-batch per dataset per step), its evaluator updated
 with ``evaluator``, then ``options``, the method's ``options`` and the command line's, each
-strict (an unknown key names the closest existing ones). ``checkpoint`` is ``'none'`` (nothing trained: alignment and
-metric baselines), ``'train'`` (train it here with ``tools/train.py``, test the last
-checkpoint) or a checkpoint path.
+strict (an unknown key names the closest existing ones). ``checkpoint`` is ``'none'`` (nothing
+trained: alignment and metric baselines), ``'train'`` (train it here with ``tools/train.py``,
+test the last checkpoint) or a checkpoint path.
 """
 import copy
 import csv
