@@ -162,6 +162,27 @@ def soc_class_stats(k: Tensor, k_cls: Tensor, num_labels: int) -> Tuple[Tensor, 
     return torch.bmm(kn, onehot), onehot.sum(1)  # (B, D, M), (B, M)
 
 
+def _class_similarities(q: Tensor, q_cls: Tensor, sums: Tensor,
+                        counts: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Cosine of every query to every class's mean normalised key, ``(B, Nq, M)``, the cosine
+    to its own class ``(B, Nq)``, the mask of counted queries (valid, with a positive among
+    the keys) ``(B, Nq)`` and of each query's negative classes ``(B, Nq, M)``."""
+    batch, dim = q.shape[:2]
+    num_labels = counts.shape[-1]
+    qn = F.normalize(q.to(sums.dtype), dim=1).reshape(batch, dim, -1).transpose(1, 2)
+    class_mean = sums / counts.clamp_min(1)[:, None, :]  # (B, D, M) mean normalised key
+    sims = torch.bmm(qn, class_mean)  # (B, Nq, M) mean cosine per class
+    y = q_cls.reshape(batch, -1)
+    y_valid = (y >= 0) & (y < num_labels)
+    present = counts > 0  # (B, M)
+    y_safe = torch.where(y_valid, y, torch.zeros_like(y))
+    has_pos = y_valid & present.gather(1, y_safe)  # (B, Nq)
+    s_pos = sims.gather(2, y_safe[..., None]).squeeze(2)
+    labels = torch.arange(num_labels, device=y.device)
+    neg = present[:, None, :] & (labels != y_safe[..., None])  # (B, Nq, M)
+    return sims, s_pos, has_pos, neg
+
+
 @float32_math
 def soc_query_losses(q: Tensor, q_cls: Tensor, sums: Tensor, counts: Tensor,
                      negative_reduction: str = 'sum',
@@ -185,28 +206,17 @@ def soc_query_losses(q: Tensor, q_cls: Tensor, sums: Tensor, counts: Tensor,
                          f'got {negative_reduction!r}')
     if not temperature > 0:
         raise ValueError(f'temperature must be positive, got {temperature}')
-    batch, dim = q.shape[:2]
-    num_labels = counts.shape[-1]
-    dtype = sums.dtype
-    qn = F.normalize(q.to(dtype), dim=1).reshape(batch, dim, -1).transpose(1, 2)  # (B, Nq, D)
-    class_mean = sums / counts.clamp_min(1)[:, None, :]  # (B, D, M) mean normalised key
-    sims = torch.bmm(qn, class_mean) / temperature  # (B, Nq, M) mean cosine per class
-    y = q_cls.reshape(batch, -1)
-    y_valid = (y >= 0) & (y < num_labels)
-    present = counts > 0  # (B, M)
-    y_safe = torch.where(y_valid, y, torch.zeros_like(y))
-    has_pos = y_valid & present.gather(1, y_safe)  # (B, Nq)
-    s_pos = sims.gather(2, y_safe[..., None]).squeeze(2)
-    labels = torch.arange(num_labels, device=y.device)
-    neg = present[:, None, :] & (labels != y_safe[..., None])  # (B, Nq, M)
-    s_neg = torch.where(neg, sims, torch.zeros((), dtype=dtype, device=sims.device)).sum(2)
+    sims, s_pos, has_pos, neg = _class_similarities(q, q_cls, sums, counts)
+    zero = torch.zeros((), dtype=sims.dtype, device=sims.device)
+    s_neg = torch.where(neg, sims, zero).sum(2)
     if negative_reduction == 'mean':
-        s_neg = s_neg / neg.sum(2).clamp_min(1).to(dtype)
-    per_query = F.softplus(s_neg - s_pos)  # -log(e^Sp / (e^Sp + e^Sn))
+        s_neg = s_neg / neg.sum(2).clamp_min(1).to(sims.dtype)
+    per_query = F.softplus((s_neg - s_pos) / temperature)  # -log(e^Sp / (e^Sp + e^Sn))
     return torch.where(has_pos, per_query, torch.zeros_like(per_query)), has_pos
 
 
 @torch.no_grad()
+@float32_math
 def soc_similarity_stats(q: Tensor, q_cls: Tensor, sums: Tensor,
                          counts: Tensor) -> Tuple[Tensor, Tensor]:
     """Diagnostics of eq. 8's terms: the mean cosine of a query to its own class's key mean
@@ -214,23 +224,13 @@ def soc_similarity_stats(q: Tensor, q_cls: Tensor, sums: Tensor,
     negative class), over the queries that have a positive. Both near 1 with a constant
     projector; ``cos_pos < 0`` means the queries are turned away from the keys altogether
     (README: a momentum branch that lags the live one allows it). Arguments as
-    :func:`soc_query_losses`; returns two float32 scalars (0 when nothing counts, so that a
-    logging window is not turned into NaN).
+    :func:`soc_query_losses`; returns two scalars (0 when nothing counts, so that a logging
+    window is not turned into NaN).
     """
-    batch, dim = q.shape[:2]
-    num_labels = counts.shape[-1]
-    qn = F.normalize(q.float(), dim=1).reshape(batch, dim, -1).transpose(1, 2)
-    sims = torch.bmm(qn, sums.float() / counts.float().clamp_min(1)[:, None, :])
-    y = q_cls.reshape(batch, -1)
-    y_valid = (y >= 0) & (y < num_labels)
-    present = counts > 0
-    y_safe = torch.where(y_valid, y, torch.zeros_like(y))
-    has_pos = y_valid & present.gather(1, y_safe)
-    pos = sims.gather(2, y_safe[..., None]).squeeze(2)[has_pos]
-    neg = present[:, None, :] & (torch.arange(num_labels, device=y.device) != y_safe[..., None])
+    sims, s_pos, has_pos, neg = _class_similarities(q, q_cls, sums, counts)
     neg = neg & has_pos[..., None]
-    zero = torch.zeros((), device=q.device)
-    return (pos.mean() if pos.numel() else zero,
+    zero = torch.zeros((), dtype=sims.dtype, device=sims.device)
+    return (s_pos[has_pos].mean() if has_pos.any() else zero,
             sims[neg].mean() if neg.any() else zero)
 
 
