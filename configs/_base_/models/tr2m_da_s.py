@@ -16,6 +16,7 @@ model = dict(
               text_tokens='pooled', modalities=('image', 'text')),
     scale_head=dict(type='RescaleHead', channels=256, num_stages=2),
     shift_head=dict(type='RescaleHead', channels=256, num_stages=2),
+    # eq. 4 in the ZoeDepth / DA-v1 form, chosen on the demo set (grids/silog_form_demo.py)
     loss_silog=dict(type='SiLogLoss', form='zoedepth', beta=0.15, loss_weight=1.0),
     # L_tp-si takes L_si's form (set form=... here to differ)
     loss_pseudo=dict(type='ThresholdedPseudoDepthLoss', rho=0.9, space='inverse',

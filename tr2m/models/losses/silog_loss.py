@@ -86,8 +86,9 @@ class SiLogLoss(nn.Module):
     the form of ZoeDepth's ``SILogLoss(beta=0.15)`` used by the Depth Anything v1 metric code
     TR2M compares against, and the likely source of the paper's 0.15. On a realistic error the
     paper form is ~0.03 while ``0.1 L_soc`` is ~1 (the contrast then dominates the shared
-    parameters); the ZoeDepth form is ~10x larger. Which one the paper config uses was chosen
-    by measurement on the demo set (see ``configs/_base_/models/tr2m_da_s.py``).
+    parameters); the ZoeDepth form is ~10x larger. The paper config uses ``'zoedepth'``, chosen
+    on the demo set (``configs/grids/silog_form_demo.py``, three seeds with and without SOC):
+    AbsRel equal within the seed spread, SILog lower for every seed (median 6.9 against 17.9).
 
     Args:
         form (str): ``'paper'`` or ``'zoedepth'``. Defaults to 'paper'.
