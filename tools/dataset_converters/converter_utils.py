@@ -31,6 +31,7 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)  # ``import tr2m`` from this clone when run as a script
 
+from tr2m.datasets.captions import read_json_object  # noqa: E402
 from tr2m.utils import cli  # noqa: E402
 from tr2m.utils.errors import DataError, MissingFileError, UserError  # noqa: E402
 
@@ -196,13 +197,7 @@ def install_json_captions(src: str, dst: str, images: Optional[Sequence[str]] = 
     from captions_to_json import txt_tree_to_dict
 
     if osp.isfile(src) and src.lower().endswith('.json'):
-        with open(src, encoding='utf-8') as f:
-            try:
-                table = json.load(f)
-            except json.JSONDecodeError as err:
-                raise DataError(f'caption file {src} is not valid JSON: {err}') from err
-        if not isinstance(table, dict):
-            raise DataError(f'caption file {src} must hold an object {{image: [captions]}}')
+        table = read_json_object(src, 'an object {image: [captions]}')
     else:
         with tempfile.TemporaryDirectory() as tmp:
             table = txt_tree_to_dict(local_or_extracted(src, tmp), images, ext)

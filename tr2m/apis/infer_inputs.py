@@ -13,7 +13,6 @@ An image key is the file name (``0001.png``) or the path relative to the ``--img
 reported (a typo there would otherwise silently leave an image uncaptioned elsewhere).
 """
 import glob
-import json
 import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -21,6 +20,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from tr2m.datasets.captions import read_json_object
 from tr2m.utils.errors import ArgumentError, DataError, MissingFileError
 
 #: Image files ``--img FOLDER`` picks up (non-recursive).
@@ -78,14 +78,7 @@ def read_caption_table(text_file: str) -> Dict[str, str]:
         raise MissingFileError(f'caption file not found: {text_file}')
     table: Dict[str, str] = {}
     if text_file.lower().endswith('.json'):
-        with open(text_file, encoding='utf-8') as f:
-            try:
-                data = json.load(f)
-            except json.JSONDecodeError as err:
-                raise DataError(f'caption file {text_file} is not valid JSON: {err}') from err
-        if not isinstance(data, dict):
-            raise DataError(f'caption file {text_file} must hold a JSON object '
-                            '{image name: caption}')
+        data = read_json_object(text_file, 'a JSON object {image name: caption}')
         for key, value in data.items():
             if isinstance(value, list):
                 value = next((v for v in value if isinstance(v, str) and v.strip()), '')

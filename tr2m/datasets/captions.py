@@ -21,10 +21,29 @@ import re
 from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 from tr2m.registry import TASK_UTILS
+from tr2m.utils.errors import DataError
 
 
 class CaptionNotFoundError(FileNotFoundError):
     """No caption for an image; the message names the image and where it was looked for."""
+
+
+def read_json_object(path: str, expected: str) -> dict:
+    """The JSON object in the caption file ``path``.
+
+    Raises:
+        DataError: the file is not valid JSON, or holds something else than an object
+            (``expected`` describes the object in the message, e.g. ``'an object {image:
+            [captions]}'``).
+    """
+    with open(path, encoding='utf-8') as f:
+        try:
+            data = json.load(f)
+        except json.JSONDecodeError as err:
+            raise DataError(f'caption file {path} is not valid JSON: {err}') from err
+    if not isinstance(data, Mapping):
+        raise DataError(f'caption file {path} must hold {expected}, got {type(data).__name__}')
+    return dict(data)
 
 
 def normalise_key(key: str) -> str:
@@ -107,14 +126,7 @@ class JSONCaptionSource(BaseCaptionSource):
         self.match_stem = match_stem
         if not osp.isfile(ann_file):
             raise FileNotFoundError(f'caption JSON not found: {ann_file}')
-        with open(ann_file, encoding='utf-8') as f:
-            try:
-                table = json.load(f)
-            except json.JSONDecodeError as err:
-                raise ValueError(f'caption file {ann_file} is not valid JSON: {err}') from err
-        if not isinstance(table, Mapping):
-            raise ValueError(f'caption file {ann_file} must hold an object '
-                             f'{{image path: [captions]}}, got {type(table).__name__}')
+        table = read_json_object(ann_file, 'an object {image path: [captions]}')
         self._table: Dict[str, List[str]] = {}
         for key, value in table.items():
             value = [value] if isinstance(value, str) else list(value)
