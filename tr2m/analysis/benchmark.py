@@ -1,23 +1,30 @@
-"""Measurements behind ``tools/analysis_tools/benchmark.py`` (speed, memory, equality).
+"""Benchmark a depther's training step with and without the frozen-feature cache, its frozen
+share, mixed precision, inference and the SOC loss (``tools/analysis_tools/benchmark.py`` is the
+CLI; its ``--help`` documents every section and JSON key).
 
-Every figure is the median over ``repeats`` timed calls after ``warmup`` untimed ones, as wall
-time (``time.perf_counter``, CUDA synchronised) and process CPU time (``time.process_time``:
-all threads of the process). Each training step gets a batch with captions no step has seen,
-so no caption is served from a table that an earlier step filled, unless a phase says it
-precomputes them (as ``CaptionEmbeddingHook`` does at the start of training).
+Each training step gets a batch with captions no step has seen, so no caption is served from a
+table that an earlier step filled, unless a section says it precomputes them (as
+``CaptionEmbeddingHook`` does at the start of training). The training steps compared with each
+other (uncached, cached, and their bfloat16 runs) are interleaved step by step
+(:func:`~tr2m.analysis.timing.interleaved`), each model with its own weights and optimizer.
 """
-import json
+import copy
 import os
-import re
+import os.path as osp
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from collections import OrderedDict
+from dataclasses import dataclass, field, fields
+from typing import Optional, Sequence, Tuple
 
 import torch
 
+from tr2m.analysis import timing
+from tr2m.analysis.soc_reference import soc_benchmark
+from tr2m.utils.errors import ArgumentError
+
+#: Sections, in the order they run and report.
+SECTIONS = ('train', 'cache', 'frozen', 'amp', 'soc', 'predict')
 #: Protocol of the synthetic samples (metres, 1-10 m GT ramp).
 METRIC_PROTOCOL = dict(min_depth=1e-3, max_depth=10.0, crop=None, units='m')
 _WORDS = ('table chair lamp sofa window door shelf plant bed desk car tree road wall sky tunnel '
@@ -53,281 +60,64 @@ def make_batch(batch: int, shape: Tuple[int, int], step: int = 0) -> dict:
     return dict(inputs=inputs, data_samples=samples)
 
 
-# ---- timing ------------------------------------------------------------------------------------
-def sync(device) -> None:
-    if str(device).startswith('cuda'):
-        torch.cuda.synchronize()
+def pipeline_shape(pipeline: list) -> Optional[Tuple[int, int]]:
+    """The network input ``(H, W)`` a pipeline produces, following its crops (``RandomCrop``,
+    ``KBCrop``, ``CenterCrop``: their size) and resizes (``Resize`` of the size so far, or of its
+    own ``scale`` when no crop came first, rounded to its size divisor). None without either."""
+    from tr2m.registry import TRANSFORMS
+
+    shape = None
+    for t in pipeline:
+        if not isinstance(t, dict):
+            continue
+        if t.get('type') in ('RandomCrop', 'CenterCrop'):
+            shape = tuple(t['crop_size'])
+        elif t.get('type') == 'KBCrop':
+            shape = tuple(t.get('size', (352, 1216)))
+        elif t.get('type') == 'Resize':
+            resize = TRANSFORMS.build(dict(t))
+            shape = resize.target_shape(*(shape or resize.scale))
+    return None if shape is None else (int(shape[0]), int(shape[1]))
 
 
-def timed(fn: Callable[[int], None], repeats: int, warmup: int, device) -> dict:
-    """Median wall and CPU ms of ``fn(call_index)`` over ``repeats`` calls after ``warmup``."""
-    for i in range(warmup):
-        fn(i)
-    sync(device)
-    walls, cpus = [], []
-    for i in range(warmup, warmup + repeats):
-        c0, t0 = time.process_time(), time.perf_counter()
-        fn(i)
-        sync(device)
-        walls.append((time.perf_counter() - t0) * 1e3)
-        cpus.append((time.process_time() - c0) * 1e3)
-    return dict(wall_ms=statistics.median(walls), cpu_ms=statistics.median(cpus),
-                wall_ms_all=walls, cpu_ms_all=cpus, repeats=repeats, warmup=warmup)
+def config_shape(cfg) -> Tuple[int, int]:
+    """The network input of the config's train pipeline, else its test pipeline, else 224."""
+    from tr2m.apis.inference import _find_pipeline
 
-
-def interleaved(fns: Dict[str, Callable[[int], None]], repeats: int, warmup: int,
-                device) -> Dict[str, dict]:
-    """:func:`timed` for several functions whose ratios matter, run in turn within each
-    repeat (``a(0) b(0) a(1) b(1) ...``), so a load change on a shared machine hits them alike.
-    On CUDA each gets ``peak_mem_mib`` (the allocator's peak during its calls)."""
-    cuda = str(device).startswith('cuda')
-    walls = {n: [] for n in fns}
-    cpus = {n: [] for n in fns}
-    peaks = {n: 0.0 for n in fns}
-    for i in range(warmup + repeats):
-        for name, fn in fns.items():
-            if cuda:
-                torch.cuda.reset_peak_memory_stats()
-            sync(device)
-            c0, t0 = time.process_time(), time.perf_counter()
-            fn(i)
-            sync(device)
-            if i >= warmup:
-                walls[name].append((time.perf_counter() - t0) * 1e3)
-                cpus[name].append((time.process_time() - c0) * 1e3)
-            if cuda:
-                peaks[name] = max(peaks[name], torch.cuda.max_memory_allocated() / 2**20)
-    out = {}
-    for name in fns:
-        out[name] = dict(wall_ms=statistics.median(walls[name]),
-                         cpu_ms=statistics.median(cpus[name]), wall_ms_all=walls[name],
-                         cpu_ms_all=cpus[name], repeats=repeats, warmup=warmup)
-        if cuda:
-            out[name]['peak_mem_mib'] = peaks[name]
-    return out
-
-
-def with_rate(phase: dict, batch: int) -> dict:
-    phase['images_per_s'] = batch * 1e3 / phase['wall_ms']
-    return phase
-
-
-class ChildTimer:
-    """Forward wall time of every top-level child of a model, per call (CUDA synchronised)."""
-
-    def __init__(self, model, device) -> None:
-        self.device = device
-        self.names = [n for n, _ in model.named_children()]
-        self.current: Dict[str, float] = {n: 0.0 for n in self.names}
-        self.per_call: List[Dict[str, float]] = []
-        self._start: Dict[str, float] = {}
-        self._handles = []
-        for name, child in model.named_children():
-            self._handles.append(child.register_forward_pre_hook(self._pre(name)))
-            self._handles.append(child.register_forward_hook(self._post(name)))
-
-    def _pre(self, name):
-        def hook(module, args):
-            sync(self.device)
-            self._start[name] = time.perf_counter()
-        return hook
-
-    def _post(self, name):
-        def hook(module, args, output):
-            sync(self.device)
-            self.current[name] += (time.perf_counter() - self._start.pop(name)) * 1e3
-        return hook
-
-    def next_call(self) -> None:
-        self.per_call.append(self.current)
-        self.current = {n: 0.0 for n in self.names}
-
-    def remove(self) -> None:
-        for h in self._handles:
-            h.remove()
-
-
-def momentum_update(model) -> None:
-    """What ``SOCMomentumHook`` does after an optimizer step."""
-    for module in model.modules():
-        update = getattr(module, 'momentum_update', None)
-        if callable(update):
-            update()
-
-
-def trainable_state(model) -> Dict[str, torch.Tensor]:
-    return {k: p.detach().clone() for k, p in model.named_parameters() if p.requires_grad}
-
-
-# ---- SOC: class means against the full pairwise cosine matrix ------------------------------
-def soc_loss_pairwise(q: torch.Tensor, k: torch.Tensor, q_cls: torch.Tensor,
-                      k_cls: torch.Tensor, num_classes: int, negative_reduction: str = 'sum',
-                      temperature: float = 1.0) -> torch.Tensor:
-    """Eq. 8 from the full ``(N, M)`` cosine matrix per image, batched and vectorised.
-
-    ``S = q_n k_n^T / T`` (``N = h*w`` queries, ``M = K*h*w`` keys), class means of ``S`` by a
-    one-hot matrix product ``S Y / |Y|``, then the same positive / negative terms as
-    :func:`~tr2m.models.losses.soc_loss`. The strongest direct form: one ``bmm`` for all
-    similarities, no Python loop; it costs ``O(N M D)`` time and ``O(N M)`` memory.
-    """
-    import torch.nn.functional as F
-
-    batch, dim = q.shape[:2]
-    labels = num_classes + 1
-    qn = F.normalize(q.float(), dim=1).flatten(2).transpose(1, 2)  # (B, N, D)
-    kn = F.normalize(k.float(), dim=2).transpose(1, 2).reshape(batch, dim, -1)  # (B, D, M)
-    sim = torch.bmm(qn, kn) / temperature  # (B, N, M): the full matrix
-    yk = k_cls.reshape(batch, -1)
-    onehot = (yk[..., None] == torch.arange(labels, device=yk.device)).float()  # (B, M, C+1)
-    counts = onehot.sum(1)  # (B, C+1)
-    means = torch.bmm(sim, onehot) / counts.clamp_min(1)[:, None, :]  # (B, N, C+1)
-    y = q_cls.reshape(batch, -1)
-    valid = (y >= 0) & (y < labels)
-    y_safe = torch.where(valid, y, torch.zeros_like(y))
-    present = counts > 0
-    has_pos = valid & present.gather(1, y_safe)
-    s_pos = means.gather(2, y_safe[..., None])[..., 0]
-    neg = present[:, None, :] & (torch.arange(labels, device=y.device) != y_safe[..., None])
-    s_neg = torch.where(neg, means, torch.zeros_like(means)).sum(2)
-    if negative_reduction == 'mean':
-        s_neg = s_neg / neg.sum(2).clamp_min(1)
-    per_query = torch.where(has_pos, F.softplus(s_neg - s_pos), torch.zeros_like(s_pos))
-    return per_query.sum() / has_pos.sum().clamp_min(1)
-
-
-def soc_inputs(batch: int, size: Tuple[int, int], keys: int, dim: int, classes: int,
-               device='cpu', seed: int = 0):
-    """Random projected features and depth classes (a ramp plus noise, -1 holes) for SOC."""
-    gen = torch.Generator().manual_seed(seed)
-    h, w = size
-    q = torch.randn(batch, dim, h, w, generator=gen)
-    k = torch.randn(batch, keys, dim, h, w, generator=gen)
-    ramp = torch.linspace(0, classes, h)[:, None].expand(h, w)
-
-    def labels(*lead):
-        lab = (ramp + torch.randn(*lead, h, w, generator=gen)).round().clamp(0, classes).long()
-        holes = torch.rand(*lead, h, w, generator=gen) < 0.1
-        return torch.where(holes, torch.full_like(lab, -1), lab)
-
-    return (q.to(device).requires_grad_(True), k.to(device), labels(batch).to(device),
-            labels(batch, keys).to(device))
-
-
-def soc_forms(classes: int) -> Dict[str, Callable]:
-    from tr2m.models.losses import soc_loss
-
-    return dict(class_mean=lambda q, k, a, b: soc_loss(q, k, a, b, num_classes=classes),
-                pairwise=lambda q, k, a, b: soc_loss_pairwise(q, k, a, b, classes))
-
-
-def _hwm_kib() -> int:
-    return int(re.search(r'VmHWM:\s+(\d+)', open('/proc/self/status').read()).group(1))
-
-
-def soc_peak_child(form: str, batch: int, size: Sequence[int], keys: int, dim: int,
-                   classes: int) -> dict:
-    """In a fresh process: peak RSS increase (MiB) of one forward + backward of a SOC form.
-
-    The peak-RSS counter (``VmHWM``) is reset (``/proc/self/clear_refs``) after the inputs exist
-    and one untimed call has run, so the figure is what the call itself adds (run it with
-    ``MALLOC_MMAP_THRESHOLD_`` fixed, as :func:`soc_peak_memory` does, so that large blocks are
-    returned to the system when freed).
-    """
-    torch.set_num_threads(int(os.environ.get('TR2M_BENCH_THREADS', '1')))
-    q, k, a, b = soc_inputs(batch, tuple(size), keys, dim, classes)
-    fn = soc_forms(classes)[form]
-    fn(q, k, a, b).backward()
-    q.grad = None
-    with open('/proc/self/clear_refs', 'w') as f:
-        f.write('5')
-    base = _hwm_kib()
-    fn(q, k, a, b).backward()
-    return dict(peak_mib=(_hwm_kib() - base) / 1024)
-
-
-def soc_peak_memory(form: str, batch: int, size, keys: int, dim: int, classes: int,
-                    device) -> Tuple[float, str]:
-    """Peak memory (MiB) one forward + backward adds, and how it was measured."""
-    if str(device).startswith('cuda'):
-        q, k, a, b = soc_inputs(batch, tuple(size), keys, dim, classes, device)
-        fn = soc_forms(classes)[form]
-        fn(q, k, a, b).backward()
-        sync(device)
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-        fn(q, k, a, b).backward()
-        sync(device)
-        return (torch.cuda.max_memory_allocated() - base) / 2**20, \
-            'torch.cuda.max_memory_allocated minus the allocated memory before the call'
-    code = ('import json, sys; from tr2m.engine.benchmark import soc_peak_child; '
-            f'print(json.dumps(soc_peak_child({form!r}, {batch}, {list(size)}, {keys}, {dim}, '
-            f'{classes})))')
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    # a fixed mmap threshold: glibc otherwise raises it when a large block is freed, and the
-    # measured call would reuse the warm-up call's resident heap (its peak then reads ~0)
-    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get('PYTHONPATH', ''),
-               TR2M_BENCH_THREADS=str(torch.get_num_threads()), MALLOC_MMAP_THRESHOLD_='65536')
-    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
-                         env=env, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])['peak_mib'], \
-        ('peak RSS increase of one call (after a warm-up call) in a fresh subprocess: VmHWM '
-         'reset through /proc/self/clear_refs, glibc mmap threshold fixed at 64 KiB')
-
-
-def soc_benchmark(batch: int, size: Sequence[int], keys: int, dim: int, classes: int,
-                  repeats: int, warmup: int, device) -> dict:
-    """Class-mean ``soc_loss`` against :func:`soc_loss_pairwise`: time (forward + backward),
-    peak memory, and the difference of the loss values and of the gradients."""
-    q, k, a, b = soc_inputs(batch, tuple(size), keys, dim, classes, device)
-    out = dict(queries=[batch, dim, *size], key_sets=keys, classes=classes,
-               keys_per_image=keys * size[0] * size[1])
-    values, grads = {}, {}
-    for name, fn in soc_forms(classes).items():
-        def step(_, fn=fn):
-            q.grad = None
-            fn(q, k, a, b).backward()
-
-        out[name] = timed(step, repeats, warmup, device)
-        q.grad = None
-        loss = fn(q, k, a, b)
-        loss.backward()
-        values[name], grads[name] = loss.detach().double(), q.grad.detach().double().clone()
-        out[name]['peak_mib'], out['memory_method'] = soc_peak_memory(
-            name, batch, size, keys, dim, classes, device)
-    out['loss'] = float(values['class_mean'])
-    out['max_abs_diff'] = float((values['class_mean'] - values['pairwise']).abs())
-    out['rel_diff'] = out['max_abs_diff'] / max(abs(float(values['pairwise'])), 1e-30)
-    out['grad_max_abs_diff'] = float((grads['class_mean'] - grads['pairwise']).abs().max())
-    out['speedup'] = out['pairwise']['wall_ms'] / out['class_mean']['wall_ms']
-    out['speedup_cpu'] = out['pairwise']['cpu_ms'] / out['class_mean']['cpu_ms']
-    out['memory_ratio'] = out['pairwise']['peak_mib'] / max(out['class_mean']['peak_mib'], 1e-3)
-    return out
+    for key in ('train_dataloader', 'test_dataloader'):
+        shape = pipeline_shape(_find_pipeline((cfg.get(key) or {}).get('dataset')) or [])
+        if shape is not None:
+            return shape
+    return (224, 224)
 
 
 # ---- the cache, for synthetic batches ----------------------------------------------------------
-def write_batch_cache(model, batches: Sequence[dict], folder: str, dtype: str,
-                      keep_tokens: bool) -> None:
-    """Store the frozen outputs of ``batches`` as one part of a feature cache (the format of
-    ``tools/cache_features.py``), computed by the uncached ``model``."""
-    from tr2m.datasets.feature_store import PartWriter
+def write_batch_cache(model, batches: Sequence[dict], root: str, dtype: str,
+                      keep_tokens: bool) -> str:
+    """Store the frozen outputs of ``batches``, computed by the uncached ``model``, as a feature
+    cache of one part (the format of ``tools/cache_features.py``); returns the part's folder."""
+    from tr2m.cache.builder import FrozenModels
+    from tr2m.cache.store import CACHE_FORMAT, PartWriter, write_cache_meta
 
-    keys = [s.img_path for b in batches for s in b['data_samples']]
-    captions = list(dict.fromkeys(s.caption for b in batches for s in b['data_samples']))
-    widths = dict(model.frozen_widths)
-    writer = PartWriter(folder, dict(keys=keys, views=[False], dtype=dtype, widths=widths,
-                                     text_tokens=keep_tokens, chunk=len(batches[0]['inputs']),
+    frozen = FrozenModels(model, 'cpu')
+    samples = [s for b in batches for s in b['data_samples']]
+    captions = list(dict.fromkeys(s.caption for s in samples)) if frozen.text else []
+    keep_tokens = keep_tokens and frozen.text is not None
+    folder = osp.join(root, 'benchmark')
+    writer = PartWriter(folder, dict(keys=[s.img_path for s in samples], views=[False],
+                                     dtype=dtype, widths=frozen.widths, text_tokens=keep_tokens,
+                                     chunk=len(batches[0]['inputs']),
                                      text_chunk=max(len(captions), 1)), captions)
-    with torch.no_grad():
-        emb = model.text_encoder._encode(captions)
-        tokens = [emb.tokens[i, :int(n)].float().cpu().numpy()
-                  for i, n in enumerate(emb.mask.sum(1).tolist())] if keep_tokens else None
-        writer.write_text_chunk(0, emb.pooled.float().cpu().numpy(), tokens)
-        for i, b in enumerate(batches):
-            data = model.data_preprocessor(b, False)
-            rel, img = model.frozen_image_features(data['inputs'], data['data_samples'])
-            writer.write_image_chunk(i, [[(r[0].float().cpu().numpy(), f.float().cpu().numpy())]
-                                         for r, f in zip(rel, img)])
+    if captions:
+        writer.write_text_chunk(0, *frozen.captions(captions, keep_tokens))
+    for i, b in enumerate(batches):
+        packed = [dict(inputs=x, data_samples=s) for x, s in zip(b['inputs'], b['data_samples'])]
+        writer.write_image_chunk(i, [[view] for view in frozen.images(packed)])
     writer.finish()
+    write_cache_meta(root, dict(format=CACHE_FORMAT, widths=frozen.widths, dtype=dtype,
+                                text_tokens=keep_tokens, parts=dict(benchmark=dict(
+                                    complete=True, num_samples=len(samples)))))
+    return folder
 
 
 def attach_cached(batch: dict, loader) -> dict:
@@ -341,64 +131,344 @@ def attach_cached(batch: dict, loader) -> dict:
 def clear_cached(batch: dict) -> None:
     """Drop what :func:`attach_cached` attached (each step reads its features anew)."""
     for s in batch['data_samples']:
-        for key in ('img_feats', 'text_pooled', 'text_tokens', 'rel_depth'):
+        for key in ('img_feats', 'rel_depth'):
             if key in s:
                 delattr(s, key)
 
 
-class GradCapture:
-    """Copies of the gradients at the first optimizer step (a step pre-hook)."""
+# ---- one run -----------------------------------------------------------------------------------
+@dataclass
+class BenchmarkOptions:
+    """What ``tools/analysis_tools/benchmark.py`` measures (its options, same names)."""
 
-    def __init__(self, model, optim_wrapper) -> None:
-        self.params = {k: p for k, p in model.named_parameters() if p.requires_grad}
-        self.grads: Optional[Dict[str, torch.Tensor]] = None
-        self._handle = optim_wrapper.optimizer.register_step_pre_hook(self._hook)
+    batch_size: Optional[int] = None
+    shape: Optional[Tuple[int, int]] = None
+    repeats: int = 5
+    warmup: int = 1
+    threads: Optional[int] = None
+    device: Optional[str] = None
+    sections: Sequence[str] = SECTIONS
+    cache_dtype: str = 'float16'
+    soc_size: Tuple[int, int] = (64, 64)
+    soc_dim: int = 256
+    soc_keys: int = 2
+    soc_classes: int = 20
+    pretrained: bool = False
+    cfg_options: dict = field(default_factory=dict)
 
-    def _hook(self, optimizer, args, kwargs) -> None:
-        if self.grads is None:
-            self.grads = {k: p.grad.detach().clone() for k, p in self.params.items()
-                          if p.grad is not None}
-        self._handle.remove()
-
-
-def grads_rel_diff(ref: Dict[str, torch.Tensor], other: Dict[str, torch.Tensor]) -> float:
-    """``||g - g'|| / ||g||`` over all parameters."""
-    num = sum(float((ref[k] - other[k]).double().pow(2).sum()) for k in ref)
-    den = sum(float(ref[k].double().pow(2).sum()) for k in ref)
-    return (num / den) ** 0.5 if den else 0.0
-
-
-def temp_dir(prefix: str = 'tr2m_bench_') -> tempfile.TemporaryDirectory:
-    return tempfile.TemporaryDirectory(prefix=prefix)
-
-
-def absolute_difference(a: Dict[str, float], b: Dict[str, float]) -> Dict[str, float]:
-    """``|a - b|`` per loss key of ``a``."""
-    return {k: abs(v - b[k]) for k, v in a.items() if 'loss' in k and k in b}
+    @classmethod
+    def from_args(cls, args) -> 'BenchmarkOptions':
+        """The options of an ``argparse`` namespace (other attributes ignored)."""
+        return cls(**{f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)})
 
 
-def relative_difference(a: Dict[str, float], b: Dict[str, float]) -> Dict[str, float]:
-    """``|a - b| / |a|`` per loss key of ``a`` (``inf`` when ``a`` is 0 and ``b`` is not)."""
-    out = {}
-    for key, va in a.items():
-        if 'loss' in key and key in b:
-            diff = abs(va - b[key])
-            out[key] = 0.0 if diff == 0 else diff / abs(va) if va else float('inf')
+class Bench:
+    """The shared state of one benchmark: config, device, batches, and how its models,
+    optimizers and training steps are made."""
+
+    def __init__(self, cfg, opts: BenchmarkOptions, device: str) -> None:
+        self.cfg, self.opts, self.device = cfg, opts, device
+        self.seed = (cfg.get('randomness') or {}).get('seed') or 0
+        self.batch = opts.batch_size or (cfg.get('train_dataloader') or {}).get(
+            'batch_size') or 2
+        self.shape = tuple(opts.shape) if opts.shape else config_shape(cfg)
+        self.steps = opts.warmup + opts.repeats
+        self.batches = [make_batch(self.batch, self.shape, step) for step in range(self.steps)]
+        self.captions = [s.caption for b in self.batches for s in b['data_samples']]
+
+    def build(self, cache_root: Optional[str] = None):
+        """The model from the same seed (so every build starts from the same trainable
+        weights); with ``cache_root`` its frozen components read that cache."""
+        from mmengine.registry import DefaultScope
+
+        from tr2m.cache.mode import cached_components
+        from tr2m.registry import MODELS
+
+        torch.manual_seed(self.seed)
+        model_cfg = self.cfg.model.to_dict()
+        if cache_root is not None:
+            model_cfg.update(cached_components(model_cfg, cache_root))
+        with DefaultScope.overwrite_default_scope('tr2m'):
+            return MODELS.build(model_cfg).to(self.device)
+
+    def optimizer(self, model, amp: bool = False):
+        from mmengine.optim import build_optim_wrapper
+        from mmengine.registry import DefaultScope
+
+        wrapper = copy.deepcopy(self.cfg.optim_wrapper.to_dict())
+        if amp:
+            wrapper.update(type='AutocastOptimWrapper', dtype='bfloat16')
+        with DefaultScope.overwrite_default_scope('tr2m'):
+            return build_optim_wrapper(model, wrapper)
+
+    def phase(self, fn) -> dict:
+        """One function timed on its own (median of the repeats), with images per second."""
+        return timing.with_rate(timing.interleaved(dict(f=fn), self.opts.repeats,
+                                                   self.opts.warmup, self.device)['f'],
+                                self.batch)
+
+    def train_steps(self, model, optim, record: dict, data=None, after=None):
+        """``step(i)``: one ``train_step`` on batch ``i`` plus the SOC momentum update; records
+        the first step's losses and gradients and the trainable weights after 3 steps."""
+        grads = timing.GradCapture(model, optim)
+
+        def step(i):
+            log = model.train_step(data(i) if data else self.batches[i], optim)
+            timing.momentum_update(model)
+            if after:
+                after(i)
+            record['grads'] = grads.grads
+            if i == 0:
+                record['losses'] = {k: float(v.detach() if hasattr(v, 'detach') else v)
+                                    for k, v in log.items()}
+            if i == 2:
+                record['weights'] = timing.trainable_state(model)
+        return step
+
+
+def _cache_result(timings: dict, records: dict, inits: dict, dtype: str) -> dict:
+    u, c = records['train'], records['cache']
+    rel = timing.relative_difference(u['losses'], c['losses'])
+    return dict(
+        timings['cache'], dtype=dtype,
+        speedup=timings['train']['wall_ms'] / timings['cache']['wall_ms'],
+        speedup_cpu=timings['train']['cpu_ms'] / timings['cache']['cpu_ms'],
+        first_step_losses={k: [u['losses'][k], c['losses'][k]] for k in rel},
+        first_step_rel_diff=rel, first_step_max_rel_diff=max(rel.values()),
+        first_step_grad_rel_diff=timing.grads_rel_diff(u['grads'], c['grads']),
+        weights=(timing.weights_difference(inits['train'], u['weights'], inits['cache'],
+                                           c['weights']) if 'weights' in u else None))
+
+
+def _amp_result(bench: Bench, model, timings: dict) -> dict:
+    amp = dict(dtype='bfloat16')
+    for key in ('train', 'cache'):
+        t = timings.get(f'amp_{key}')
+        if t is not None:
+            amp[key] = dict(t, speedup=timings[key]['wall_ms'] / t['wall_ms'],
+                            speedup_cpu=timings[key]['cpu_ms'] / t['cpu_ms'])
+    data = model.data_preprocessor(bench.batches[0], True)
+    with torch.no_grad():
+        fp32 = {k: float(v) for k, v in model(**data, mode='loss').items()}
+        with torch.autocast(bench.device, dtype=torch.bfloat16):
+            bf16 = {k: float(v) for k, v in model(**data, mode='loss').items()}
+    amp['losses_rel_diff'] = timing.relative_difference(fp32, bf16)
+    amp['losses_abs_diff'] = timing.absolute_difference(fp32, bf16)
+    return amp
+
+
+def training_sections(bench: Bench, model, sections: Sequence[str]) -> dict:
+    """``train``, ``cache`` and ``amp``: their training steps interleaved (fp32 / cache / bf16),
+    each model with its own weights and optimizer."""
+    from tr2m.cache import LoadCachedFeatures
+
+    out, fns, records, inits = {}, OrderedDict(), {}, {}
+    model.train()
+    inits['train'], records['train'] = timing.trainable_state(model), {}
+    fns['train'] = bench.train_steps(model, bench.optimizer(model), records['train'])
+    with tempfile.TemporaryDirectory(prefix='tr2m_bench_') as root:
+        if 'cache' in sections:
+            keep_tokens = getattr(model.neck, 'text_tokens', 'pooled') == 'all'
+            loader = LoadCachedFeatures(write_batch_cache(model, bench.batches, root,
+                                                          bench.opts.cache_dtype, keep_tokens))
+
+            def read(i):
+                return attach_cached(bench.batches[i], loader)
+
+            def drop(i):
+                clear_cached(bench.batches[i])
+
+            cmodel = bench.build(cache_root=root).train()
+            inits['cache'], records['cache'] = timing.trainable_state(cmodel), {}
+            fns['cache'] = bench.train_steps(cmodel, bench.optimizer(cmodel), records['cache'],
+                                             data=read, after=drop)
+        if 'amp' in sections:
+            amp_model = bench.build().train()  # its own weights: the fp32 runs stay exact
+            if getattr(amp_model, 'text_encoder', None) is not None:
+                amp_model.text_encoder.precompute(bench.captions)
+            fns['amp_train'] = bench.train_steps(amp_model, bench.optimizer(amp_model, True), {})
+            if 'cache' in sections:
+                amp_cmodel = bench.build(cache_root=root).train()
+                fns['amp_cache'] = bench.train_steps(amp_cmodel, bench.optimizer(
+                    amp_cmodel, True), {}, data=read, after=drop)
+        timings = timing.interleaved(fns, bench.opts.repeats, bench.opts.warmup, bench.device)
+    for t in timings.values():
+        timing.with_rate(t, bench.batch)
+    if 'train' in sections or 'cache' in sections:
+        out['train'] = timings['train']
+    if 'cache' in sections:
+        out['cache'] = _cache_result(timings, records, inits, bench.opts.cache_dtype)
+    if 'amp' in sections:
+        out['amp'] = _amp_result(bench, model, timings)
     return out
 
 
-def weights_difference(ref_init: Dict[str, torch.Tensor], ref: Dict[str, torch.Tensor],
-                       other_init: Dict[str, torch.Tensor],
-                       other: Dict[str, torch.Tensor]) -> dict:
-    """Max |w - w'| after training, and ``||dw - dw'|| / ||dw||`` of the updates."""
-    max_abs = max(float((ref[k] - other[k]).abs().max()) for k in ref)
-    init_abs = max(float((ref_init[k] - other_init[k]).abs().max()) for k in ref)
-    num = sum(float(((ref[k] - ref_init[k]) - (other[k] - other_init[k])).pow(2).sum())
-              for k in ref)
-    den = sum(float((ref[k] - ref_init[k]).pow(2).sum()) for k in ref)
-    return dict(max_abs_diff=max_abs, init_max_abs_diff=init_abs,
-                update_rel_diff=(num / den) ** 0.5 if den else 0.0)
+def frozen_section(bench: Bench, model) -> dict:
+    """The uncached step with captions encoded every step, each top-level child's forward
+    time and share of the step."""
+    encoder = getattr(model, 'text_encoder', None)
+    model.train()
+    if encoder is not None:
+        encoder.caption_table.enabled = False  # every step encodes its captions
+    timer = timing.ChildTimer(model, bench.device)
+    optim = bench.optimizer(model)
+    try:
+        step = bench.phase(bench.train_steps(model, optim, {}, after=lambda i: timer.next_call()))
+    finally:
+        timer.remove()
+        if encoder is not None:
+            encoder.caption_table.enabled = True
+    calls = timer.per_call[bench.opts.warmup:]
+    frozen_names = [n for n, c in model.named_children() if hasattr(c, 'weights_source')]
+    modules = OrderedDict()
+    for name in timer.names:
+        ms = statistics.median(c[name] for c in calls)
+        if ms > 0:
+            modules[name] = dict(forward_ms=ms, share=ms / step['wall_ms'],
+                                 frozen=name in frozen_names)
+    return dict(step=step, modules=modules, frozen_share=sum(
+        m['share'] for m in modules.values() if m['frozen']))
 
 
-def optional(value: Optional[float]) -> str:
-    return 'n/a' if value is None else f'{value:.3g}'
+def predict_section(bench: Bench, model) -> dict:
+    """``model.test_step`` without gradients on batches no training step saw."""
+    model.eval()
+    test = [make_batch(bench.batch, bench.shape, 10_000 + i) for i in range(bench.steps)]
+
+    def predict(i):
+        with torch.no_grad():
+            model.test_step(test[i])
+    return bench.phase(predict)
+
+
+def ratios(result: dict) -> dict:
+    """The headline ratios of a result (None where a section did not run)."""
+    def get(section, *keys):
+        node = result.get(section) or {}
+        for k in keys:
+            node = (node or {}).get(k)
+        return node
+
+    return dict(
+        cache_speedup=get('cache', 'speedup'), cache_speedup_cpu=get('cache', 'speedup_cpu'),
+        frozen_share=get('frozen', 'frozen_share'), soc_speedup=get('soc', 'speedup'),
+        soc_speedup_cpu=get('soc', 'speedup_cpu'), soc_memory_ratio=get('soc', 'memory_ratio'),
+        amp_speedup=get('amp', 'train', 'speedup'),
+        amp_speedup_cpu=get('amp', 'train', 'speedup_cpu'),
+        amp_speedup_cached=get('amp', 'cache', 'speedup'),
+        amp_speedup_cached_cpu=get('amp', 'cache', 'speedup_cpu'))
+
+
+def run_benchmark(config: str, options: Optional[BenchmarkOptions] = None) -> dict:
+    """Every section of ``options.sections`` on the config's model; returns the JSON result
+    (keys documented by ``tools/analysis_tools/benchmark.py --help``)."""
+    from tr2m.models.pretrained import RANDOM_INIT_ENV, random_init_requested
+    from tr2m.utils import register_all_modules
+    from tr2m.utils.config import load_config
+
+    opts = options or BenchmarkOptions()
+    if not opts.pretrained:
+        os.environ.setdefault(RANDOM_INIT_ENV, '1')
+    if opts.threads:
+        torch.set_num_threads(opts.threads)
+    device = opts.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    if device == 'cuda' and not torch.cuda.is_available():
+        raise ArgumentError('--device cuda: no CUDA device')
+    register_all_modules()
+    bench = Bench(load_config(config, opts.cfg_options), opts, device)
+    sections = [s for s in SECTIONS if s in opts.sections]
+    result = OrderedDict(
+        config=config, device=device, torch=torch.__version__,
+        threads=torch.get_num_threads(), random_init=random_init_requested(),
+        batch_size=bench.batch, shape=list(bench.shape), repeats=opts.repeats,
+        warmup=opts.warmup, sections=sections)
+    model = bench.build() if set(sections) - {'soc'} else None
+    if getattr(model, 'text_encoder', None) is not None:
+        model.text_encoder.precompute(bench.captions)  # CaptionEmbeddingHook's start-up pass
+    if {'train', 'cache', 'amp'} & set(sections):
+        result.update(training_sections(bench, model, sections))
+    if 'frozen' in sections:
+        result['frozen'] = frozen_section(bench, model)
+    if 'soc' in sections:
+        result['soc'] = soc_benchmark(bench.batch, tuple(opts.soc_size), opts.soc_keys,
+                                      opts.soc_dim, opts.soc_classes, opts.repeats, opts.warmup,
+                                      device)
+    if 'predict' in sections:
+        result['predict'] = predict_section(bench, model)
+    result['ratios'] = ratios(result)
+    return result
+
+
+# ---- the report --------------------------------------------------------------------------------
+def _line(name: str, p: dict) -> str:
+    mem = f", peak {p['peak_mem_mib']:.0f} MiB" if 'peak_mem_mib' in p else ''
+    return (f"{name:<26} {p['wall_ms']:10.1f} ms wall {p['cpu_ms']:10.1f} ms CPU "
+            f"{p['images_per_s']:8.2f} images/s{mem}")
+
+
+def _report_cache(c: dict) -> list:
+    w = c['weights'] or {}
+    opt = timing.optional
+    return [_line(f"train from cache ({c['dtype']})", c),
+            f"  cache speed-up {c['speedup']:.2f}x wall, {c['speedup_cpu']:.2f}x CPU; first "
+            f"step: losses max rel. diff {c['first_step_max_rel_diff']:.1e}, gradients rel. "
+            f"diff {c['first_step_grad_rel_diff']:.1e}",
+            f"  after 3 steps: weights max |diff| {opt(w.get('max_abs_diff'))}, update rel. "
+            f"diff {opt(w.get('update_rel_diff'))} (initial weights max |diff| "
+            f"{opt(w.get('init_max_abs_diff'))})"]
+
+
+def _report_frozen(f: dict) -> list:
+    lines = ['', f"forward time per step, captions encoded every step "
+                 f"({f['step']['wall_ms']:.1f} ms wall):"]
+    for name, m in f['modules'].items():
+        lines.append(f"  {name:<22} {m['forward_ms']:10.1f} ms  share {m['share']:.3f}"
+                     + ('  (frozen)' if m['frozen'] else ''))
+    return lines + [f"  frozen share {f['frozen_share']:.3f}"]
+
+
+def _report_amp(a: dict) -> list:
+    lines = ['', 'bfloat16 autocast:']
+    for key, name in (('train', 'train'), ('cache', 'train from cache')):
+        if key in a:
+            lines.append(_line(f'  {name}', a[key]) + (
+                f"  ({a[key]['speedup']:.2f}x fp32 wall, {a[key]['speedup_cpu']:.2f}x CPU)"
+                if 'speedup' in a[key] else ''))
+    return lines + ['  losses rel. diff from fp32: ' + ', '.join(
+        f'{k} {v:.1e}' for k, v in a['losses_rel_diff'].items())]
+
+
+def _report_soc(s: dict) -> list:
+    lines = ['', f"SOC loss, queries {tuple(s['queries'])}, {s['key_sets']} key sets "
+                 f"({s['keys_per_image']} keys per image), {s['classes']} classes, "
+                 'forward + backward:']
+    for name in ('class_mean', 'pairwise'):
+        p = s[name]
+        lines.append(f"  {name:<12} {p['wall_ms']:10.2f} ms wall {p['cpu_ms']:10.2f} ms CPU "
+                     f"peak {p['peak_mib']:9.1f} MiB")
+    return lines + [
+        f"  class means {s['speedup']:.1f}x faster ({s['speedup_cpu']:.1f}x CPU), "
+        f"{s['memory_ratio']:.1f}x less memory; |loss diff| {s['max_abs_diff']:.1e} (rel. "
+        f"{s['rel_diff']:.1e}), max |grad diff| {s['grad_max_abs_diff']:.1e}",
+        f"  memory: {s['memory_method']}"]
+
+
+def format_report(r: dict) -> str:
+    """The human-readable table of a :func:`run_benchmark` result."""
+    lines = [f"{r['config']} on {r['device']} (torch {r['torch']}, {r['threads']} threads, "
+             f"random init: {r['random_init']})",
+             f"batch {r['batch_size']}, input {tuple(r['shape'])}, median of {r['repeats']} "
+             f"after {r['warmup']} warm-up", '']
+    if 'train' in r:
+        lines.append(_line('train (frozen models run)', r['train']))
+    if r.get('cache'):
+        lines += _report_cache(r['cache'])
+    if r.get('frozen'):
+        lines += _report_frozen(r['frozen'])
+    if r.get('amp'):
+        lines += _report_amp(r['amp'])
+    if r.get('soc'):
+        lines += _report_soc(r['soc'])
+    if 'predict' in r:
+        lines += ['', _line('predict', r['predict'])]
+    return '\n'.join(lines)
