@@ -71,8 +71,8 @@ def build_cache(config: Path, **kw) -> dict:
 def computed_features(cfg, leaf, flip):
     """``{key: (rel, img)}`` of one dataset computed by the uncached model, one sample at a
     time (the cache was built with batch size 1, so the computations are the same)."""
-    from tr2m.cache.builder import FrozenModels, build_dataset as build_part_dataset
-    from tr2m.cache.builder import view_pipeline
+    from tr2m.cache.builder import FrozenModels, view_pipeline
+    from tr2m.cache.builder import build_dataset as build_part_dataset
     from tr2m.cache.store import sample_key
 
     model = FrozenModels(build_model(cfg).eval(), 'cpu')

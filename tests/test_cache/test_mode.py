@@ -52,8 +52,8 @@ def test_applying_twice_and_dumped_configs(cached, tmp_path):
     cfg = load(config)
     before = cfg.pretty_text
     assert apply_feature_cache(cfg).pretty_text == before  # idempotent
-    loaders = [l for l in cfg.train_dataloader.dataset.datasets]
-    assert [t['type'] for t in loaders[0].pipeline].count('LoadCachedFeatures') == 1
+    first = cfg.train_dataloader.dataset.datasets[0]
+    assert [t['type'] for t in first.pipeline].count('LoadCachedFeatures') == 1
     # a config dumped by a cache-mode run (what the Runner writes to the work dir) loads again
     dumped = tmp_path / 'dumped.py'
     cfg.dump(str(dumped))

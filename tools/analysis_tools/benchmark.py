@@ -23,8 +23,9 @@ Sections (``--sections``, default all):
 - ``cache``: the same steps from the feature cache: the batches' frozen outputs are written
   to a temporary cache (the format of ``tools/cache_features.py``, ``--cache-dtype``) and read
   back every step with ``LoadCachedFeatures``; the model is built in cache mode (the cache
-  readers in place of the frozen models) from the same seed. Equality: the first step's losses of both runs and the
-  trainable weights after 3 steps (both start from identical weights; reported).
+  readers in place of the frozen models) from the same seed. Equality: the first step's
+  losses of both runs and the trainable weights after 3 steps (both start from identical
+  weights; reported).
 - ``frozen``: the uncached step with captions encoded every step (table off), with timing hooks
   on every top-level child: each one's forward time and share of the step.
 - ``amp``: the ``train`` (and ``cache``) steps under bfloat16 autocast (``AutocastOptimWrapper``,

@@ -17,12 +17,12 @@ from typing import Optional
 
 from tr2m.cache.keys import (
     FROZEN_KEYS,
-    type_name,
     cache_spec,
     canonical,
     describe_diff,
     frozen_fingerprint,
     plan_parts,
+    type_name,
 )
 from tr2m.cache.store import read_cache_meta
 from tr2m.utils.errors import ConfigError, DataError
