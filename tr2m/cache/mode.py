@@ -92,12 +92,11 @@ def _check_parts(cfg, meta: dict, root: str, name: str, deterministic) -> None:
                                  data_root=leaf.get('data_root') or ''))
 
 
-def apply_feature_cache(cfg, root: Optional[str] = None):
+def apply_feature_cache(cfg):
     """Switch a config with ``cache=dict(root=...)`` to cache mode, in place; returns it.
 
     Args:
         cfg (Config): a loaded config (``tr2m.utils.config.load_config``).
-        root (str, optional): the cache root instead of ``cache.root``. Defaults to None.
 
     Raises:
         MissingFileError: no cache at the root. ConfigError: frozen models or preprocessing
@@ -107,7 +106,7 @@ def apply_feature_cache(cfg, root: Optional[str] = None):
     spec = cache_spec(cfg)
     if spec is None:
         return cfg
-    root = osp.abspath(root or spec['root'])
+    root = osp.abspath(spec['root'])
     name = getattr(cfg, 'filename', None) or 'CONFIG'
     meta = read_cache_meta(root, name)
     model = cfg.model
