@@ -18,6 +18,7 @@ Several processes: ``bash tools/dist_test.sh CONFIG CKPT NPROC [args]``; every i
 once, and ``--out`` / the table come from rank 0.
 """
 import argparse
+import contextlib
 import json
 import os
 import os.path as osp
@@ -79,8 +80,9 @@ def check_out_path(path: str) -> None:
             pass
     except OSError as err:
         raise ArgumentError(f'--out {path}: cannot write there: {err.strerror or err}') from None
-    if not existed:
-        os.remove(path)
+    if not existed:  # another rank of a distributed test may have removed it already
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
 
 
 def check_compare(args) -> None:

@@ -64,12 +64,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from mmengine.config import DictAction  # noqa: E402
 
-from tr2m.analysis.benchmark import (  # noqa: E402
-    SECTIONS,
-    BenchmarkOptions,
-    format_report,
-    run_benchmark,
-)
+from tr2m.analysis.benchmark import SECTIONS, BenchmarkOptions, run_benchmark  # noqa: E402
+from tr2m.analysis.benchmark_report import format_report  # noqa: E402
 from tr2m.utils import cli  # noqa: E402
 
 

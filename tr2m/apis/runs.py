@@ -35,7 +35,7 @@ class TestOutcome(NamedTuple):
     Attributes:
         metrics (dict): the evaluator's metrics (``abs_rel``, ``<dataset>/abs_rel``, ...).
         protocol (dict): per dataset, the protocol the metric used (``tta`` defaults to
-            ``'none'``); complete on the main process.
+            ``'none'``); empty on the other ranks.
         main_process (bool): whether this process is rank 0 (the one that reports).
     """
 
@@ -90,7 +90,8 @@ def test_config(cfg: Config, checkpoint: str,
             setup(runner)
         load_weights(runner)
         metrics = runner.test()
-        return TestOutcome(metrics, protocol_summary(runner), is_main_process())
+        main = is_main_process()  # the metric's protocol summary lives on rank 0 only
+        return TestOutcome(metrics, protocol_summary(runner) if main else {}, main)
 
 
 def config_hash(cfg: Config) -> str:
