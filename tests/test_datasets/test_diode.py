@@ -14,7 +14,7 @@ def test_diode_outdoor_npy_and_mask(trees):
     assert info['depth_path'].endswith('00022_00193_outdoor_000_010_depth.npy')
     assert info['intrinsics'] == [886.81, 927.06, 512.0, 384.0]
     assert info['captions'] == ['A street with parked cars.']
-    assert info['protocol'] == dict(name='diode_outdoor', split='val', min_depth=1e-3,
+    assert info['protocol'].to_dict() == dict(name='diode_outdoor', split='val', min_depth=1e-3,
                                     max_depth=80.0, crop='garg', units='m')
     assert info['scene_type'] == 'outdoor'
     results = LoadDepth()(LoadRGBImage()(info))
@@ -27,4 +27,4 @@ def test_diode_indoor_protocol_and_errors(trees):
         DIODEDataset(data_root=str(trees.diode), scene_type='indoor')
     with pytest.raises(ValueError, match='scene_type'):
         DIODEDataset(data_root=str(trees.diode), scene_type='underwater')
-    assert DIODEDataset.PROTOCOLS['indoor']['crop'] == 'eigen'
+    assert DIODEDataset.PROTOCOLS['indoor'].crop == 'eigen'

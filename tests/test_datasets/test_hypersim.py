@@ -20,7 +20,7 @@ def test_hypersim_ray_distance_round_trip(trees):
     assert info['depth_path'].endswith(
         'ai_001_010/images/scene_cam_00_geometry_hdf5/frame.0000.depth_meters.hdf5')
     assert info['captions'] == ['A rendered living room.']
-    assert info['protocol'] == dict(name='hypersim', split='test', min_depth=1e-3,
+    assert info['protocol'].to_dict() == dict(name='hypersim', split='test', min_depth=1e-3,
                                     max_depth=80.0, crop='eigen', units='m')
     # depth loaded after a resize still uses the original camera (depth_intrinsics)
     results = LoadDepth()(Resize((240, 320))(LoadRGBImage()(info)))

@@ -15,7 +15,7 @@ def test_ibims_masks_scale_and_calib(trees):
     assert info['depth_format'] == 'png_uint16_ibims'
     assert info['intrinsics'] == NYU_K
     assert info['captions'] == ['A long corridor.', 'A hallway with doors.']
-    assert info['protocol'] == dict(name='ibims1', split='test', min_depth=0.0, max_depth=10.0,
+    assert info['protocol'].to_dict() == dict(name='ibims1', split='test', min_depth=0.0, max_depth=10.0,
                                     crop='eigen', units='m')
     results = LoadDepth()(LoadRGBImage()(info))
     np.testing.assert_array_equal(results['gt_valid'], trees.ibims_valid)

@@ -23,7 +23,7 @@ def test_kitti_eigen_test_skips_none_and_matches_manifest(trees, rsa_text):
         # 2011_09_28: the frames' own calibration (manifest K)
         assert info['intrinsics'] == pytest.approx(trees.kitti_frames[i]['K'])
         assert info['intrinsics'][0] == float(focal)
-        assert info['protocol'] == dict(name='kitti', split='test', min_depth=1e-3,
+        assert info['protocol'].to_dict() == dict(name='kitti', split='test', min_depth=1e-3,
                                         max_depth=80.0, crop='garg', units='m')
         frame = trees.kitti_frames[i]
         results = LoadDepth()(LoadRGBImage()(info))

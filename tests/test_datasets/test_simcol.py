@@ -14,7 +14,7 @@ def test_simcol_sequences_depth_mm_and_template(trees):
     assert info['intrinsics'] == [227.60416, 227.60416, 237.5, 237.5]
     assert info['captions'] == [
         'The image shows a surgical scene of colon with texture type 2.']
-    assert info['protocol'] == dict(name='simcol', split='test', min_depth=0.0,
+    assert info['protocol'].to_dict() == dict(name='simcol', split='test', min_depth=0.0,
                                     max_depth=200.0, crop=None, units='mm')
     results = LoadDepth()(LoadRGBImage()(info))
     raw = trees.simcol_raw[1]

@@ -14,7 +14,7 @@ def test_sunrgbd_release_layout_bitshift_depth(trees):
     assert info['depth_path'].endswith('SUNRGBD/kv1/NYUdata/NYU0001/depth/NYU0001.png')
     assert info['intrinsics'] == pytest.approx(trees.sun_k)
     assert info['captions'] == ['A room with a table.']
-    assert info['protocol'] == dict(name='sunrgbd', split='test', min_depth=0.0, max_depth=8.0,
+    assert info['protocol'].to_dict() == dict(name='sunrgbd', split='test', min_depth=0.0, max_depth=8.0,
                                     crop='eigen', units='m')
     frame = trees.sun_frame
     results = LoadDepth()(LoadRGBImage()(info))

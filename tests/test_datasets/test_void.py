@@ -18,7 +18,7 @@ def test_void_test_lists(trees, rsa_text):
         assert info['depth_path'].endswith(img.replace('/image/', '/ground_truth/'))
         assert info['intrinsics'] == SEVEN_SCENES_K  # from the sequence's K.txt
         assert info['captions'] == rsa_captions(rsa_text, 'void', img)
-        assert info['protocol'] == dict(name='void', split='test', min_depth=0.2,
+        assert info['protocol'].to_dict() == dict(name='void', split='test', min_depth=0.2,
                                         max_depth=5.0, crop=None, units='m')
         results = LoadDepth()(LoadRGBImage()(info))
         ref = trees.void_depth[i]
