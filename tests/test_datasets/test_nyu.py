@@ -3,6 +3,7 @@ import pytest
 
 from tr2m.datasets import NYUv2Dataset, read_depth
 from tr2m.datasets.transforms import LoadCaption, LoadDepth, LoadRGBImage, PackDepthInputs
+from tr2m.structures import DepthProtocol
 
 from ._trees import rsa_captions
 
@@ -22,8 +23,8 @@ def test_nyu_test_split_reads_depth_captions_intrinsics(trees, rgbd_real, rsa_te
         assert len(info['captions']) == 15
         assert info['intrinsics'] == [float(focal), 519.46961, 325.58245, 253.73617]
         assert info['dataset_name'] == 'nyu' and info['scene_type'] == 'indoor'
-        assert info['protocol'].to_dict() == dict(name='nyu', split='test', min_depth=1e-3,
-                                        max_depth=10.0, crop='eigen', units='m')
+        assert info['protocol'] == DepthProtocol(name='nyu', split='test', min_depth=1e-3,
+                                                 max_depth=10.0, crop='eigen', units='m')
     frame = trees.nyu_frames[0]
     results = LoadDepth()(LoadRGBImage()(ds.get_data_info(0)))
     valid = results['gt_depth'][results['gt_valid']]
@@ -39,7 +40,8 @@ def test_nyu_rsa_style_protocol_without_crop(trees):
     ds = NYUv2Dataset(data_root=str(trees.nyu), caption_source=_rsa(trees),
                       protocol=dict(crop=None))
     assert ds.get_data_info(0)['protocol'].crop is None
-    assert ds.metainfo['protocol'].crop is None and ds.metainfo['dataset_name'] == 'nyu'
+    # the dataset's metainfo (saved in checkpoints) holds the protocol as plain data
+    assert ds.metainfo['protocol']['crop'] is None and ds.metainfo['dataset_name'] == 'nyu'
 
 
 def test_nyu_train_split_bts_leading_slash(trees, rsa_text):

@@ -228,8 +228,10 @@ class BaseDepthDataset(SeededDrawsMixin, BaseDataset):
         kwargs['pipeline'] = [TRANSFORMS.build(t) if isinstance(t, dict) else t
                               for t in kwargs.get('pipeline') or []]
         super().__init__(ann_file=ann_file, data_root=data_root, data_prefix=prefix, **kwargs)
-        # set here, not through ``metainfo=``: mmengine reads str values there as file names
-        self._metainfo = {'dataset_name': self.dataset_name, 'protocol': self.protocol,
+        # set here, not through ``metainfo=``: mmengine reads str values there as file names.
+        # Plain data: mmengine saves the dataset's metainfo in every checkpoint (loaded with
+        # weights_only=True); each sample carries the typed protocol.
+        self._metainfo = {'dataset_name': self.dataset_name, 'protocol': self.protocol.to_dict(),
                           **self._metainfo}
 
     # -- what subclasses implement ---------------------------------------------------------

@@ -28,9 +28,9 @@ from tr2m.functional.fit import scale_shift_sums, solve_scale_shift
 from tr2m.functional.masks import (
     CROPS,
     EIGEN_CONVENTIONS,
-    EIGEN_CROP_480x640,
     GARG_CONVENTIONS,
     GARG_CROP_FRACTIONS,
+    EIGEN_CROP_480x640,
     GtWindow,
     crop_box,
     crop_convention,

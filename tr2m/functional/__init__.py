@@ -46,9 +46,9 @@ from .fit import (
 from .masks import (
     CROPS,
     EIGEN_CONVENTIONS,
-    EIGEN_CROP_480x640,
     GARG_CONVENTIONS,
     GARG_CROP_FRACTIONS,
+    EIGEN_CROP_480x640,
     crop_box,
     crop_convention,
     eval_mask,

@@ -403,8 +403,8 @@ class MetricDepthBaseline(BaseDepther):
     ``predict`` sets each sample's ``pred_depth`` at the GT resolution, in the unit of the
     sample's protocol (``DepthProtocol.units``: metres by default, millimetres for C3VD and
     SimCol: the networks predict metres, converted by ``DepthProtocol.from_metres``), so every
-    dataset protocol of ``DepthMetric`` applies unchanged. Depth Pro also records the focal length it
-    used in the sample's metainfo (``pred_focal_px``, and ``pred_focal_source``:
+    dataset protocol of ``DepthMetric`` applies unchanged. Depth Pro also records the focal
+    length it used in the sample's metainfo (``pred_focal_px``, and ``pred_focal_source``:
     ``'intrinsics'`` or ``'fov_head'``). Nothing trains: evaluate with
     ``python tools/test.py CONFIG none``.
 
