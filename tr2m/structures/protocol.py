@@ -1,7 +1,8 @@
 """``DepthProtocol``: how a sample's depth is read and evaluated; ``RunNotes``: how it was run.
 
-Every sample carries its evaluation protocol (DESIGN.md section 3) in its metainfo under
-``'protocol'``: the GT's unit, the valid depth range and the crop. One schema, one default::
+Every sample carries its evaluation protocol in its metainfo under ``'protocol'``: the GT's
+unit, the valid depth range and the crop (each dataset's is the one its public benchmark uses,
+e.g. NYUv2 1e-3..10 m with the Eigen crop). One schema, one default::
 
     DepthProtocol()  # min_depth=1e-3, max_depth=None (no bound), crop=None, units='m'
 
@@ -66,7 +67,7 @@ def _check_keys(cls, keys, owner: str) -> None:
 
 @dataclass(frozen=True)
 class DepthProtocol:
-    """The evaluation protocol of a sample (immutable; DESIGN.md section 3).
+    """The evaluation protocol of a sample (immutable, so one instance serves a whole dataset).
 
     Args:
         name (str, optional): the protocol's / dataset's name, recorded in result files.
