@@ -13,10 +13,11 @@ evaluator = dict(boundary=True)  # Depth Pro's boundary F1 (little meaning on sp
 methods = {
     'TR2M': dict(config='../tr2m_da_s.py', checkpoint='train'),
     'RSA': dict(config='../rsa/rsa_da_s.py', checkpoint='train'),
-    'DA-S median': dict(config='../baselines/relative_da_s_median.py'),
-    'DA-S linear fit (lsq)': dict(config='../baselines/relative_da_s_lsq.py'),
-    'DA-S linear fit (lsq_inverse)': dict(config='../baselines/relative_da_s_lsq_inverse.py'),
-    'DA-S global fit': dict(config='../baselines/relative_da_s_global.py'),
+    'DA-S median': dict(config='../alignment_baselines/relative_da_s_median.py'),
+    'DA-S linear fit (lsq)': dict(config='../alignment_baselines/relative_da_s_lsq.py'),
+    'DA-S linear fit (lsq_inverse)':
+        dict(config='../alignment_baselines/relative_da_s_lsq_inverse.py'),
+    'DA-S global fit': dict(config='../alignment_baselines/relative_da_s_global.py'),
     'Depth Pro': dict(config='../metric_baselines/depth_pro.py'),
     'Depth Pro, known focal': dict(config='../metric_baselines/depth_pro_known_focal.py'),
     'ZoeDepth NK': dict(config='../metric_baselines/zoedepth_nk.py'),
