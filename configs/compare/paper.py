@@ -1,7 +1,7 @@
 # TR2M beside RSA, the alignment baselines and the metric systems on TR2M's test sets
 # (NYUv2 Eigen crop, KITTI Garg crop, VOID, C3VD in mm), with the released weights:
 #   python tools/analysis_tools/compare.py configs/compare/paper.py \
-#       --checkpoint TR2M=work_dirs/tr2m_da_s/epoch_20.pth RSA=work_dirs/rsa_da_s/epoch_20.pth
+#       --checkpoint TR2M=work_dirs/tr2m_da_s/epoch_20.pth RSA=work_dirs/rsa_da_s/epoch_50.pth
 # ('train' instead of a path trains them here first: the paper's 20 epochs on four datasets).
 # Needs the datasets under data/ (tools/dataset_converters/README.md) and the hub weights
 # (online, a local copy passed as model.pretrained, or HF_HUB_OFFLINE=1 with a warm cache).
