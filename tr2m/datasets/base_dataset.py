@@ -1,10 +1,11 @@
 """``BaseDepthDataset``: RGB-D datasets described by split files in their public layout.
 
 A subclass declares its dataset as data (depth format, default intrinsics, default splits, the
-evaluation ``PROTOCOL`` of DESIGN.md section 3) and implements :meth:`load_entries`, which
-returns one small dict per sample with paths *relative to* ``data_prefix['img_path']`` and
-``data_prefix['depth_path']``. The base turns entries into the data_info dicts every tr2m
-pipeline reads (the same keys as :class:`~tr2m.datasets.DepthManifestDataset`):
+evaluation ``PROTOCOL`` of docs/user_guides/evaluation.md#protocols) and implements
+:meth:`load_entries`, which returns one small dict per sample with paths *relative to*
+``data_prefix['img_path']`` and ``data_prefix['depth_path']``. The base turns entries into the
+data_info dicts every tr2m pipeline reads (the same keys as
+:class:`~tr2m.datasets.DepthManifestDataset`):
 
 ``img_path``, ``depth_path``, ``depth_format``, ``depth_scale``, ``intrinsics`` (``[fx, fy, cx,
 cy]`` or None), ``depth_intrinsics`` (the same, never touched by transforms), ``dataset_name``,

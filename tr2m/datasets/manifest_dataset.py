@@ -10,7 +10,7 @@ from tr2m.datasets.seeding import SeededDrawsMixin
 from tr2m.registry import DATASETS
 from tr2m.utils.errors import DataError, MissingFileError
 
-#: Protocol of a custom manifest unless the config says otherwise (see DESIGN.md section 3).
+#: Protocol of a custom manifest unless the config says otherwise (docs/user_guides/evaluation.md).
 DEFAULT_PROTOCOL = dict(min_depth=1e-3, max_depth=None, crop=None, units='m')
 
 

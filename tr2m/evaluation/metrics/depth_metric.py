@@ -36,7 +36,7 @@ from tr2m.evaluation.functional import (
 )
 from tr2m.registry import METRICS
 
-#: Protocol used for a sample without one (see DESIGN.md section 3).
+#: Protocol used for a sample without one (see docs/user_guides/evaluation.md, "Protocols").
 FALLBACK_PROTOCOL = dict(min_depth=1e-3, max_depth=None, crop=None, units='m')
 #: Protocol keys the metric interprets; any other key of a sample's protocol is passed through to
 #: :meth:`DepthMetric.protocol_summary` (``split``, ``caption_index``, ``name``, ...).
