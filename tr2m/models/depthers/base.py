@@ -67,18 +67,18 @@ class BaseDepther(BaseModel):
     """The one base class of every depther: mode dispatch, GT stacking, SOC, resizing
     predictions, checkpoint policy and the loss-balance diagnostics.
 
-    One training step, and who does what::
+    One training step (mmengine's ``train_step``) and where each part lives::
 
         forward(inputs, data_samples, mode='loss')               BaseDepther
-         |- gt = stack_gt(inputs, data_samples)                  once per step, when SOC is on
-         |- with soc.capture():                                  hook on the module soc.feature
-         |     losses = loss(inputs, data_samples, gt)           the depther's own terms
-         |- losses.update(soc(self, inputs, data_samples, *gt))  loss_soc + soc_* diagnostics
-         '- losses.update(loss_balance(losses))                  gnorm_* / gratio_*, every N steps
-        mmengine: sum of the 'loss' terms -> backward -> optimizer step
+         |- gt = stack_gt(inputs, data_samples)                  GT stacked once (SOC on)
+         |- with soc.capture():                                  forward hook on soc.feature
+         |      losses = loss(inputs, data_samples, gt)          the depther's own terms
+         |- losses.update(soc(self, inputs, data_samples, *gt))  loss_soc, soc_* diagnostics
+         '- losses.update(loss_balance(losses))                  every N steps: gnorm_*, gratio_*
+        sum of the 'loss' terms -> backward -> optimizer step    mmengine's OptimWrapper
         SOCMomentumHook.after_train_iter                         default_hooks.soc_momentum
-         '- soc.momentum_update()                                EMA copy + key queue, only
-                                                                 after a step that happened
+         '- soc.momentum_update()                                key queue push, EMA step;
+                                                                 only after a real step
 
     SOC: every depther takes ``soc=None`` (a ``ScaleOrientedContrast`` config or module) and
     hands it to :meth:`attach_soc` in one line once its submodules exist; the component hooks
