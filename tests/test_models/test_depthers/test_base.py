@@ -135,3 +135,18 @@ def test_soc_gives_the_same_depth_loss_as_without():
     a = with_soc(inputs, samples, mode='loss')
     b = plain(inputs, samples, mode='loss')
     torch.testing.assert_close(a['loss_l1'], b['loss_l1'])
+
+
+def test_strict_overrides_know_soc_from_the_signature():
+    """``--cfg-options model.soc.momentum=0.99`` on a config that leaves ``soc`` at its
+    default: ``soc`` is found in the depther's signature (no plug-in list), a typo is not."""
+    from mmengine.config import Config
+
+    from tr2m.utils.config import check_keys_exist
+    from tr2m.utils.errors import ConfigError
+
+    cfg = Config(dict(model=dict(type='RSA', relative_depth=None, text_encoder=None)))
+    check_keys_exist(cfg, {'model.soc': dict(type='ScaleOrientedContrast')})
+    check_keys_exist(cfg, {'model.soc.momentum': 0.99})
+    with pytest.raises(ConfigError, match='did you mean model.soc'):
+        check_keys_exist(cfg, {'model.scc': None})
