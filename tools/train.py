@@ -14,6 +14,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from tr2m.apis.data_check import check_datasets  # noqa: E402
+from tr2m.engine import check_required_hooks  # noqa: E402
 from tr2m.utils import cli, register_all_modules  # noqa: E402
 from tr2m.utils.checkpoint import check_checkpoint_file, find_resumable_checkpoint  # noqa: E402
 from tr2m.utils.config import load_config  # noqa: E402
@@ -68,6 +69,7 @@ def apply_amp(cfg: Config, dtype: str = 'bfloat16') -> Config:
 
 def build_config(args) -> Config:
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    check_required_hooks(cfg)  # e.g. SOC's momentum update, whatever custom_hooks holds
     if args.amp:
         apply_amp(cfg, args.amp_dtype)
     resolve_resume(cfg, args.resume)

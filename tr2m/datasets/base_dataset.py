@@ -1,7 +1,8 @@
 """``BaseDepthDataset``: RGB-D datasets described by split files in their public layout.
 
 A subclass declares its dataset as data (depth format, default intrinsics, default splits, the
-evaluation ``PROTOCOL``, a :class:`~tr2m.structures.DepthProtocol`) and implements
+evaluation ``PROTOCOL``, a :class:`~tr2m.structures.DepthProtocol`; see
+docs/user_guides/evaluation.md#protocols) and implements
 :meth:`load_entries`, which returns one small dict per sample with paths *relative to*
 ``data_prefix['img_path']`` and ``data_prefix['depth_path']``. The base turns entries into the
 data_info dicts every tr2m pipeline reads (the same keys as

@@ -23,7 +23,7 @@ class DIODEDataset(BaseDepthDataset):
     Without a split file the ``val/<outdoor|indoors>`` tree is scanned (sorted). Depth: float
     ``.npy`` in metres, ``(H, W, 1)``, with the validity mask ``<name>_depth_mask.npy`` (format
     ``npy``). Camera: ``fx = 886.81``, ``fy = 927.06``, ``cx = 512``, ``cy = 384`` (1024 x 768).
-    Protocols: outdoor 1e-3..80 m with the Garg crop (the zero-shot benchmarks'); indoor
+    Protocols: outdoor 1e-3..80 m with the Garg crop (docs/user_guides/datasets.md); indoor
     (tr2m's choice, following the NYUv2 convention) 1e-3..10 m with the Eigen crop.
 
     Args:

@@ -53,10 +53,10 @@ from typing import Dict, List, Optional, Tuple, Union
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
-from torch import Tensor
+from torch import Tensor, nn
 
 from tr2m.models.backbones.relative_depth import REL_DEPTH_PRESETS
-from tr2m.models.depthers.base import BaseDepther, SampleList
+from tr2m.models.depthers.base import BaseDepther, GroundTruth, SampleList
 from tr2m.models.layers.image_ops import fit_size, normalize, resize_to
 from tr2m.models.pretrained import FrozenMixin, load_or_fail, resolve_source
 from tr2m.registry import MODELS
@@ -421,12 +421,15 @@ class MetricDepthBaseline(BaseDepther):
         flip_aug (bool, optional): average with the mirrored image's prediction; None is the
             preset's default (ZoeDepth: on, as its evaluation). Defaults to None.
         min_depth (float): floor of the predicted depth, metres. Defaults to 1e-6.
+        soc (dict | nn.Module, optional): accepted as by every depther; nothing trains here.
+            Defaults to None.
         data_preprocessor (dict, optional): defaults to ``DepthDataPreprocessor``.
     """
 
     def __init__(self, arch: str = 'depth_pro', pretrained: Optional[str] = 'default',
                  focal: str = 'predicted', input_size: Union[int, str, None] = 'native',
                  flip_aug: Optional[bool] = None, min_depth: float = 1e-6,
+                 soc: Union[dict, nn.Module, None] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -436,6 +439,7 @@ class MetricDepthBaseline(BaseDepther):
         self.network = MetricDepthNetwork(arch, pretrained, input_size=input_size,
                                           flip_aug=flip_aug, min_depth=min_depth)
         self.arch = arch
+        self.attach_soc(soc)
 
     @staticmethod
     def tiny_arch(arch: str) -> str:
@@ -482,7 +486,8 @@ class MetricDepthBaseline(BaseDepther):
                                     pred_focal_source='intrinsics' if known else 'fov_head'))
         return samples
 
-    def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
+    def loss(self, inputs: Tensor, data_samples: SampleList,
+             gt: Optional[GroundTruth] = None) -> Dict[str, Tensor]:
         raise RuntimeError(
             'MetricDepthBaseline has nothing to train: it is a published metric-depth model '
             'evaluated as released. Run `python tools/test.py CONFIG none`.')

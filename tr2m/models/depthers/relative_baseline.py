@@ -1,9 +1,15 @@
 """``RelativeDepthBaseline``: the frozen relative model alone, for evaluation-time alignment."""
-from typing import Dict, Optional
+from typing import Dict, Optional, Union
 
-from torch import Tensor
+from torch import Tensor, nn
 
-from tr2m.models.depthers.base import BaseDepther, SampleList, build_module, relative_inverse_depth
+from tr2m.models.depthers.base import (
+    BaseDepther,
+    GroundTruth,
+    SampleList,
+    build_module,
+    relative_inverse_depth,
+)
 from tr2m.registry import MODELS
 
 
@@ -24,15 +30,19 @@ class RelativeDepthBaseline(BaseDepther):
             precomputed ``rel_depth``.
         min_rel (float): floor of the relative inverse depth before inverting (relative models
             output 0 at the sky). Defaults to 1e-6.
+        soc (dict | nn.Module, optional): accepted as by every depther; nothing trains here.
+            Defaults to None.
         data_preprocessor (dict, optional): defaults to ``DepthDataPreprocessor``.
     """
 
     def __init__(self, relative_depth, min_rel: float = 1e-6,
+                 soc: Union[dict, nn.Module, None] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.relative_depth = build_module(relative_depth)
         self.min_rel = min_rel
+        self.attach_soc(soc)
 
     def _run(self, inputs: Tensor, data_samples: Optional[SampleList]):
         rel = relative_inverse_depth(self.relative_depth, inputs, data_samples)
@@ -46,7 +56,8 @@ class RelativeDepthBaseline(BaseDepther):
         return self.add_pred(data_samples, inputs.shape[0], pred_depth=depth,
                              pred_rel_depth=rel)
 
-    def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
+    def loss(self, inputs: Tensor, data_samples: SampleList,
+             gt: Optional[GroundTruth] = None) -> Dict[str, Tensor]:
         raise RuntimeError(
             'RelativeDepthBaseline has nothing to train: it is the frozen relative model '
             'evaluated with alignment. Run `python tools/test.py CONFIG none` with '

@@ -7,7 +7,6 @@ from .pseudo_depth_loss import ThresholdedPseudoDepthLoss, fit_scale_shift, pseu
 from .silog_loss import SiLogLoss, silog_loss
 from .smoothness_loss import EdgeAwareSmoothnessLoss, edge_aware_smoothness
 from .soc_loss import (
-    ScaleOrientedContrastiveLoss,
     class_range,
     class_separability,
     depth_classes,
@@ -25,7 +24,7 @@ __all__ = [
     'ThresholdedPseudoDepthLoss', 'depth_classes', 'downsample_depth', 'class_range',
     'reduce_labels', 'soc_class_stats', 'soc_query_losses', 'soc_similarity_stats', 'soc_loss',
     'soc_pos_frac',
-    'class_separability', 'ScaleOrientedContrastiveLoss', 'edge_aware_smoothness',
+    'class_separability', 'edge_aware_smoothness',
     'EdgeAwareSmoothnessLoss', 'l1_depth_loss', 'L1DepthLoss', 'huber_depth_loss',
     'HuberDepthLoss'
 ]
