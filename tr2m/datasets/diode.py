@@ -5,6 +5,7 @@ from typing import List
 
 from tr2m.datasets.base_dataset import BaseDepthDataset, read_split_file
 from tr2m.registry import DATASETS
+from tr2m.structures import DepthProtocol
 
 _SCENE_DIRS = dict(outdoor='outdoor', indoor='indoors')
 
@@ -31,10 +32,8 @@ class DIODEDataset(BaseDepthDataset):
     """
 
     PROTOCOLS = dict(
-        outdoor=dict(name='diode_outdoor', min_depth=1e-3, max_depth=80.0, crop='garg',
-                     units='m'),
-        indoor=dict(name='diode_indoor', min_depth=1e-3, max_depth=10.0, crop='eigen',
-                    units='m'),
+        outdoor=DepthProtocol(name='diode_outdoor', min_depth=1e-3, max_depth=80.0, crop='garg'),
+        indoor=DepthProtocol(name='diode_indoor', min_depth=1e-3, max_depth=10.0, crop='eigen'),
     )
     PROTOCOL = PROTOCOLS['outdoor']
     DEPTH_FORMAT = 'npy'

@@ -60,7 +60,7 @@ def test_ablation_switches(name, depth_batch):
         assert (scale == 1).all()
     if name == 'global_factors':
         assert torch.allclose(scale, scale.flatten()[0].expand_as(scale))
-    rel = preds[0].rel_depth.data
+    rel = preds[0].pred_rel_depth.data
     assert torch.allclose(preds[0].pred_depth.data,
                           1 / (scale * rel + shift).clamp_min(1e-8), rtol=1e-4)  # eq. 3
 

@@ -7,15 +7,12 @@ from mmengine.model import BaseModel
 from mmengine.structures import PixelData
 from torch import Tensor, nn
 
+from tr2m.functional import MIN_INV_DEPTH, affine_inverse_to_depth  # noqa: F401 (re-exported)
 from tr2m.models.layers.image_ops import resize_to
 from tr2m.registry import MODELS
-from tr2m.structures import DepthDataSample
+from tr2m.structures import DepthDataSample, protocol_of
 
 SampleList = List[DepthDataSample]
-
-#: Smallest denominator of ``1 / (scale * Dr + shift)`` (a negative relative value cannot flip
-#: the sign of the depth).
-MIN_INV_DEPTH = 1e-8
 
 
 def build_module(cfg: Union[dict, nn.Module, None]) -> Optional[nn.Module]:
@@ -37,22 +34,6 @@ def relative_inverse_depth(model: Optional[nn.Module], inputs: Tensor,
                          'input size')
     with torch.no_grad():
         return model(inputs, data_samples).float()
-
-
-def affine_inverse_to_depth(rel: Tensor, scale: Tensor, shift: Tensor,
-                            return_nonpositive: bool = False):
-    """Metric depth ``1 / (scale * rel + shift)`` (TR2M eq. 3; RSA with global factors).
-
-    A denominator below :data:`MIN_INV_DEPTH` (``rel <= -shift / scale``: a relative value the
-    affine map sends past infinity) is clamped there, i.e. a depth of 1e8. With
-    ``return_nonpositive=True`` the number of such pixels is returned too (a diagnostic the
-    depthers log as ``nonpos_denom_px``), so they are counted, not hidden.
-    """
-    denom = scale * rel + shift
-    depth = 1.0 / denom.clamp_min(MIN_INV_DEPTH)
-    if return_nonpositive:
-        return depth, (denom.detach() < MIN_INV_DEPTH).sum()
-    return depth
 
 
 class GroundTruth(NamedTuple):
@@ -209,11 +190,13 @@ class BaseDepther(BaseModel):
 
     @staticmethod
     def protocol_values(data_samples: Optional[SampleList], key: str, like: Tensor) -> Tensor:
-        """Each sample's ``protocol[key]`` as a ``(B,)`` tensor like ``like``; ``inf`` where a
-        sample has no protocol or the value is None."""
+        """Each sample's :class:`~tr2m.structures.DepthProtocol` attribute ``key``
+        (``'min_depth'``, ``'max_depth'``, ``'cap'``...) as a ``(B,)`` tensor like ``like``;
+        ``inf`` where the value is None (no bound, no cap). A sample without a protocol has the
+        default one."""
         values = []
         for s in data_samples or []:
-            value = (s.metainfo.get('protocol') or {}).get(key)
+            value = getattr(protocol_of(s), key)
             values.append(float('inf') if value is None else float(value))
         return torch.tensor(values, dtype=like.dtype, device=like.device)
 
@@ -247,7 +230,7 @@ class BaseDepther(BaseModel):
     @staticmethod
     def add_pred(data_samples: Optional[SampleList], batch: int, **maps: Tensor) -> SampleList:
         """Resize each ``(B, 1, H, W)`` map to its sample's GT (else original) size and attach
-        it as a field (``pred_depth=...``, ``rel_depth=...``)."""
+        it as a field (``pred_depth=...``, ``pred_rel_depth=...``)."""
         if data_samples is None:
             data_samples = [DepthDataSample() for _ in range(batch)]
         for i, s in enumerate(data_samples):

@@ -17,10 +17,10 @@ from tr2m.registry import MODELS
 class RelativeDepthBaseline(BaseDepther):
     """A relative-depth model evaluated with alignment at test time (the paper's baselines).
 
-    ``predict`` sets each sample's ``rel_depth`` (the relative inverse depth) and
+    ``predict`` sets each sample's ``pred_rel_depth`` (the relative inverse depth) and
     ``pred_depth = 1 / max(rel, min_rel)``, both at the GT resolution, so every alignment mode
     of :class:`~tr2m.evaluation.DepthMetric` applies: ``'median'`` and ``'lsq'`` work on
-    ``pred_depth``, ``'lsq_inverse'`` and ``'global'`` (inverse space) fit ``rel_depth``.
+    ``pred_depth``, ``'lsq_inverse'`` and ``'global'`` (inverse space) fit ``pred_rel_depth``.
     Without alignment the numbers are meaningless (the scale is arbitrary). Nothing trains:
     evaluate with ``python tools/test.py CONFIG none``.
 
@@ -53,7 +53,8 @@ class RelativeDepthBaseline(BaseDepther):
 
     def predict(self, inputs: Tensor, data_samples: Optional[SampleList] = None) -> SampleList:
         rel, depth = self._run(inputs, data_samples)
-        return self.add_pred(data_samples, inputs.shape[0], pred_depth=depth, rel_depth=rel)
+        return self.add_pred(data_samples, inputs.shape[0], pred_depth=depth,
+                             pred_rel_depth=rel)
 
     def loss(self, inputs: Tensor, data_samples: SampleList,
              gt: Optional[GroundTruth] = None) -> Dict[str, Tensor]:

@@ -4,11 +4,11 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor, nn
 
+from tr2m.functional import affine_inverse_to_depth
 from tr2m.models.depthers.base import (
     BaseDepther,
     GroundTruth,
     SampleList,
-    affine_inverse_to_depth,
     build_module,
     relative_inverse_depth,
 )
@@ -180,20 +180,16 @@ class RSA(BaseDepther):
             samples = [data_samples[i] for i in idx]
             out = self._run(x, samples)
             ones = out['rel'].new_ones(out['rel'].shape)
-            self.add_pred(samples, x.shape[0], pred_depth=out['depth'], rel_depth=out['rel'],
-                          pred_scale=out['scale'] * ones, pred_shift=out['shift'] * ones)
+            self.add_pred(samples, x.shape[0], pred_depth=out['depth'],
+                          pred_rel_depth=out['rel'], pred_scale=out['scale'] * ones,
+                          pred_shift=out['shift'] * ones)
         return data_samples
 
     def _train_mask(self, gt: Tensor, valid: Tensor, samples: SampleList) -> Tensor:
         if not self.protocol_range:
             return valid
-        lo, hi = [], []
-        for s in samples:
-            protocol = s.metainfo.get('protocol') or {}
-            lo.append(float(protocol.get('min_depth', 0.0)))
-            hi.append(float(protocol.get('max_depth', float('inf'))))
-        lo = gt.new_tensor(lo).view(-1, 1, 1, 1)
-        hi = gt.new_tensor(hi).view(-1, 1, 1, 1)
+        lo = self.protocol_values(samples, 'min_depth', gt).view(-1, 1, 1, 1)
+        hi = self.protocol_values(samples, 'max_depth', gt).view(-1, 1, 1, 1)  # inf: no bound
         return valid & (gt > lo) & (gt < hi)
 
     def loss(self, inputs: Union[Tensor, List[Tensor]], data_samples: SampleList,

@@ -5,11 +5,11 @@ from typing import Dict, NamedTuple, Optional, Tuple, Union
 import torch
 from torch import Tensor, nn
 
+from tr2m.functional import affine_inverse_to_depth
 from tr2m.models.depthers.base import (
     BaseDepther,
     GroundTruth,
     SampleList,
-    affine_inverse_to_depth,
     build_module,
     relative_inverse_depth,
 )
@@ -240,7 +240,7 @@ class TR2M(BaseDepther):
     def predict(self, inputs: Tensor, data_samples: Optional[SampleList] = None) -> SampleList:
         out = self._run(inputs, data_samples)
         return self.add_pred(data_samples, inputs.shape[0], pred_depth=out['depth'],
-                             rel_depth=out['rel'], pred_scale=out['scale'],
+                             pred_rel_depth=out['rel'], pred_scale=out['scale'],
                              pred_shift=out['shift'])
 
     def loss(self, inputs: Tensor, data_samples: SampleList,
@@ -250,7 +250,7 @@ class TR2M(BaseDepther):
         losses = dict(loss_silog=self.loss_silog(out['depth'], gt, valid))
         losses['nonpos_denom_px'] = out['nonpos'].float()  # pixels clamped to 1e8
         if self.loss_pseudo is not None:
-            cap = self.protocol_values(data_samples, 'max_depth', gt)
+            cap = self.protocol_values(data_samples, 'cap', gt)  # inf: no cap
             loss, passed = self.loss_pseudo(out['depth'], out['rel'], gt, valid, max_depth=cap)
             losses['loss_pseudo'] = loss
             losses.update(self.per_dataset_mean('pseudo_pass_frac', passed, data_samples))

@@ -1,3 +1,6 @@
+"""Losses: thin registered classes over pure functions. The shared maths (the scale/shift fit,
+``d1``, precision guards) lives in :mod:`tr2m.functional`; ``fit_scale_shift`` is re-exported
+here, its public import path."""
 from .huber_loss import HuberDepthLoss, huber_depth_loss
 from .l1_loss import L1DepthLoss, l1_depth_loss
 from .pseudo_depth_loss import ThresholdedPseudoDepthLoss, fit_scale_shift, pseudo_metric_depth

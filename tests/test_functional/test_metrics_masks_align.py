@@ -1,11 +1,13 @@
-"""Tests of tr2m/evaluation/functional.py: masks, metrics and alignment."""
+"""tr2m/functional/{masks,metrics,align}.py: masks, metrics and alignment against hand cases
+and a numpy reference on real frames."""
 import math
 
 import numpy as np
 import pytest
 import torch
 
-from tr2m.evaluation import (
+from tr2m.functional import (
+    METRIC_KEYS,
     align_global,
     align_lsq,
     align_lsq_inverse,
@@ -19,7 +21,6 @@ from tr2m.evaluation import (
     scale_shift_sums,
     solve_scale_shift,
 )
-from tr2m.evaluation.functional import METRIC_KEYS
 
 LN2 = math.log(2.0)
 

@@ -1,4 +1,5 @@
-"""Real NYUv2 / KITTI frames and a plain numpy reference of the depth metrics."""
+"""Real NYUv2 / KITTI frames and a plain numpy reference of the depth metrics (shared by the
+functional, evaluation and visualization tests)."""
 import numpy as np
 import pytest
 
