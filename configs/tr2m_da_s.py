@@ -10,7 +10,6 @@ _base_ = [
 # iterations the depth panels (image | GT | prediction | AbsRel | scale A | shift B) of 4 fixed
 # validation images, one per dataset. The quickstart and the tests keep the light default.
 visualizer = dict(vis_backends=[dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')])
-custom_hooks = [
-    dict(type='SOCMomentumHook'),
-    dict(type='ValidationPanelHook', interval=1000, num_images=4),
-]
+# (custom_hooks adds to the default hooks of default_runtime.py, which hold everything the model
+# needs: SOC's momentum update, the loss-balance log, the caption table.)
+custom_hooks = [dict(type='ValidationPanelHook', interval=1000, num_images=4)]

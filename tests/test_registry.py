@@ -30,7 +30,7 @@ def test_default_scope_comes_from_the_runtime_config():
 
 MODEL_CFGS = [
     dict(type='SiLogLoss'), dict(type='ThresholdedPseudoDepthLoss'),
-    dict(type='ScaleOrientedContrastiveLoss'), dict(type='EdgeAwareSmoothnessLoss'),
+    dict(type='EdgeAwareSmoothnessLoss'),
     dict(type='RescaleHead', in_channels=8, channels=8), dict(type='SOCProjector', in_channels=8),
     dict(type='CrossModalAttentionNeck', in_channels=8, text_channels=4),
     dict(type='DINOv2Encoder', arch='vit_tiny14', pretrained=None),

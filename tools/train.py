@@ -93,7 +93,7 @@ def resolve_resume(cfg: Config, resume) -> None:
 def main(argv=None):
     args = parse_args(argv)
     register_all_modules()
-    train_config(build_config(args))  # datasets checked before any model is built
+    train_config(build_config(args))  # required hooks and datasets checked before any build
 
 
 if __name__ == '__main__':

@@ -11,6 +11,12 @@ env_cfg = dict(
 model_wrapper_cfg = dict(type='MMDistributedDataParallel', broadcast_buffers=False,
                          find_unused_parameters=False)
 
+# Every hook a run relies on is a default hook: mmengine merges default_hooks by key across
+# _base_ files, while a child's custom_hooks list replaces this file's. So a config that sets
+# custom_hooks = [dict(type='MyHook')] adds its hook and keeps all of these. tools/train.py
+# refuses a config that lacks a hook its model needs (SOCMomentumHook for model.soc) or holds it
+# twice. mmengine's own keys can be removed with None; the tr2m ones are switched off through
+# their options (LossBalanceHook interval=0, CaptionEmbeddingHook loaders=[]).
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
@@ -23,13 +29,18 @@ default_hooks = dict(
     sample_seed=dict(type='SampleSeedHook'),
     # a NaN/inf loss or relative depth stops training (action='skip' skips the step instead)
     nonfinite_guard=dict(type='NonFiniteGuardHook', action='stop'),
+    # EMA update of every momentum branch (SOC's key branch) after every optimizer step that
+    # happened (a no-op for models without one)
+    soc_momentum=dict(type='SOCMomentumHook'),
+    # every 50 iterations, each loss term's gradient norm on the parameters it shares with the
+    # depth loss (gnorm_* / gratio_* in the log)
+    loss_balance=dict(type='LossBalanceHook', interval=50),
+    # before training, every caption of the train and val sets embedded once (a no-op with the
+    # feature cache)
+    caption_embedding=dict(type='CaptionEmbeddingHook'),
 )
-# EMA update of every momentum branch (SOC's key branch) after every optimizer step (a no-op for
-# models without one); every 50 iterations, each loss term's gradient norm on the parameters it
-# shares with the depth loss (gnorm_* / gratio_* in the log); before training, every caption
-# of the train and val sets embedded once (a no-op with the feature cache).
-custom_hooks = [dict(type='SOCMomentumHook'), dict(type='LossBalanceHook', interval=50),
-                dict(type='CaptionEmbeddingHook')]
+# Hooks a config adds (a list: a child's replaces this one, so nothing required lives here).
+custom_hooks = []
 
 # Depth panels (tr2m.visualization): turbo, near = warm, colour bars in the protocol's unit.
 # TensorBoard is switched on by the paper config (configs/tr2m_da_s.py), not here: the

@@ -3,7 +3,7 @@
 #   python tools/train.py configs/cache/tr2m_synthetic.py   # never builds the frozen models
 # The quickstart's RandomCrop cannot be cached (a crop changes every ViT token), so this config
 # resizes the 96x128 frames to the 84x112 network input instead; RandomFlip is cached as a
-# second view. See tr2m/cache/keys.py for what the cache is keyed on.
+# second view. What the cache is keyed on: docs/user_guides/speed.md, "Frozen-feature cache".
 _base_ = ['../quickstart/tr2m_synthetic.py']
 cache = dict(root='work_dirs/cache/tr2m_synthetic', dtype='float16')
 train_pipeline = [

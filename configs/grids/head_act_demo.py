@@ -5,7 +5,8 @@
 # 0.99 on the endoscopic ones, in the run inspected), so A is one constant (0.686) on every pixel
 # of both domains, B sits at its floor, and the model predicts one global scale for them
 # (AbsRel 0.50 indoor, 0.86 outdoor, SILog equal to the relative input's) from epoch 10 on, with
-# no gradient to leave it. The default is now LeakyReLU(0.1).
+# no gradient to leave it. Hence the default LeakyReLU(0.1) (docs/results.md, "Heads that
+# cannot die").
 # Measured: the 'relu' rows are silog_form_demo.py's form=zoedepth/soc runs (the same config).
 #   python tools/ablate.py configs/grids/head_act_demo.py
 base = '../quickstart/tr2m_synthetic.py'

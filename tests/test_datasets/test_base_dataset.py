@@ -4,6 +4,7 @@ import pytest
 from tr2m.datasets import NYUv2Dataset, check_protocol
 from tr2m.datasets.base_dataset import BaseDepthDataset, read_matrix_intrinsics, read_split_file
 from tr2m.registry import DATASETS
+from tr2m.structures import DepthProtocol
 
 NAMES = ('NYUv2Dataset', 'KITTIDataset', 'VOIDDataset', 'C3VDDataset', 'SUNRGBDDataset',
          'IBims1Dataset', 'HyperSimDataset', 'DIODEDataset', 'SimColDataset',
@@ -14,13 +15,13 @@ NAMES = ('NYUv2Dataset', 'KITTIDataset', 'VOIDDataset', 'C3VDDataset', 'SUNRGBDD
 def test_registered_with_a_valid_protocol(name):
     cls = DATASETS.get(name)
     assert cls is not None and cls.__name__ == name and issubclass(cls, BaseDepthDataset)
-    check_protocol(dict(cls.PROTOCOL), name)
-    assert cls.PROTOCOL['units'] == ('mm' if name in ('C3VDDataset', 'SimColDataset') else 'm')
+    assert check_protocol(cls.PROTOCOL, name) is cls.PROTOCOL  # a DepthProtocol
+    assert cls.PROTOCOL.units == ('mm' if name in ('C3VDDataset', 'SimColDataset') else 'm')
 
 
 def test_protocol_validation():
     ok = dict(name='x', min_depth=0.0, max_depth=None, crop=None, units='m')
-    assert check_protocol(ok) is ok
+    assert check_protocol(ok) == DepthProtocol(**ok)
     with pytest.raises(KeyError, match='max_dept'):
         check_protocol({**ok, 'max_dept': 3})
     with pytest.raises(ValueError, match='crop'):
@@ -43,8 +44,8 @@ def test_overrides_rel_depth_and_img_ext(trees):
     assert info['caption_key'] == rgb
     assert info['rel_depth_path'] == str(trees.nyu / 'rel_cache' / (rgb[:-4] + '.npy'))
     assert info['intrinsics'] == [1.0, 2.0, 3.0, 4.0] == info['depth_intrinsics']
-    assert info['dataset_name'] == 'nyu_custom' and info['protocol']['name'] == 'nyu_custom'
-    assert info['protocol']['max_depth'] == 8.0 and info['depth_scale'] == 500.0
+    assert info['dataset_name'] == 'nyu_custom' and info['protocol'].name == 'nyu_custom'
+    assert info['protocol'].max_depth == 8.0 and info['depth_scale'] == 500.0
     assert 'NYUv2Dataset' in repr(ds)
     with pytest.raises(KeyError, match='unknown depth_format'):
         NYUv2Dataset(data_root=str(trees.nyu), depth_format='png_uint12')

@@ -3,6 +3,7 @@ import pytest
 
 from tr2m.datasets import C3VDDataset
 from tr2m.datasets.transforms import LoadDepth, LoadRGBImage
+from tr2m.structures import DepthProtocol
 
 
 def test_c3vd_tiff_in_millimetres_and_template_captions(trees):
@@ -14,8 +15,8 @@ def test_c3vd_tiff_in_millimetres_and_template_captions(trees):
     assert info['depth_path'].endswith('c3vd/sigmoid_t3_b/0000_depth.tiff')
     assert info['captions'] == [
         'The image shows a surgical scene of sigmoid colon with texture type 3.']
-    assert info['protocol'] == dict(name='c3vd', split='test', min_depth=0.0, max_depth=100.0,
-                                    crop=None, units='mm')
+    assert info['protocol'] == DepthProtocol(name='c3vd', split='test', min_depth=0.0,
+                                             max_depth=100.0, crop=None, units='mm')
     assert info['scene_type'] == 'endoscopic' and info['intrinsics'] is None
     results = LoadDepth()(LoadRGBImage()(info))
     raw = trees.c3vd_raw[1]

@@ -50,7 +50,7 @@ def test_dataset_config_builds_test_set(name, trees, rsa_text):
     sample = out['data_samples']
     h, w = out['inputs'].shape[-2:]
     assert h % 14 == 0 and w % 14 == 0
-    assert sample.metainfo['protocol']['name'] == ds.get_data_info(0)['dataset_name']
+    assert sample.metainfo['protocol'].name == ds.get_data_info(0)['dataset_name']
     assert sample.metainfo['caption_index'] == 0
     gt_hw = tuple(sample.gt_depth.shape)
     expected_gt = (352, 1216) if name == 'kitti' else tuple(sample.metainfo['ori_shape'])
@@ -98,8 +98,8 @@ def test_zero_shot_config_builds(trees):
     ds = DATASETS.build(ds_cfg)
     names = [ds.get_data_info(i)['dataset_name'] for i in range(len(ds))]
     assert names == ['sunrgbd', 'ibims1', 'hypersim', 'diode_outdoor', 'simcol', 'simcol']
-    units = {ds.get_data_info(i)['protocol']['units'] for i in range(len(ds))}
+    units = {ds.get_data_info(i)['protocol'].units for i in range(len(ds))}
     assert units == {'m', 'mm'}
     out = ds[4]
-    assert out['data_samples'].metainfo['protocol']['units'] == 'mm'
+    assert out['data_samples'].metainfo['protocol'].units == 'mm'
     assert tuple(out['inputs'].shape[-2:]) == (476, 476)

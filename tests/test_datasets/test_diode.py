@@ -3,6 +3,7 @@ import pytest
 
 from tr2m.datasets import DIODEDataset
 from tr2m.datasets.transforms import LoadDepth, LoadRGBImage
+from tr2m.structures import DepthProtocol
 
 
 def test_diode_outdoor_npy_and_mask(trees):
@@ -14,8 +15,8 @@ def test_diode_outdoor_npy_and_mask(trees):
     assert info['depth_path'].endswith('00022_00193_outdoor_000_010_depth.npy')
     assert info['intrinsics'] == [886.81, 927.06, 512.0, 384.0]
     assert info['captions'] == ['A street with parked cars.']
-    assert info['protocol'] == dict(name='diode_outdoor', split='val', min_depth=1e-3,
-                                    max_depth=80.0, crop='garg', units='m')
+    assert info['protocol'] == DepthProtocol(name='diode_outdoor', split='val', min_depth=1e-3,
+                                             max_depth=80.0, crop='garg', units='m')
     assert info['scene_type'] == 'outdoor'
     results = LoadDepth()(LoadRGBImage()(info))
     np.testing.assert_array_equal(results['gt_valid'], trees.diode_valid)
@@ -27,4 +28,4 @@ def test_diode_indoor_protocol_and_errors(trees):
         DIODEDataset(data_root=str(trees.diode), scene_type='indoor')
     with pytest.raises(ValueError, match='scene_type'):
         DIODEDataset(data_root=str(trees.diode), scene_type='underwater')
-    assert DIODEDataset.PROTOCOLS['indoor']['crop'] == 'eigen'
+    assert DIODEDataset.PROTOCOLS['indoor'].crop == 'eigen'

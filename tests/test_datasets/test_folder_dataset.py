@@ -6,6 +6,7 @@ import pytest
 
 from tr2m.datasets import DepthFolderDataset
 from tr2m.datasets.transforms import LoadDepth, LoadRGBImage
+from tr2m.structures import DepthProtocol
 
 
 def _folder(tmp_path, rgbd_real, frames):
@@ -30,8 +31,8 @@ def test_folder_dataset_captions_and_intrinsics(tmp_path, rgbd_real, rgbd_manife
     assert info['img_path'].endswith('rgb/seq_b/0002.jpg')
     assert info['captions'] == ['caption 2']
     assert info['intrinsics'] == frames[0]['K']
-    assert info['protocol'] == dict(name='my_robot', split='custom', min_depth=1e-3,
-                                    max_depth=10.0, crop=None, units='m')
+    assert info['protocol'] == DepthProtocol(name='my_robot', split='custom', min_depth=1e-3,
+                                             max_depth=10.0, crop=None, units='m')
     results = LoadDepth()(LoadRGBImage()(info))
     valid = results['gt_depth'][results['gt_valid']]
     assert np.median(valid) == pytest.approx(frames[2]['depth_median_m'], abs=2e-3)

@@ -8,6 +8,7 @@ from tr2m.datasets import HyperSimDataset, read_depth
 from tr2m.datasets.depth_io import hypersim_default_intrinsics
 from tr2m.datasets.hypersim import hypersim_depth_of
 from tr2m.datasets.transforms import LoadDepth, LoadRGBImage, Resize
+from tr2m.structures import DepthProtocol
 
 from ._trees import NYU_K
 
@@ -20,8 +21,8 @@ def test_hypersim_ray_distance_round_trip(trees):
     assert info['depth_path'].endswith(
         'ai_001_010/images/scene_cam_00_geometry_hdf5/frame.0000.depth_meters.hdf5')
     assert info['captions'] == ['A rendered living room.']
-    assert info['protocol'] == dict(name='hypersim', split='test', min_depth=1e-3,
-                                    max_depth=80.0, crop='eigen', units='m')
+    assert info['protocol'] == DepthProtocol(name='hypersim', split='test', min_depth=1e-3,
+                                             max_depth=80.0, crop='eigen', units='m')
     # depth loaded after a resize still uses the original camera (depth_intrinsics)
     results = LoadDepth()(Resize((240, 320))(LoadRGBImage()(info)))
     np.testing.assert_array_equal(results['gt_valid'], trees.hypersim_valid)

@@ -2,6 +2,7 @@ import numpy as np
 
 from tr2m.datasets import IBims1Dataset
 from tr2m.datasets.transforms import LoadDepth, LoadRGBImage
+from tr2m.structures import DepthProtocol
 
 from ._trees import NYU_K
 
@@ -15,8 +16,8 @@ def test_ibims_masks_scale_and_calib(trees):
     assert info['depth_format'] == 'png_uint16_ibims'
     assert info['intrinsics'] == NYU_K
     assert info['captions'] == ['A long corridor.', 'A hallway with doors.']
-    assert info['protocol'] == dict(name='ibims1', split='test', min_depth=0.0, max_depth=10.0,
-                                    crop='eigen', units='m')
+    assert info['protocol'] == DepthProtocol(name='ibims1', split='test', min_depth=0.0,
+                                             max_depth=10.0, crop='eigen', units='m')
     results = LoadDepth()(LoadRGBImage()(info))
     np.testing.assert_array_equal(results['gt_valid'], trees.ibims_valid)
     expected = np.where(trees.ibims_valid, trees.ibims_raw * 50.0 / 65535.0, 0)

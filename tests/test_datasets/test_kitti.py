@@ -4,6 +4,7 @@ import pytest
 from tr2m.datasets import KITTIDataset
 from tr2m.datasets.kitti import KITTI_RECT_CAMERAS, kitti_date, read_kitti_calib
 from tr2m.datasets.transforms import KBCrop, LoadDepth, LoadRGBImage
+from tr2m.structures import DepthProtocol
 
 from ._trees import rsa_captions
 
@@ -23,8 +24,8 @@ def test_kitti_eigen_test_skips_none_and_matches_manifest(trees, rsa_text):
         # 2011_09_28: the frames' own calibration (manifest K)
         assert info['intrinsics'] == pytest.approx(trees.kitti_frames[i]['K'])
         assert info['intrinsics'][0] == float(focal)
-        assert info['protocol'] == dict(name='kitti', split='test', min_depth=1e-3,
-                                        max_depth=80.0, crop='garg', units='m')
+        assert info['protocol'] == DepthProtocol(name='kitti', split='test', min_depth=1e-3,
+                                                 max_depth=80.0, crop='garg', units='m')
         frame = trees.kitti_frames[i]
         results = LoadDepth()(LoadRGBImage()(info))
         valid = results['gt_depth'][results['gt_valid']]

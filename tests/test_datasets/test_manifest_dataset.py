@@ -8,6 +8,7 @@ import pytest
 from mmengine.registry import DefaultScope
 
 from tr2m.datasets import DepthManifestDataset
+from tr2m.structures import DepthProtocol
 
 PIPELINE = [dict(type='LoadRGBImage'), dict(type='LoadDepth'),
             dict(type='LoadCaption', fallback='a scene'), dict(type='PackDepthInputs')]
@@ -45,7 +46,7 @@ def test_dataset_filter_and_protocols(rgbd_real):
                pipeline=[])
     assert len(ds) == 3
     info = ds.get_data_info(0)
-    assert info['protocol'] == dict(min_depth=1e-3, max_depth=80.0, crop='garg', units='m')
+    assert info['protocol'] == DepthProtocol(max_depth=80.0, crop='garg')
     with pytest.raises(ValueError, match='no frames selected'):
         build(rgbd_real, datasets=['nope'], pipeline=[])
     with pytest.raises(KeyError, match='croop'):

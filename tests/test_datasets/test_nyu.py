@@ -3,6 +3,7 @@ import pytest
 
 from tr2m.datasets import NYUv2Dataset, read_depth
 from tr2m.datasets.transforms import LoadCaption, LoadDepth, LoadRGBImage, PackDepthInputs
+from tr2m.structures import DepthProtocol
 
 from ._trees import rsa_captions
 
@@ -22,8 +23,8 @@ def test_nyu_test_split_reads_depth_captions_intrinsics(trees, rgbd_real, rsa_te
         assert len(info['captions']) == 15
         assert info['intrinsics'] == [float(focal), 519.46961, 325.58245, 253.73617]
         assert info['dataset_name'] == 'nyu' and info['scene_type'] == 'indoor'
-        assert info['protocol'] == dict(name='nyu', split='test', min_depth=1e-3,
-                                        max_depth=10.0, crop='eigen', units='m')
+        assert info['protocol'] == DepthProtocol(name='nyu', split='test', min_depth=1e-3,
+                                                 max_depth=10.0, crop='eigen', units='m')
     frame = trees.nyu_frames[0]
     results = LoadDepth()(LoadRGBImage()(ds.get_data_info(0)))
     valid = results['gt_depth'][results['gt_valid']]
@@ -38,7 +39,8 @@ def test_nyu_test_split_reads_depth_captions_intrinsics(trees, rgbd_real, rsa_te
 def test_nyu_rsa_style_protocol_without_crop(trees):
     ds = NYUv2Dataset(data_root=str(trees.nyu), caption_source=_rsa(trees),
                       protocol=dict(crop=None))
-    assert ds.get_data_info(0)['protocol']['crop'] is None
+    assert ds.get_data_info(0)['protocol'].crop is None
+    # the dataset's metainfo (saved in checkpoints) holds the protocol as plain data
     assert ds.metainfo['protocol']['crop'] is None and ds.metainfo['dataset_name'] == 'nyu'
 
 
@@ -53,7 +55,7 @@ def test_nyu_train_split_bts_leading_slash(trees, rsa_text):
     info = ds.get_data_info(0)
     assert info['img_path'].endswith('nyu/sync/kitchen_0028b/rgb_00045.jpg')
     assert info['caption_key'] == 'kitchen_0028b/rgb_00045.jpg'
-    assert info['protocol']['split'] == 'train'
+    assert info['protocol'].split == 'train'
     out = ds[0]
     assert tuple(out['inputs'].shape) == (3, 476, 644)
     assert tuple(out['data_samples'].gt_depth.shape) == (476, 644)
@@ -79,6 +81,6 @@ def test_nyu_test_pipeline_keeps_full_size_gt(trees, rsa_text):
     assert tuple(sample.gt_depth.shape) == (480, 640)
     assert sample.caption == rsa_captions(rsa_text, 'nyu', trees.nyu_test[1][0])[3]
     assert sample.metainfo['caption_index'] == 3
-    assert sample.metainfo['protocol']['crop'] == 'eigen'
-    assert sample.metainfo['protocol']['caption_index'] == 3
-    assert 'caption_index' not in ds.get_data_info(1)['protocol']  # the dataset's stays clean
+    assert sample.metainfo['protocol'].crop == 'eigen'
+    assert sample.metainfo['run_notes'].caption_index == 3  # a run note, not the protocol
+    assert sample.metainfo['protocol'] == ds.get_data_info(1)['protocol']  # the dataset's

@@ -7,6 +7,7 @@ from tr2m.datasets import DepthManifestDataset
 from tr2m.datasets.transforms import LoadCaption
 from tr2m.engine.hooks.sample_seed_hook import seed_datasets
 from tr2m.registry import TRANSFORMS
+from tr2m.structures import RunNotes
 
 PIPELINE = [dict(type='LoadRGBImage'), dict(type='LoadDepth'),
             dict(type='RandomCrop', crop_size=(40, 40)), dict(type='RandomFlip', prob=0.5),
@@ -72,7 +73,8 @@ def test_load_caption_records_the_index_it_used():
     caps = ['', '  ', 'a kitchen', 'a hall']
     out = LoadCaption(mode='index', index=0)(dict(captions=caps, protocol=dict(split='test')))
     assert out['caption'] == 'a kitchen' and out['caption_index'] == 2
-    assert out['protocol']['caption_index'] == 2  # what the metrics record
+    assert out['run_notes'] == RunNotes(caption_index=2)  # what the metrics record
+    assert out['protocol'] == dict(split='test')  # the protocol is left alone
     out = LoadCaption(mode='index', index=3)(dict(captions=caps))
     assert out['caption'] == 'a hall' and out['caption_index'] == 3
     rng = np.random.default_rng(0)
@@ -81,4 +83,4 @@ def test_load_caption_records_the_index_it_used():
     assert picks == {2, 3}  # never an empty one, indices into the full list
     fallback = LoadCaption(mode='index', fallback='a scene')(dict(captions=['', ' '],
                                                                   protocol={}))
-    assert fallback['caption_index'] == -1 and fallback['protocol']['caption_index'] == -1
+    assert fallback['caption_index'] == -1 and fallback['run_notes'].caption_index == -1

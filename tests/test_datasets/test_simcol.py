@@ -2,6 +2,7 @@ import numpy as np
 
 from tr2m.datasets import SimColDataset
 from tr2m.datasets.transforms import LoadDepth, LoadRGBImage
+from tr2m.structures import DepthProtocol
 
 
 def test_simcol_sequences_depth_mm_and_template(trees):
@@ -14,8 +15,8 @@ def test_simcol_sequences_depth_mm_and_template(trees):
     assert info['intrinsics'] == [227.60416, 227.60416, 237.5, 237.5]
     assert info['captions'] == [
         'The image shows a surgical scene of colon with texture type 2.']
-    assert info['protocol'] == dict(name='simcol', split='test', min_depth=0.0,
-                                    max_depth=200.0, crop=None, units='mm')
+    assert info['protocol'] == DepthProtocol(name='simcol', split='test', min_depth=0.0,
+                                             max_depth=200.0, crop=None, units='mm')
     results = LoadDepth()(LoadRGBImage()(info))
     raw = trees.simcol_raw[1]
     assert results['img'].shape == (475, 475, 3)

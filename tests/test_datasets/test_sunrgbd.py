@@ -3,6 +3,7 @@ import pytest
 
 from tr2m.datasets import SUNRGBDDataset
 from tr2m.datasets.transforms import LoadDepth, LoadRGBImage
+from tr2m.structures import DepthProtocol
 
 
 def test_sunrgbd_release_layout_bitshift_depth(trees):
@@ -14,8 +15,8 @@ def test_sunrgbd_release_layout_bitshift_depth(trees):
     assert info['depth_path'].endswith('SUNRGBD/kv1/NYUdata/NYU0001/depth/NYU0001.png')
     assert info['intrinsics'] == pytest.approx(trees.sun_k)
     assert info['captions'] == ['A room with a table.']
-    assert info['protocol'] == dict(name='sunrgbd', split='test', min_depth=0.0, max_depth=8.0,
-                                    crop='eigen', units='m')
+    assert info['protocol'] == DepthProtocol(name='sunrgbd', split='test', min_depth=0.0,
+                                             max_depth=8.0, crop='eigen', units='m')
     frame = trees.sun_frame
     results = LoadDepth()(LoadRGBImage()(info))
     valid = results['gt_depth'][results['gt_valid']]

@@ -3,6 +3,7 @@ import pytest
 
 from tr2m.datasets import VOIDDataset
 from tr2m.datasets.transforms import LoadDepth, LoadRGBImage
+from tr2m.structures import DepthProtocol
 
 from ._trees import SEVEN_SCENES_K, rsa_captions
 
@@ -18,8 +19,8 @@ def test_void_test_lists(trees, rsa_text):
         assert info['depth_path'].endswith(img.replace('/image/', '/ground_truth/'))
         assert info['intrinsics'] == SEVEN_SCENES_K  # from the sequence's K.txt
         assert info['captions'] == rsa_captions(rsa_text, 'void', img)
-        assert info['protocol'] == dict(name='void', split='test', min_depth=0.2,
-                                        max_depth=5.0, crop=None, units='m')
+        assert info['protocol'] == DepthProtocol(name='void', split='test', min_depth=0.2,
+                                                 max_depth=5.0, crop=None, units='m')
         results = LoadDepth()(LoadRGBImage()(info))
         ref = trees.void_depth[i]
         np.testing.assert_allclose(results['gt_depth'], ref, atol=0.5 / 256 + 1e-6)

@@ -7,11 +7,14 @@ from tr2m.structures import DepthDataSample
 
 
 def make_sample(pred=None, gt=None, valid=None, rel=None, dataset_name='toy', protocol=None,
-                img_path='img.png'):
-    """A DepthDataSample as a depther's predict() leaves it (arrays/tensors of (H, W))."""
+                img_path='img.png', notes=None):
+    """A DepthDataSample as a depther's predict() leaves it (arrays/tensors of (H, W));
+    ``rel`` is its ``pred_rel_depth``."""
     metainfo = dict(dataset_name=dataset_name, img_path=img_path)
     if protocol is not None:
         metainfo['protocol'] = protocol
+    if notes is not None:
+        metainfo['run_notes'] = notes
     sample = DepthDataSample(metainfo=metainfo)
 
     def pixel(x, dtype=torch.float32):
@@ -24,7 +27,7 @@ def make_sample(pred=None, gt=None, valid=None, rel=None, dataset_name='toy', pr
     if pred is not None:
         sample.pred_depth = pixel(pred)
     if rel is not None:
-        sample.rel_depth = pixel(rel)
+        sample.pred_rel_depth = pixel(rel)
     return sample
 
 

@@ -11,7 +11,7 @@ from mmengine.logging import MMLogger
 from tr2m.evaluation import DepthMetric, compute_depth_metrics
 from tr2m.evaluation.functional import METRIC_KEYS
 from tr2m.registry import METRICS
-from tr2m.structures import DepthDataSample
+from tr2m.structures import DepthDataSample, DepthProtocol, RunNotes
 
 from ._samples import make_sample, run_metric
 
@@ -96,8 +96,8 @@ def test_protocol_read_from_metainfo_and_overridden():
     gt = np.full((480, 640), 2.0, np.float32)
     gt[:, :320] = 12.0  # beyond NYU's 10 m
     pred = np.where(gt > 10, 6.0, 2.0).astype(np.float32)
-    sample = make_sample(pred, gt, protocol=dict(NYU, split='test', caption_index=0),
-                         dataset_name='nyu_v2')
+    sample = make_sample(pred, gt, protocol=DepthProtocol(**NYU, split='test'),
+                         notes=RunNotes(caption_index=0), dataset_name='nyu_v2')
     metric = DepthMetric()
     m = run_metric(metric, [sample])
     assert m['abs_rel'] == 0.0 and m['d1'] == 1.0  # the 12 m half is outside the range
@@ -241,12 +241,12 @@ def test_per_image_alignment_recovers_gt(nyu_frames, alignment, make_pred):
     assert metric.protocol_summary()['nyu_v2']['alignment'] == alignment
 
 
-def test_lsq_inverse_prefers_rel_depth(nyu_frames):
-    # rel_depth is the exact affine inverse depth, pred_depth is garbage
+def test_lsq_inverse_prefers_pred_rel_depth(nyu_frames):
+    # pred_rel_depth is the exact affine inverse depth, pred_depth is garbage
     samples = _nyu_samples(nyu_frames, lambda g, i: np.full_like(g, 3.0),
                            lambda g, i: 2.0 / g + 0.1)
     _assert_exact(run_metric(DepthMetric(alignment='lsq_inverse'), samples))
-    # rel_depth at another resolution is ignored (falls back to 1 / pred_depth)
+    # pred_rel_depth at another resolution is ignored (falls back to 1 / pred_depth)
     s = make_sample(pred=[[2.0, 4.0, 8.0]], gt=[[2.0, 4.0, 8.0]], rel=[[1.0, 1.0]])
     _assert_exact(run_metric(DepthMetric(alignment='lsq_inverse'), [s]))
 
@@ -268,7 +268,7 @@ def test_global_alignment_matches_numpy(nyu_frames, np_metrics, np_eval_mask):
     xs, ys, gts = [], [], []
     for s, f in zip(samples, nyu_frames):
         mask = np_eval_mask(f['depth'], 1e-3, 10.0, 'eigen') & f['valid']
-        xs.append(s.rel_depth.data[0].numpy()[mask].astype(np.float64))
+        xs.append(s.pred_rel_depth.data[0].numpy()[mask].astype(np.float64))
         gts.append(f['depth'][mask].astype(np.float64))
         ys.append(1.0 / gts[-1])
     x_all, y_all = np.concatenate(xs), np.concatenate(ys)

@@ -6,7 +6,7 @@ from mmengine.structures import PixelData
 
 from tr2m.models.depthers.base import BaseDepther
 from tr2m.models.tta import DepthTTAModel, flip_batch, flip_sample, merge_flip, wrap_flip_tta
-from tr2m.structures import DepthDataSample
+from tr2m.structures import DepthDataSample, DepthProtocol, RunNotes
 
 
 def test_merge_rules_by_hand():
@@ -64,8 +64,8 @@ def test_tta_model_averages_the_mirrored_prediction():
     torch.manual_seed(0)
     model = Ramp()
     img = (torch.rand(3, 4, 8) * 255).to(torch.uint8)
-    samples = [DepthDataSample(metainfo=dict(ori_shape=(4, 8),
-                                             protocol=dict(units='m', max_depth=10.0)))]
+    protocol = DepthProtocol(max_depth=10.0)
+    samples = [DepthDataSample(metainfo=dict(ori_shape=(4, 8), protocol=protocol))]
     plain = model.test_step(dict(inputs=[img], data_samples=[s.clone() for s in samples]))[0]
     tta = DepthTTAModel(model)
     out = tta.test_step(dict(inputs=[img], data_samples=[s.clone() for s in samples]))[0]
@@ -76,8 +76,9 @@ def test_tta_model_averages_the_mirrored_prediction():
     torch.testing.assert_close(out.pred_depth.data[0, 0], expected)
     torch.testing.assert_close(out.pred_scale.data[0], 2 * out.pred_depth.data[0])
     assert not torch.allclose(out.pred_depth.data, plain.pred_depth.data)
-    assert out.metainfo['protocol'] == dict(units='m', max_depth=10.0, tta='flip',
-                                            tta_merge='mean')
+    # the protocol is untouched; the run notes record the augmentation
+    assert out.metainfo['protocol'] == protocol
+    assert out.metainfo['run_notes'] == RunNotes(tta='flip', tta_merge='mean')
     assert 'flip' not in out.metainfo  # the un-flipped sample is returned
     # a state dict loads into the wrapper as into the model (mmengine unwraps BaseTTAModel)
     from mmengine.runner.checkpoint import load_state_dict

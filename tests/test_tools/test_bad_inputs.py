@@ -224,9 +224,9 @@ def test_out_to_an_unwritable_path_fails_before_the_evaluation(load_tool, tiny_c
 def test_first_caption_empty_records_the_one_used():
     from tr2m.datasets.transforms import LoadCaption
 
-    out = LoadCaption(mode='index', index=0)(dict(captions=['', 'a bedroom'], protocol={}))
+    out = LoadCaption(mode='index', index=0)(dict(captions=['', 'a bedroom']))
     assert out['caption'] == 'a bedroom' and out['caption_index'] == 1
-    assert out['protocol']['caption_index'] == 1
+    assert out['run_notes'].caption_index == 1
     msg = _raises(DataError, LoadCaption(), dict(captions=['', ' '], img_path='x.png'))
     assert msg.startswith('no (non-empty) caption for image x.png')
 

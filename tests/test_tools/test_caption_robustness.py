@@ -7,6 +7,7 @@ from mmengine.config import Config
 
 from tr2m.datasets import CaptionSwapDataset, DepthManifestDataset, swap_partners
 from tr2m.registry import DATASETS
+from tr2m.structures import RunNotes
 from tr2m.utils import register_all_modules
 
 register_all_modules()
@@ -30,11 +31,13 @@ def test_swap_within_takes_another_image_of_the_same_dataset(test_set):
         assert p != i and donor['dataset_name'] == mine['dataset_name']
         assert info['captions'] == donor['captions'] != mine['captions']
         assert info['img_path'] == mine['img_path'] and info['caption_from'] == donor['img_path']
-        assert info['protocol']['caption_swap'] == 'within'
+        assert info['run_notes'].caption_swap == 'within'  # a run note, not the protocol
+        assert info['protocol'] == mine['protocol']
         sample = swapped[i]['data_samples']  # through the pipeline (LoadCaption index 0)
         assert sample.caption == donor['captions'][0]
         assert sample.img_path == mine['img_path']
-        assert sample.protocol['caption_swap'] == 'within'
+        assert sample.run_notes == RunNotes(caption_index=0, caption_swap='within',
+                                            caption_swap_seed=0)
     assert CaptionSwapDataset(test_set, mode='within', seed=0).partners.tolist() == partners
 
 

@@ -83,3 +83,69 @@ def test_train_and_evaluate_on_real_frames(load_tool, rgbd_real, tmp_path, capsy
     scale = sample.metainfo['img_shape'][1] / 640
     np.testing.assert_allclose(sample.metainfo['intrinsics'][0], fx * scale, rtol=1e-4)
     assert sample.caption == 'A photo of an indoor scene.'
+
+
+#: RSA at toy width on a folder of your own frames with the folder dataset's default protocol
+#: (``max_depth=None``: no upper bound). Standalone but for the runtime defaults.
+RSA_FOLDER = """_base_ = [{runtime!r}]
+model = dict(
+    type='RSA',
+    data_preprocessor=dict(type='DepthDataPreprocessor', mixed_sizes='list'),
+    relative_depth=dict(type='TransformersRelativeDepth', arch='da_tiny', pretrained=None),
+    text_encoder=dict(type='CLIPTextEncoder', arch='tiny', pretrained=None),
+    head=dict(type='GlobalScaleShiftHead', channels=(16, 16), head_channels=(8,)))
+train_pipeline = [dict(type='LoadRGBImage'), dict(type='LoadDepth'),
+                  dict(type='Resize', scale=(56, 70)), dict(type='LoadCaption', mode='random'),
+                  dict(type='PackDepthInputs')]
+test_pipeline = [dict(type='LoadRGBImage'), dict(type='LoadDepth'),
+                 dict(type='Resize', scale=(56, 70), resize_depth=False),
+                 dict(type='LoadCaption', mode='index'), dict(type='PackDepthInputs')]
+folder = dict(type='DepthFolderDataset', data_root={root!r})
+train_dataloader = dict(batch_size=2, num_workers=0,
+                        sampler=dict(type='DefaultSampler', shuffle=True),
+                        dataset=dict(folder, pipeline=train_pipeline))
+test_dataloader = dict(batch_size=1, num_workers=0,
+                       sampler=dict(type='DefaultSampler', shuffle=False),
+                       dataset=dict(folder, pipeline=test_pipeline, test_mode=True))
+test_evaluator = dict(type='DepthMetric')
+test_cfg = dict(type='TestLoop')
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3),
+                     clip_grad=dict(max_norm=1.0))
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=1)
+"""
+
+
+def test_rsa_trains_and_tests_on_a_folder_without_max_depth(load_tool, rgbd_real, tmp_path):
+    """The folder dataset's default protocol has no upper bound (``max_depth=None``): RSA's
+    training mask and the evaluation take it as 'no bound' (RSA's own lookup used to raise a
+    TypeError on it). The real NYUv2 frames are linked into a folder layout, not copied."""
+    root = tmp_path / 'frames'
+    (root / 'rgb').mkdir(parents=True)
+    (root / 'depth').mkdir()
+    captions = {}
+    for i, stem in enumerate(('00000', '00050', '00100')):
+        os.symlink(rgbd_real / 'nyu_metric3d' / f'rgb_{stem}.jpg', root / 'rgb' / f'f{i}.jpg')
+        os.symlink(rgbd_real / 'nyu_metric3d' / f'sync_depth_{stem}.png',
+                   root / 'depth' / f'f{i}.png')
+        captions[f'f{i}.jpg'] = ['A room in a house.', 'An indoor scene.']
+    (root / 'captions.json').write_text(json.dumps(captions))
+    config = tmp_path / 'rsa_folder.py'
+    config.write_text(RSA_FOLDER.format(
+        runtime=str(REPO / 'configs/_base_/default_runtime.py'), root=str(root)))
+
+    from tr2m.datasets import DepthFolderDataset
+
+    assert DepthFolderDataset.PROTOCOL.max_depth is None  # the case under test
+    work = tmp_path / 'work'
+    load_tool('tools/train.py').main([str(config), '--work-dir', str(work)])  # 2 steps
+    log = '\n'.join(p.read_text() for p in work.glob('*/*.log'))
+    assert 'loss_custom' in log and 'err_custom' in log  # RSA's per-dataset loss
+    out = tmp_path / 'metrics.json'
+    load_tool('tools/test.py').main([str(config), str(work / 'epoch_1.pth'), '--work-dir',
+                                     str(tmp_path / 'test'), '--out', str(out)])
+    result = json.loads(out.read_text())
+    protocol = result['protocol']['custom']
+    assert protocol['count'] == 3 and protocol['max_depth'] is None  # no bound, recorded
+    assert protocol['min_depth'] == 1e-3 and protocol['split'] == 'custom'
+    assert protocol['caption_index'] == 0  # a run note, next to the numbers
+    assert all(np.isfinite(v) for v in result['metrics'].values())

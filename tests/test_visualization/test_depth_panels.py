@@ -10,9 +10,10 @@ from mmengine.structures import PixelData
 
 from tr2m.datasets.depth_io import read_depth, read_rgb
 from tr2m.evaluation import DepthMetric
-from tr2m.evaluation.functional import compute_depth_metrics, eval_mask
+from tr2m.functional import compute_depth_metrics, eval_mask
 from tr2m.structures import DepthDataSample
 from tr2m.visualization import depth_panels as dp
+from tr2m.visualization.layout import _font_scale
 
 NYU_PROTOCOL = dict(min_depth=1e-3, max_depth=10.0, crop='eigen', units='m')
 
@@ -58,49 +59,6 @@ def _text_found(image, text, fs, x_range, y_range):
     return float(cv2.matchTemplate(window, templ, cv2.TM_CCOEFF_NORMED).max())
 
 
-def test_colormaps_are_oriented_near_warm():
-    turbo = dp.colormap_lut('turbo')
-    assert turbo[255, 0] > turbo[255, 2] and turbo[0, 2] > turbo[0, 0]  # 255 red, 0 blue
-    spectral = dp.colormap_lut('spectral')
-    np.testing.assert_array_equal(spectral[255], dp.SPECTRAL_11[0])  # warm end: the red
-    np.testing.assert_array_equal(spectral[0], dp.SPECTRAL_11[-1])
-    # near (lo) maps to the warm end, far (hi) to the cold end, in every depth scale
-    for scale in dp.DEPTH_SCALES:
-        t = dp.depth_to_unit(np.array([1.0, 4.0]), 1.0, 4.0, scale)
-        np.testing.assert_allclose(t, [1.0, 0.0])
-    np.testing.assert_allclose(dp.depth_to_unit(np.array([2.5]), 1, 4, 'linear'), [0.5])
-    np.testing.assert_allclose(dp.depth_to_unit(np.array([2.0]), 1, 4, 'log'), [0.5])
-    # inverse: (1/2 - 1/4) / (1 - 1/4) = 1/3
-    np.testing.assert_allclose(dp.depth_to_unit(np.array([2.0]), 1, 4, 'inverse'), [1 / 3])
-    with pytest.raises(ValueError, match='unknown colour map'):
-        dp.colormap_lut('rainbow2')
-    with pytest.raises(ValueError, match='unknown depth scale'):
-        dp.depth_to_unit(np.ones(1), 1, 2, 'sqrt')
-
-
-def test_no_colormap_contains_the_invalid_greys():
-    for name in dp.COLORMAPS:
-        lut = dp.colormap_lut(name).astype(int)
-        for grey in dp.HATCH_GREYS + (dp.INVALID_GREY,):
-            assert np.abs(lut - grey).max(1).min() > 20, (name, grey)
-
-
-def test_nice_ticks_and_labels():
-    assert dp.nice_ticks(1.48, 6.33) == [2.0, 3.0, 4.0, 5.0, 6.0]
-    assert dp.nice_ticks(3.1, 72.0) == [20.0, 40.0, 60.0]
-    assert dp.nice_ticks(5.3, 72.0, 'log') == [10.0, 20.0, 50.0]
-    assert dp.nice_ticks(0.5, 10.0, 'inverse') == [0.5, 1.0, 2.0, 5.0, 10.0]
-    assert dp.nice_ticks(1.21, 1.29, 'log') == [1.21, 1.29]  # nothing round inside: the ends
-    assert dp.format_value(2.0, 'm', 1.0) == '2 m'
-    assert dp.format_value(0.995, 'm', 0.005) == '0.995 m'
-    assert dp.format_value(40.0, 'mm', 20.0) == '40 mm'
-    assert dp.format_value(3.01e-5, '', 1e-7) == '3.01e-5'  # tiny shift maps stay readable
-    assert [dp.format_value(v, 'm', 20.0) for v in (20.0, 40.0)] == ['20 m', '40 m']
-    assert dp.format_value(2.5, 'm', 0.5) == '2.5 m' and dp.format_value(0.1, '', 0.02) == '0.1'
-    assert dp.format_value(100000.0, 'mm', 20000.0) == '100000 mm'
-    assert dp.nice_ceil(0.37) == 0.5 and dp.nice_ceil(2.0) == 2.0
-
-
 def test_panels_of_a_real_frame(nyu):
     fig = nyu['fig']
     assert list(fig.panels) == ['image', 'gt', 'pred', 'error', 'scale', 'shift']
@@ -133,7 +91,7 @@ def test_colour_bar_is_drawn_and_labelled_in_metres(nyu):
         for tick in layout.ticks:
             t = float(dp.depth_to_unit(np.array([tick.value]), lo, hi)[0])
             assert abs(_lut_index(fig.image[by0, tick.x]) - t * 255) <= 2
-            fs = dp._font_scale(320)
+            fs = _font_scale(320)
             score = _text_found(fig.image, tick.label, fs, (tick.x - 40, tick.x + 40),
                                 (by1, by1 + 30))
             assert score > 0.9, (tick.label, score)
@@ -180,7 +138,7 @@ def test_metrics_under_the_panels_equal_the_evaluation(nyu):
     # the caption and the metrics line are written under the panels
     fig = nyu['fig']
     bottom = max(p.bar_box[3] if p.bar_box else p.box[3] for p in fig.panels.values())
-    fs = dp._font_scale(320)
+    fs = _font_scale(320)
     text = 'caption: "A kitchen with wooden cabinets."'
     assert _text_found(fig.image, text, fs, (0, fig.image.shape[1]),
                        (bottom + 10, fig.image.shape[0])) > 0.9

@@ -29,9 +29,9 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import torch  # noqa: E402
 
-from tr2m.evaluation.functional import eval_mask  # noqa: E402
+from tr2m.functional import affine_inverse_to_depth, eval_mask, fit_scale_shift  # noqa: E402
 from tr2m.models.backbones.simulated_relative_depth import SimulatedRelativeDepth  # noqa: E402
-from tr2m.models.losses import fit_scale_shift  # noqa: E402
+from tr2m.structures import DepthProtocol, protocol_of  # noqa: E402
 from tr2m.utils import register_all_modules  # noqa: E402
 from tr2m.utils.config import load_config  # noqa: E402
 
@@ -45,18 +45,17 @@ def abs_rel(pred, gt, mask):
 
 
 def image_floor(sim: SimulatedRelativeDepth, gt: torch.Tensor, valid: torch.Tensor,
-                protocol: dict, key: str, draws: int, seed: int = 0) -> dict:
+                protocol: DepthProtocol, key: str, draws: int, seed: int = 0) -> dict:
     """``affine_known`` and ``affine_unknown`` AbsRel of one image (see the module docstring)."""
     gt = gt.double()
-    lo, hi = protocol.get('min_depth') or 1e-3, protocol.get('max_depth') or math.inf
-    mask = valid & eval_mask(gt, protocol.get('min_depth'), protocol.get('max_depth'),
-                             protocol.get('crop'))
+    lo, hi = protocol.min_depth or 1e-3, protocol.upper
+    mask = valid & eval_mask(gt, protocol.min_depth, protocol.max_depth, protocol.crop)
     field, a, u = sim.draw(key, gt.shape[-2:])
     inv_n = sim.normalised_inverse(gt, valid)
     rel = sim.compose(inv_n, field, a, u)
     # the affine known: one inverse-space least-squares fit to the GT
     s, t = fit_scale_shift(rel, 1.0 / gt.clamp_min(1e-12), mask)
-    known = abs_rel((1.0 / (s * rel + t).clamp_min(1e-8)).clamp(lo, hi), gt, mask)
+    known = abs_rel(affine_inverse_to_depth(rel, s, t).clamp(lo, hi), gt, mask)
     # the affine unknown: (A, B) shared by prior draws of (a, b)
     gen = torch.Generator().manual_seed(seed)
     log_lo, log_hi = (math.log(v) for v in sim.scale_range)
@@ -91,7 +90,7 @@ def run(config: str, draws: int) -> dict:
     for i in range(len(dataset)):
         sample = dataset[i]['data_samples']
         gt, valid = sample.gt_depth.data[0], sample.gt_valid.data[0].bool()
-        res = image_floor(sim, gt, valid, sample.metainfo['protocol'], sample.img_path, draws)
+        res = image_floor(sim, gt, valid, protocol_of(sample), sample.img_path, draws)
         per_domain.setdefault(sample.metainfo['dataset_name'], []).append(res)
     out = {}
     everything = [r for rows in per_domain.values() for r in rows]

@@ -106,11 +106,12 @@ class ChildTimer:
 
 
 def momentum_update(model) -> None:
-    """What ``SOCMomentumHook`` does after an optimizer step."""
-    for module in model.modules():
-        update = getattr(module, 'momentum_update', None)
-        if callable(update):
-            update()
+    """What ``SOCMomentumHook`` does after an optimizer step: the EMA update of every
+    momentum component of the model."""
+    from tr2m.models.contrast import momentum_components
+
+    for component in momentum_components(model):
+        component.momentum_update()
 
 
 def trainable_state(model) -> Dict[str, torch.Tensor]:

@@ -15,6 +15,15 @@ PNG_SCALES = {'m': 1000.0, 'mm': 100.0}
 TRAINED_DEPTHERS = ('TR2M', 'RSA')
 
 
+def _units_of(protocol) -> Optional[str]:
+    """The ``units`` a config's protocol (a dict of keys, or a ``DepthProtocol``) sets."""
+    from tr2m.structures import DepthProtocol
+
+    if isinstance(protocol, DepthProtocol):
+        return protocol.units
+    return protocol.get('units') if isinstance(protocol, dict) else None
+
+
 def model_units(cfg) -> str:
     """``'m'`` or ``'mm'``: the ``units`` of the config's test-set protocols (``'m'`` when none
     is given or they disagree)."""
@@ -26,12 +35,11 @@ def model_units(cfg) -> str:
         if not isinstance(node, dict):
             return
         for proto in [node.get('protocol')] + list((node.get('protocols') or {}).values()):
-            if isinstance(proto, dict) and proto.get('units'):
-                found.add(proto['units'])
+            if _units_of(proto):
+                found.add(_units_of(proto))
         cls = DATASETS.get(node['type']) if isinstance(node.get('type'), str) else None
-        units = getattr(cls, 'PROTOCOL', {}).get('units') if cls is not None else None
-        if units and not (isinstance(node.get('protocol'), dict)
-                          and node['protocol'].get('units')):
+        units = _units_of(getattr(cls, 'PROTOCOL', None))
+        if units and not _units_of(node.get('protocol')):
             found.add(units)
         visit(node.get('dataset'))
         for sub in node.get('datasets') or []:
@@ -85,6 +93,7 @@ def save_outputs(out_dir: str, stem: str, rgb: np.ndarray, result: Dict, png_sca
                  ) -> Dict:
     """Write the files of one image; return its ``infer.json`` entry."""
     from tr2m.apis.pointcloud import depth_to_points, write_ply
+    from tr2m.structures import DepthProtocol
     from tr2m.visualization import DepthStyle, render_comparison, render_panels, save_rgb
 
     depth = result['depth']
@@ -96,7 +105,7 @@ def save_outputs(out_dir: str, stem: str, rgb: np.ndarray, result: Dict, png_sca
     cv2.imwrite(osp.join(out_dir, files['png']), np.clip(scaled, 0, 65535).astype(np.uint16))
     style = DepthStyle(cmap=args.cmap, depth_scale=args.depth_scale,
                        depth_range=tuple(args.depth_range) if args.depth_range else 'image')
-    protocol = dict(units=units)
+    protocol = DepthProtocol(units=units)
     notes = [f'flip test ({args.flip_merge})'] if args.flip_test else []
     figure = render_panels(rgb, depth, scale=result.get('scale'), shift=result.get('shift'),
                            caption=result['caption'], protocol=protocol, style=style,

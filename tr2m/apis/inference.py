@@ -300,7 +300,7 @@ def infer_depths(model: nn.Module, images: Sequence[ImageLike], captions: Sequen
                                    f'{name}')
             if depth.shape != (h, w):  # a depther that did not resize to ori_shape
                 depth = cv2.resize(depth, (w, h), interpolation=cv2.INTER_LINEAR)
-            yield dict(depth=depth.astype(np.float32), rel=_pixel(pred, 'rel_depth'),
+            yield dict(depth=depth.astype(np.float32), rel=_pixel(pred, 'pred_rel_depth'),
                        scale=_pixel(pred, 'pred_scale'), shift=_pixel(pred, 'pred_shift'),
                        caption=caption, img_path=name,
                        input_shape=tuple(int(v) for v in packed['inputs'].shape[-2:]))

@@ -16,14 +16,17 @@ from mmengine.runner import Runner
 
 from tr2m.apis.data_check import check_datasets
 from tr2m.apis.inference import check_checkpoint, is_none_checkpoint
+from tr2m.engine import check_required_hooks
 from tr2m.evaluation.functional import METRIC_KEYS
 from tr2m.utils.dist import distributed
 from tr2m.utils.errors import CheckpointError
 
 
 def train_config(cfg: Config) -> None:
-    """Check every dataset training reads (one error listing all that are not prepared, with
+    """Check the hooks the model needs (e.g. SOC's momentum update, whatever ``custom_hooks``
+    holds) and every dataset training reads (one error listing all that are not prepared, with
     their prepare commands), then ``Runner.from_cfg(cfg).train()``."""
+    check_required_hooks(cfg)
     check_datasets(cfg, ('train', 'val') if cfg.get('val_cfg') else ('train',))
     with distributed(cfg):  # the process group for the launcher, started before the runner
         Runner.from_cfg(cfg).train()

@@ -1,15 +1,18 @@
 """``BaseDepthDataset``: RGB-D datasets described by split files in their public layout.
 
 A subclass declares its dataset as data (depth format, default intrinsics, default splits, the
-evaluation ``PROTOCOL`` of DESIGN.md section 3) and implements :meth:`load_entries`, which
-returns one small dict per sample with paths *relative to* ``data_prefix['img_path']`` and
-``data_prefix['depth_path']``. The base turns entries into the data_info dicts every tr2m
-pipeline reads (the same keys as :class:`~tr2m.datasets.DepthManifestDataset`):
+evaluation ``PROTOCOL``, a :class:`~tr2m.structures.DepthProtocol`; see
+docs/user_guides/evaluation.md#protocols) and implements
+:meth:`load_entries`, which returns one small dict per sample with paths *relative to*
+``data_prefix['img_path']`` and ``data_prefix['depth_path']``. The base turns entries into the
+data_info dicts every tr2m pipeline reads (the same keys as
+:class:`~tr2m.datasets.DepthManifestDataset`):
 
 ``img_path``, ``depth_path``, ``depth_format``, ``depth_scale``, ``intrinsics`` (``[fx, fy, cx,
 cy]`` or None), ``depth_intrinsics`` (the same, never touched by transforms), ``dataset_name``,
-``scene_type``, ``captions`` (list of str), ``protocol`` (dict), ``caption_key`` and, with
-``rel_depth_root``, ``rel_depth_path``.
+``scene_type``, ``captions`` (list of str), ``protocol`` (a
+:class:`~tr2m.structures.DepthProtocol`), ``caption_key`` and, with ``rel_depth_root``,
+``rel_depth_path``.
 """
 import copy
 import logging
@@ -24,30 +27,17 @@ from tr2m.datasets.captions import BaseCaptionSource, CaptionNotFoundError, buil
 from tr2m.datasets.depth_io import DEPTH_FORMATS
 from tr2m.datasets.seeding import SeededDrawsMixin
 from tr2m.registry import TRANSFORMS
+from tr2m.structures import DepthProtocol
 from tr2m.utils.errors import MissingFileError
 
-#: Keys a protocol may have. ``name``/``split`` identify it in result files.
-PROTOCOL_KEYS = ('name', 'split', 'min_depth', 'max_depth', 'crop', 'units', 'eval_index')
-_CROPS = (None, 'eigen', 'garg')
-_UNITS = ('m', 'mm')
 _MISSING_CAPTION = ('error', 'fallback', 'skip')
 
 
-def check_protocol(protocol: dict, owner: str = 'protocol') -> dict:
-    """Validate a protocol dict (unknown keys, crop, units, range) and return it."""
-    unknown = set(protocol) - set(PROTOCOL_KEYS)
-    if unknown:
-        raise KeyError(f'{owner}: unknown protocol keys {sorted(unknown)}; '
-                       f'known: {list(PROTOCOL_KEYS)}')
-    if protocol.get('crop') not in _CROPS:
-        raise ValueError(f"{owner}: crop must be one of {_CROPS}, got {protocol.get('crop')!r}")
-    if protocol.get('units') not in _UNITS:
-        raise ValueError(f"{owner}: units must be one of {_UNITS}, got {protocol.get('units')!r}")
-    lo, hi = protocol.get('min_depth'), protocol.get('max_depth')
-    if lo is None or lo < 0 or (hi is not None and hi <= lo):
-        raise ValueError(f'{owner}: need 0 <= min_depth < max_depth (or max_depth None), '
-                         f'got {lo}..{hi}')
-    return protocol
+def check_protocol(protocol: Union[dict, DepthProtocol, None],
+                   owner: str = 'protocol') -> DepthProtocol:
+    """A protocol as a validated :class:`~tr2m.structures.DepthProtocol` (unknown keys, crop,
+    units and range raise :class:`~tr2m.structures.ProtocolError`, naming ``owner``)."""
+    return DepthProtocol.coerce(protocol, owner)
 
 
 #: Sample fields holding a file that must exist (checked when a dataset is built).
@@ -131,8 +121,9 @@ class BaseDepthDataset(SeededDrawsMixin, BaseDataset):
     arguments override them.
 
     Class attributes:
-        PROTOCOL (dict): evaluation protocol: ``name``, ``min_depth``, ``max_depth`` (None = no
-            bound), ``crop`` (None, ``'eigen'``, ``'garg'``), ``units`` (``'m'``/``'mm'``).
+        PROTOCOL (DepthProtocol): evaluation protocol: ``name``, ``min_depth``, ``max_depth``
+            (None = no bound), ``crop`` (None, ``'eigen'``, ``'garg'``), ``units``
+            (``'m'``/``'mm'``); ``split`` is the dataset's.
         DEPTH_FORMAT (str): format name registered in :mod:`tr2m.datasets.depth_io`.
         DEPTH_SCALE (float | None): stored value / scale = depth in ``units``.
         INTRINSICS (list | None): default ``[fx, fy, cx, cy]`` of the original image.
@@ -154,8 +145,9 @@ class BaseDepthDataset(SeededDrawsMixin, BaseDataset):
             sample, with a warning). Defaults to 'error'.
         caption_fallback (str, optional): the fallback caption; giving it alone implies
             ``missing_caption='fallback'``. Defaults to None.
-        protocol (dict, optional): overrides of ``PROTOCOL`` keys (e.g. ``dict(crop=None)`` to
-            evaluate NYUv2 without the Eigen crop as RSA does). Defaults to None.
+        protocol (dict | DepthProtocol, optional): overrides of ``PROTOCOL`` keys (e.g.
+            ``dict(crop=None)`` to evaluate NYUv2 without the Eigen crop as RSA does; an
+            unknown key is an error that names it), or a whole protocol. Defaults to None.
         intrinsics (Sequence[float], optional): ``[fx, fy, cx, cy]`` overriding the defaults and
             any per-sample camera. Defaults to None.
         depth_format (str, optional): overrides ``DEPTH_FORMAT``. Defaults to None.
@@ -166,7 +158,7 @@ class BaseDepthDataset(SeededDrawsMixin, BaseDataset):
         rel_depth_root (str, optional): folder of cached relative depth: sample ``key`` gets
             ``rel_depth_path = <rel_depth_root>/<key without extension>.npy`` (relative to
             ``data_root`` unless absolute). Defaults to None.
-        dataset_name (str, optional): overrides ``PROTOCOL['name']`` as the sample's
+        dataset_name (str, optional): overrides ``PROTOCOL.name`` as the sample's
             ``dataset_name``. Defaults to None.
         check_files (bool): when the dataset is built, check that every image, depth map and
             cached relative depth it lists exists (one clear error instead of a failure
@@ -175,7 +167,7 @@ class BaseDepthDataset(SeededDrawsMixin, BaseDataset):
             ``indices``, ``serialize_data``, ``lazy_init``, ``metainfo``, ...).
     """
 
-    PROTOCOL: dict = dict(name='depth', min_depth=1e-3, max_depth=None, crop=None, units='m')
+    PROTOCOL: DepthProtocol = DepthProtocol(name='depth')
     DEPTH_FORMAT: str = 'png_uint16'
     DEPTH_SCALE: Optional[float] = None
     INTRINSICS: Optional[Sequence[float]] = None
@@ -186,7 +178,7 @@ class BaseDepthDataset(SeededDrawsMixin, BaseDataset):
                  data_root: str = '', data_prefix: Optional[dict] = None,
                  caption_source: Union[dict, BaseCaptionSource, None] = None,
                  missing_caption: Optional[str] = None, caption_fallback: Optional[str] = None,
-                 protocol: Optional[dict] = None,
+                 protocol: Union[dict, DepthProtocol, None] = None,
                  intrinsics: Optional[Sequence[float]] = None,
                  depth_format: Optional[str] = None, depth_scale: Optional[float] = None,
                  img_ext: Optional[str] = None, rel_depth_root: Optional[str] = None,
@@ -217,11 +209,11 @@ class BaseDepthDataset(SeededDrawsMixin, BaseDataset):
         self.caption_fallback = caption_fallback
         self.caption_source = build_caption_source(caption_source)
 
-        proto = {**self.PROTOCOL, **(protocol or {})}
-        proto['split'] = split
-        self.dataset_name = dataset_name or proto.get('name') or type(self).__name__
-        proto['name'] = self.dataset_name
-        self.protocol = check_protocol(proto, type(self).__name__)
+        owner = type(self).__name__
+        proto = protocol if isinstance(protocol, DepthProtocol) else DepthProtocol.from_dict(
+            protocol, base=self.PROTOCOL, owner=owner)
+        self.dataset_name = dataset_name or proto.name or owner
+        self.protocol = proto.replace(name=self.dataset_name, split=split)
 
         if intrinsics is not None and len(intrinsics) != 4:
             raise ValueError(f'intrinsics must be [fx, fy, cx, cy], got {intrinsics}')
@@ -238,8 +230,10 @@ class BaseDepthDataset(SeededDrawsMixin, BaseDataset):
         kwargs['pipeline'] = [TRANSFORMS.build(t) if isinstance(t, dict) else t
                               for t in kwargs.get('pipeline') or []]
         super().__init__(ann_file=ann_file, data_root=data_root, data_prefix=prefix, **kwargs)
-        # set here, not through ``metainfo=``: mmengine reads str values there as file names
-        self._metainfo = {'dataset_name': self.dataset_name, 'protocol': dict(self.protocol),
+        # set here, not through ``metainfo=``: mmengine reads str values there as file names.
+        # Plain data: mmengine saves the dataset's metainfo in every checkpoint (loaded with
+        # weights_only=True); each sample carries the typed protocol.
+        self._metainfo = {'dataset_name': self.dataset_name, 'protocol': self.protocol.to_dict(),
                           **self._metainfo}
 
     # -- what subclasses implement ---------------------------------------------------------
@@ -303,7 +297,7 @@ class BaseDepthDataset(SeededDrawsMixin, BaseDataset):
                 scene_type=entry.get('scene_type', self.SCENE_TYPE),
                 captions=captions,
                 caption_key=key,
-                protocol=dict(self.protocol),
+                protocol=self.protocol,
             )
             if rel_root:
                 info['rel_depth_path'] = osp.join(rel_root, osp.splitext(key)[0] + '.npy')

@@ -5,6 +5,7 @@ from typing import List, Optional, Sequence
 
 from tr2m.datasets.base_dataset import BaseDepthDataset, read_split_file
 from tr2m.registry import DATASETS
+from tr2m.structures import DepthProtocol
 
 
 @DATASETS.register_module()
@@ -28,7 +29,7 @@ class C3VDDataset(BaseDepthDataset):
         **kwargs: :class:`BaseDepthDataset` arguments.
     """
 
-    PROTOCOL = dict(name='c3vd', min_depth=0.0, max_depth=100.0, crop=None, units='mm')
+    PROTOCOL = DepthProtocol(name='c3vd', min_depth=0.0, max_depth=100.0, units='mm')
     DEPTH_FORMAT = 'tiff_uint16_c3vd'
     SCENE_TYPE = 'endoscopic'
     DEFAULT_SPLITS = dict(

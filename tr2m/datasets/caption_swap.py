@@ -6,6 +6,7 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from tr2m.registry import DATASETS
+from tr2m.structures import NOTES_KEY, notes_of
 
 SWAP_MODES = ('within', 'across')
 
@@ -68,9 +69,9 @@ class CaptionSwapDataset(Dataset):
     another ``dataset_name`` (``mode='across'``), fixed by ``seed`` (see :func:`swap_partners`).
     The sample's whole ``captions`` list is replaced, so the pipeline's ``LoadCaption`` index
     picks the partner's caption of that index; everything else (image, depth, protocol) is the
-    sample's own. The data info gains ``caption_from`` (the partner's image path) and its
-    ``protocol`` gains ``caption_swap`` (the mode) and ``caption_swap_seed``, which
-    ``DepthMetric.protocol_summary()`` reports.
+    sample's own. The data info gains ``caption_from`` (the partner's image path) and its run
+    notes (``run_notes``, a :class:`~tr2m.structures.RunNotes`) ``caption_swap`` (the mode) and
+    ``caption_swap_seed``, which ``DepthMetric.protocol_summary()`` reports.
 
     Works over any mmengine ``BaseDataset`` and over mmengine's ``ConcatDataset`` (each sample
     runs through its own sub-dataset's pipeline).
@@ -120,9 +121,8 @@ class CaptionSwapDataset(Dataset):
         donor = self.dataset.get_data_info(self.partner(idx))
         info['captions'] = list(donor.get('captions') or [])
         info['caption_from'] = donor.get('img_path')
-        if isinstance(info.get('protocol'), dict):
-            info['protocol'] = {**info['protocol'], 'caption_swap': self.mode,
-                                'caption_swap_seed': self.seed}
+        info[NOTES_KEY] = notes_of(info).replace(caption_swap=self.mode,
+                                                 caption_swap_seed=self.seed)
         return info
 
     def _pipeline(self, idx: int):

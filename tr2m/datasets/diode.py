@@ -5,6 +5,7 @@ from typing import List
 
 from tr2m.datasets.base_dataset import BaseDepthDataset, read_split_file
 from tr2m.registry import DATASETS
+from tr2m.structures import DepthProtocol
 
 _SCENE_DIRS = dict(outdoor='outdoor', indoor='indoors')
 
@@ -22,8 +23,8 @@ class DIODEDataset(BaseDepthDataset):
     Without a split file the ``val/<outdoor|indoors>`` tree is scanned (sorted). Depth: float
     ``.npy`` in metres, ``(H, W, 1)``, with the validity mask ``<name>_depth_mask.npy`` (format
     ``npy``). Camera: ``fx = 886.81``, ``fy = 927.06``, ``cx = 512``, ``cy = 384`` (1024 x 768).
-    Protocols: outdoor 1e-3..80 m with the Garg crop (DESIGN.md); indoor (tr2m's choice,
-    following the NYUv2 convention) 1e-3..10 m with the Eigen crop.
+    Protocols: outdoor 1e-3..80 m with the Garg crop (docs/user_guides/datasets.md); indoor
+    (tr2m's choice, following the NYUv2 convention) 1e-3..10 m with the Eigen crop.
 
     Args:
         scene_type (str): ``'outdoor'`` (default) or ``'indoor'``.
@@ -31,10 +32,8 @@ class DIODEDataset(BaseDepthDataset):
     """
 
     PROTOCOLS = dict(
-        outdoor=dict(name='diode_outdoor', min_depth=1e-3, max_depth=80.0, crop='garg',
-                     units='m'),
-        indoor=dict(name='diode_indoor', min_depth=1e-3, max_depth=10.0, crop='eigen',
-                    units='m'),
+        outdoor=DepthProtocol(name='diode_outdoor', min_depth=1e-3, max_depth=80.0, crop='garg'),
+        indoor=DepthProtocol(name='diode_indoor', min_depth=1e-3, max_depth=10.0, crop='eigen'),
     )
     PROTOCOL = PROTOCOLS['outdoor']
     DEPTH_FORMAT = 'npy'

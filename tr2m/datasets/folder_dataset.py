@@ -7,6 +7,7 @@ from typing import List, Optional, Sequence
 from tr2m.datasets.base_dataset import BaseDepthDataset
 from tr2m.datasets.captions import normalise_key
 from tr2m.registry import DATASETS
+from tr2m.structures import DepthProtocol
 
 _IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.ppm')
 #: File extension of the depth maps of each format (``DepthFolderDataset`` pairs by stem).
@@ -49,7 +50,7 @@ class DepthFolderDataset(BaseDepthDataset):
         **kwargs: :class:`BaseDepthDataset` arguments.
     """
 
-    PROTOCOL = dict(name='custom', min_depth=1e-3, max_depth=None, crop=None, units='m')
+    PROTOCOL = DepthProtocol(name='custom', min_depth=1e-3, max_depth=None)
     DEPTH_FORMAT = 'png_uint16'
     DEPTH_SCALE = 1000.0
 

@@ -5,6 +5,7 @@ from typing import List
 from tr2m.datasets.base_dataset import BaseDepthDataset, read_split_file
 from tr2m.datasets.depth_io import hypersim_default_intrinsics
 from tr2m.registry import DATASETS
+from tr2m.structures import DepthProtocol
 
 
 def hypersim_depth_of(image: str) -> str:
@@ -36,7 +37,7 @@ class HyperSimDataset(BaseDepthDataset):
     Protocol: 1e-3..80 m, Eigen crop.
     """
 
-    PROTOCOL = dict(name='hypersim', min_depth=1e-3, max_depth=80.0, crop='eigen', units='m')
+    PROTOCOL = DepthProtocol(name='hypersim', min_depth=1e-3, max_depth=80.0, crop='eigen')
     DEPTH_FORMAT = 'hdf5_hypersim_distance'
     INTRINSICS = hypersim_default_intrinsics(768, 1024)
     SCENE_TYPE = 'indoor'

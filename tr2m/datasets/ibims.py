@@ -4,6 +4,7 @@ from typing import List
 
 from tr2m.datasets.base_dataset import BaseDepthDataset, read_matrix_intrinsics, read_split_file
 from tr2m.registry import DATASETS
+from tr2m.structures import DepthProtocol
 
 
 @DATASETS.register_module()
@@ -22,7 +23,7 @@ class IBims1Dataset(BaseDepthDataset):
     Protocol: 0..10 m, Eigen crop.
     """
 
-    PROTOCOL = dict(name='ibims1', min_depth=0.0, max_depth=10.0, crop='eigen', units='m')
+    PROTOCOL = DepthProtocol(name='ibims1', min_depth=0.0, max_depth=10.0, crop='eigen')
     DEPTH_FORMAT = 'png_uint16_ibims'
     SCENE_TYPE = 'indoor'
     DEFAULT_SPLITS = dict(

@@ -7,6 +7,7 @@ from mmengine.logging import print_log
 
 from tr2m.datasets.base_dataset import BaseDepthDataset, read_split_file, strip_leading_slash
 from tr2m.registry import DATASETS
+from tr2m.structures import DepthProtocol
 
 #: ``fx, cx, cy`` of the rectified colour cameras (``P_rect_02``; ``P_rect_03`` shares them) per
 #: recording day, from the raw data's ``calib_cam_to_cam.txt``.
@@ -57,7 +58,7 @@ class KITTIDataset(BaseDepthDataset):
     ``text_all/kitti/<split>/<date>/<drive>/image_02/data/XXXXXXXXXX.txt``.
     """
 
-    PROTOCOL = dict(name='kitti', min_depth=1e-3, max_depth=80.0, crop='garg', units='m')
+    PROTOCOL = DepthProtocol(name='kitti', min_depth=1e-3, max_depth=80.0, crop='garg')
     DEPTH_FORMAT = 'png_uint16'
     DEPTH_SCALE = 256.0
     SCENE_TYPE = 'outdoor'

@@ -1,17 +1,15 @@
 """``DepthManifestDataset``: RGB-D frames listed in a JSON manifest."""
 import json
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 from mmengine.dataset import BaseDataset
 
 from tr2m.datasets.base_dataset import check_sample_files
 from tr2m.datasets.seeding import SeededDrawsMixin
 from tr2m.registry import DATASETS
+from tr2m.structures import DepthProtocol
 from tr2m.utils.errors import DataError, MissingFileError
-
-#: Protocol of a custom manifest unless the config says otherwise (see DESIGN.md section 3).
-DEFAULT_PROTOCOL = dict(min_depth=1e-3, max_depth=None, crop=None, units='m')
 
 
 @DATASETS.register_module()
@@ -28,9 +26,11 @@ class DepthManifestDataset(SeededDrawsMixin, BaseDataset):
         ann_file (str): the manifest, relative to ``data_root``.
         data_root (str): folder the manifest's paths are relative to.
         datasets (Sequence[str], optional): keep only frames whose ``dataset`` is listed.
-        protocol (dict, optional): evaluation protocol of every frame (keys of
-            :data:`DEFAULT_PROTOCOL`); missing keys take the default.
-        protocols (dict, optional): per-``dataset`` protocol overrides, for mixed manifests.
+        protocol (dict | DepthProtocol, optional): evaluation protocol of every frame (keys of
+            :class:`~tr2m.structures.DepthProtocol`); missing keys take the default
+            ``DepthProtocol()`` (1e-3 m .. no bound, no crop, metres).
+        protocols (dict, optional): per-``dataset`` protocol overrides (dicts of protocol
+            keys over ``protocol``, or whole protocols), for mixed manifests.
         dataset_name (str, optional): name recorded with each sample when the frame has none.
         check_files (bool): when the dataset is built, check that every listed image, depth map
             and cached relative depth exists. Defaults to True.
@@ -39,19 +39,20 @@ class DepthManifestDataset(SeededDrawsMixin, BaseDataset):
     """
 
     def __init__(self, ann_file: str, data_root: str = '',
-                 datasets: Optional[Sequence[str]] = None, protocol: Optional[dict] = None,
+                 datasets: Optional[Sequence[str]] = None,
+                 protocol: Union[dict, DepthProtocol, None] = None,
                  protocols: Optional[Dict[str, dict]] = None,
                  dataset_name: Optional[str] = None, check_files: bool = True,
                  **kwargs) -> None:
         self._init_draw_state()
         self.check_files = check_files
         self.datasets = None if datasets is None else list(datasets)
-        self.protocol = {**DEFAULT_PROTOCOL, **(protocol or {})}
-        unknown = set(self.protocol) - set(DEFAULT_PROTOCOL) - {'name', 'eval_index'}
-        if unknown:
-            raise KeyError(f'unknown protocol keys {sorted(unknown)}; '
-                           f'known: {sorted(DEFAULT_PROTOCOL)}')
-        self.protocols = protocols or {}
+        self.protocol = DepthProtocol.coerce(protocol, f'{type(self).__name__} protocol')
+        self.protocols = {name: over if isinstance(over, DepthProtocol) else
+                          DepthProtocol.from_dict(over, base=self.protocol,
+                                                  owner=f'{type(self).__name__} '
+                                                        f'protocols[{name!r}]')
+                          for name, over in (protocols or {}).items()}
         self.dataset_name = dataset_name
         super().__init__(ann_file=ann_file, data_root=data_root, **kwargs)
 
@@ -87,7 +88,7 @@ class DepthManifestDataset(SeededDrawsMixin, BaseDataset):
                 dataset_name=name,
                 scene_type=frame.get('scene_type'),
                 captions=list(captions) if captions else [],
-                protocol={**self.protocol, **self.protocols.get(name, {})},
+                protocol=self.protocols.get(name, self.protocol),
             )
             if frame.get('rel_depth'):
                 info['rel_depth_path'] = osp.join(root, frame['rel_depth'])

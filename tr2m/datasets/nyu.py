@@ -3,6 +3,7 @@ from typing import List
 
 from tr2m.datasets.base_dataset import BaseDepthDataset, read_split_file, strip_leading_slash
 from tr2m.registry import DATASETS
+from tr2m.structures import DepthProtocol
 
 
 @DATASETS.register_module()
@@ -23,7 +24,7 @@ class NYUv2Dataset(BaseDepthDataset):
     ``text_all/nyu/<split>/<scene>/rgb_XXXXX.txt``.
     """
 
-    PROTOCOL = dict(name='nyu', min_depth=1e-3, max_depth=10.0, crop='eigen', units='m')
+    PROTOCOL = DepthProtocol(name='nyu', min_depth=1e-3, max_depth=10.0, crop='eigen')
     DEPTH_FORMAT = 'png_uint16'
     DEPTH_SCALE = 1000.0
     INTRINSICS = [518.8579, 519.46961, 325.58245, 253.73617]

@@ -6,6 +6,7 @@ from typing import List
 
 from tr2m.datasets.base_dataset import BaseDepthDataset, read_split_file
 from tr2m.registry import DATASETS
+from tr2m.structures import DepthProtocol
 
 #: The challenge's test sequences (``misc/test_file.txt``).
 SIMCOL_TEST_SEQUENCES = (
@@ -33,7 +34,7 @@ class SimColDataset(BaseDepthDataset):
     no crop. Captions: ``TemplateCaptionSource(preset='simcol')``.
     """
 
-    PROTOCOL = dict(name='simcol', min_depth=0.0, max_depth=200.0, crop=None, units='mm')
+    PROTOCOL = DepthProtocol(name='simcol', min_depth=0.0, max_depth=200.0, units='mm')
     DEPTH_FORMAT = 'png_uint16_simcol'
     INTRINSICS = [227.60416, 227.60416, 237.5, 237.5]
     SCENE_TYPE = 'endoscopic'

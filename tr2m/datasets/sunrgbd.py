@@ -5,6 +5,7 @@ from typing import List
 
 from tr2m.datasets.base_dataset import BaseDepthDataset, read_matrix_intrinsics, read_split_file
 from tr2m.registry import DATASETS
+from tr2m.structures import DepthProtocol
 
 
 @DATASETS.register_module()
@@ -29,7 +30,7 @@ class SUNRGBDDataset(BaseDepthDataset):
         **kwargs: :class:`BaseDepthDataset` arguments.
     """
 
-    PROTOCOL = dict(name='sunrgbd', min_depth=0.0, max_depth=8.0, crop='eigen', units='m')
+    PROTOCOL = DepthProtocol(name='sunrgbd', min_depth=0.0, max_depth=8.0, crop='eigen')
     DEPTH_FORMAT = 'png_uint16_sunrgbd_bitshift'
     DEPTH_SCALE = 1000.0
     SCENE_TYPE = 'indoor'

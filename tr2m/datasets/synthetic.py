@@ -20,14 +20,17 @@ from typing import Dict, List, Tuple
 import cv2
 import numpy as np
 
+from tr2m.structures import DepthProtocol
+
 DOMAINS = ('indoor', 'outdoor', 'endoscopic')
 #: Depth PNG scale per domain (stored integer / scale = metres).
 DEPTH_SCALE = {'indoor': 1000.0, 'outdoor': 256.0, 'endoscopic': 100000.0}
-#: Evaluation range per domain (metres): DepthManifestDataset ``protocols``.
+#: Evaluation protocol per domain (metres), as ``configs/_base_/datasets/synthetic_rgbd.py``
+#: gives them to ``DepthManifestDataset(protocols=...)``.
 PROTOCOLS = {
-    'synthetic_indoor': dict(min_depth=1e-3, max_depth=10.0, crop=None, units='m'),
-    'synthetic_outdoor': dict(min_depth=1e-3, max_depth=80.0, crop=None, units='m'),
-    'synthetic_endoscopic': dict(min_depth=1e-3, max_depth=0.2, crop=None, units='m'),
+    'synthetic_indoor': DepthProtocol(min_depth=1e-3, max_depth=10.0),
+    'synthetic_outdoor': DepthProtocol(min_depth=1e-3, max_depth=80.0),
+    'synthetic_endoscopic': DepthProtocol(min_depth=1e-3, max_depth=0.2),
 }
 
 

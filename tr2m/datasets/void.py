@@ -4,6 +4,7 @@ from typing import List
 
 from tr2m.datasets.base_dataset import BaseDepthDataset, read_matrix_intrinsics, read_split_file
 from tr2m.registry import DATASETS
+from tr2m.structures import DepthProtocol
 
 
 @DATASETS.register_module()
@@ -24,7 +25,7 @@ class VOIDDataset(BaseDepthDataset):
     ``text_all/void/<split>/void_1500/data/<sequence>/image/<timestamp>.txt``.
     """
 
-    PROTOCOL = dict(name='void', min_depth=0.2, max_depth=5.0, crop=None, units='m')
+    PROTOCOL = DepthProtocol(name='void', min_depth=0.2, max_depth=5.0)
     DEPTH_FORMAT = 'png_uint16'
     DEPTH_SCALE = 256.0
     DEFAULT_SPLITS = dict(

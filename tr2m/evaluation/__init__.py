@@ -1,6 +1,6 @@
-"""Evaluation: the functional depth metrics, alignment of relative predictions and
-:class:`DepthMetric` (registered in :data:`tr2m.registry.METRICS`)."""
-from .functional import (
+"""Evaluation: :class:`DepthMetric` (registered in :data:`tr2m.registry.METRICS`) and, re-exported
+from :mod:`tr2m.functional`, the functional depth metrics and alignments."""
+from tr2m.functional import (
     align_global,
     align_lsq,
     align_lsq_inverse,
@@ -15,6 +15,7 @@ from .functional import (
     scale_shift_sums,
     solve_scale_shift,
 )
+
 from .metrics import DepthMetric
 
 __all__ = [

@@ -17,10 +17,10 @@ mirrored pass sees the mirrored image and samples whose pixel fields (``gt_depth
 ``gt_valid``, ``rel_depth``) are mirrored too and whose metainfo says ``flip=True`` (``cx`` of
 the intrinsics becomes ``W - 1 - cx``), exactly as ``RandomFlip`` would produce them. The merged
 sample is the original one with ``pred_depth`` (and ``pred_scale``, ``pred_shift``,
-``rel_depth`` when present) replaced by the merged maps -- the scale and shift maps are merged
-by the same rule, so for TR2M ``pred_depth`` is the merge of ``1 / (A Dr + B)`` of both passes,
-not ``1 / (merged A * Dr + merged B)`` -- and its protocol records ``tta='flip'`` and
-``tta_merge``.
+``pred_rel_depth`` when present) replaced by the merged maps -- the scale and shift maps are
+merged by the same rule, so for TR2M ``pred_depth`` is the merge of ``1 / (A Dr + B)`` of both
+passes, not ``1 / (merged A * Dr + merged B)`` -- and its run notes (metainfo ``run_notes``, a
+:class:`~tr2m.structures.RunNotes`) record ``tta='flip'`` and ``tta_merge``.
 
 ``tools/test.py --flip-test`` and ``tools/infer.py --flip-test`` wrap the config's model in it.
 """
@@ -33,11 +33,12 @@ from mmengine.structures import PixelData
 from torch import Tensor, nn
 
 from tr2m.registry import MODELS
+from tr2m.structures import NOTES_KEY, notes_of
 
 #: Ways to merge a prediction with the mirrored-back prediction of the mirrored image.
 FLIP_MERGES = ('mean', 'border_blend')
 #: Fields merged across the two passes (when the samples have them).
-MERGED_FIELDS = ('pred_depth', 'pred_scale', 'pred_shift', 'rel_depth')
+MERGED_FIELDS = ('pred_depth', 'pred_scale', 'pred_shift', 'pred_rel_depth')
 
 
 def merge_flip(pred: Tensor, pred_flipped_back: Tensor, merge: str = 'mean') -> Tensor:
@@ -143,9 +144,8 @@ class DepthTTAModel(BaseTTAModel):
                     back = getattr(other, key).data.flip(-1)
                     setattr(out, key, PixelData(
                         data=merge_flip(getattr(out, key).data, back, self.merge)))
-            protocol = dict(out.metainfo.get('protocol') or {})
-            protocol.update(tta='flip', tta_merge=self.merge)
-            out.set_metainfo(dict(protocol=protocol))
+            notes = notes_of(out).replace(tta='flip', tta_merge=self.merge)
+            out.set_metainfo({NOTES_KEY: notes})
             merged.append(out)
         return merged
 

@@ -12,15 +12,20 @@ class DepthDataSample(BaseDataElement):
     - ``gt_depth``: metric ground truth in the dataset's working unit (metres, or millimetres
       for the endoscopic sets); 0 where invalid.
     - ``gt_valid``: boolean mask of pixels with a usable ground truth.
-    - ``rel_depth``: relative inverse depth, when precomputed by the pipeline.
+    - ``rel_depth``: relative inverse depth, an **input** precomputed by the pipeline (at the
+      network's input size); depthers read it instead of running their relative model.
     - ``pred_depth``: predicted metric depth (at the GT resolution after ``predict``).
+    - ``pred_rel_depth``: the relative inverse depth the depther used, a **prediction** (at the
+      GT resolution after ``predict``; what the inverse-space alignments fit).
     - ``pred_scale`` / ``pred_shift``: TR2M's scale and shift maps, when asked for.
 
     Plain fields: ``caption`` (str).
 
     Metainfo keys set by the pipeline: ``img_path``, ``depth_path``, ``ori_shape``, ``img_shape``,
     ``flip``, ``intrinsics`` (``[fx, fy, cx, cy]`` in pixels of the current image, or None),
-    ``dataset_name``, ``protocol`` (dict: ``min_depth``, ``max_depth``, ``crop``, ``units``, ...).
+    ``dataset_name``, ``protocol`` (a :class:`~tr2m.structures.DepthProtocol`: range, crop,
+    units; read it with :func:`~tr2m.structures.protocol_of`), ``run_notes`` (a
+    :class:`~tr2m.structures.RunNotes`: caption index, caption swap, TTA, when set).
     """
 
     def _pixel_property(name: str, doc: str):  # noqa: N805 - helper used at class creation
@@ -40,6 +45,8 @@ class DepthDataSample(BaseDataElement):
     gt_valid = _pixel_property('gt_valid', 'Boolean mask of valid ground truth, ``(1, H, W)``.')
     rel_depth = _pixel_property('rel_depth', 'Precomputed relative inverse depth, ``(1, H, W)``.')
     pred_depth = _pixel_property('pred_depth', 'Predicted metric depth, ``(1, H, W)``.')
+    pred_rel_depth = _pixel_property('pred_rel_depth',
+                                     'Relative inverse depth the depther used, ``(1, H, W)``.')
     pred_scale = _pixel_property('pred_scale', 'Predicted scale map A, ``(1, H, W)``.')
     pred_shift = _pixel_property('pred_shift', 'Predicted shift map B, ``(1, H, W)``.')
     del _pixel_property

@@ -47,8 +47,7 @@ def _init_params(node: Any) -> list:
                    if n != 'self' and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
         if not any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
             break  # no **kwargs: the parents' arguments cannot be passed through
-    # a parameter of several classes in the MRO once; plus plug-ins (every depther's ``soc``)
-    return list(dict.fromkeys(params + list(getattr(cls, 'PLUGIN_ARGS', ()))))
+    return list(dict.fromkeys(params))  # a parameter of several classes in the MRO once
 
 
 def check_keys_exist(cfg: Config, options: Dict[str, Any]) -> None:

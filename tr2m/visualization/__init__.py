@@ -1,5 +1,6 @@
-"""Depth pictures: colour maps with a metre bar, panels, comparisons (``depth_panels``), the
-``DepthVisualizer`` (registered in ``VISUALIZERS``) and loss / metric curves (``curves``).
+"""Depth pictures: colour maps (``colormaps``), the grid, bars and ticks (``layout``), panels and
+comparisons with the evaluation's mask and metrics (``depth_panels``), the ``DepthVisualizer``
+(registered in ``VISUALIZERS``) and loss / metric curves (``curves``).
 
 Backends are mmengine's (``LocalVisBackend``, ``TensorboardVisBackend``); hooks that use the
 visualizer live in :mod:`tr2m.engine.hooks`.

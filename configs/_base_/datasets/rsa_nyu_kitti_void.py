@@ -9,25 +9,34 @@
 # VOID images to the relative model in 0..255 without normalisation.
 # Test: RSA evaluates NYUv2 without the Eigen crop (crop=None), KITTI with the Garg crop, VOID
 # uncropped in 0.2..5 m.
-nyu_root = 'data/nyu'
-kitti_root = 'data/kitti'
-void_root = 'data/void'
-caption_root = 'data/rsa_text/text/text_all'
-
-_load = [dict(type='LoadRGBImage'), dict(type='LoadDepth')]
-_train_tail = [dict(type='LoadCaption', mode='random'), dict(type='PackDepthInputs')]
-_test_tail = [dict(type='LoadCaption', mode='index', index=0), dict(type='PackDepthInputs')]
-nyu_train_pipeline = _load + _train_tail
-kitti_train_pipeline = _load + [dict(type='KBCrop')] + _train_tail
-void_train_pipeline = nyu_train_pipeline
-nyu_test_pipeline = _load + _test_tail
-kitti_test_pipeline = _load + [dict(type='KBCrop')] + _test_tail
-void_test_pipeline = nyu_test_pipeline
+# The datasets are those of nyu.py, kitti.py and void.py in this folder, and so are the pipelines
+# less their Resize (and, for training, RandomFlip).
 
 
-def _captions(name, split):
-    return dict(type='RSACaptionSource', root=caption_root, dataset=name, split=split)
+def _dataset_config(name):
+    """``<name>.py`` of this folder as a config (several ``_base_`` files may not define the
+    same keys, so the per-dataset configs are read here instead of inherited)."""
+    from mmengine import Config
+    return Config.fromfile('{{ fileDirname }}/' + name + '.py')
 
+
+def _without(pipeline, *types):
+    return [t for t in pipeline if t['type'] not in types]
+
+
+_nyu, _kitti, _void = (_dataset_config(n) for n in ('nyu', 'kitti', 'void'))
+
+nyu_root = _nyu.data_root
+kitti_root = _kitti.data_root
+void_root = _void.data_root
+caption_root = _nyu.caption_root
+
+nyu_train_pipeline = _without(_nyu.train_pipeline, 'Resize', 'RandomFlip')
+kitti_train_pipeline = _without(_kitti.train_pipeline, 'Resize', 'RandomFlip')
+void_train_pipeline = _without(_void.train_pipeline, 'Resize', 'RandomFlip')
+nyu_test_pipeline = _without(_nyu.test_pipeline, 'Resize')
+kitti_test_pipeline = _without(_kitti.test_pipeline, 'Resize')
+void_test_pipeline = _without(_void.test_pipeline, 'Resize')
 
 train_dataloader = dict(
     batch_size=8,  # per dataset and step
@@ -39,12 +48,9 @@ train_dataloader = dict(
         type='ConcatDataset',
         ignore_keys=['dataset_name', 'protocol'],  # these differ between the datasets
         datasets=[
-            dict(type='NYUv2Dataset', data_root=nyu_root, split='train',
-                 caption_source=_captions('nyu', 'train'), pipeline=nyu_train_pipeline),
-            dict(type='KITTIDataset', data_root=kitti_root, split='train',
-                 caption_source=_captions('kitti', 'train'), pipeline=kitti_train_pipeline),
-            dict(type='VOIDDataset', data_root=void_root, split='train',
-                 caption_source=_captions('void', 'train'), pipeline=void_train_pipeline),
+            dict(_nyu.train_dataloader.dataset, pipeline=nyu_train_pipeline),
+            dict(_kitti.train_dataloader.dataset, pipeline=kitti_train_pipeline),
+            dict(_void.train_dataloader.dataset, pipeline=void_train_pipeline),
         ]))
 val_dataloader = dict(
     batch_size=1,
@@ -56,15 +62,13 @@ val_dataloader = dict(
         type='ConcatDataset',
         ignore_keys=['dataset_name', 'protocol'],
         datasets=[
-            dict(type='NYUv2Dataset', data_root=nyu_root, split='test', test_mode=True,
-                 protocol=dict(crop=None), caption_source=_captions('nyu', 'test'),
+            dict(_nyu.val_dataloader.dataset, protocol=dict(crop=None),
                  pipeline=nyu_test_pipeline),
-            dict(type='KITTIDataset', data_root=kitti_root, split='test', test_mode=True,
-                 caption_source=_captions('kitti', 'test'), pipeline=kitti_test_pipeline),
-            dict(type='VOIDDataset', data_root=void_root, split='test', test_mode=True,
-                 caption_source=_captions('void', 'test'), pipeline=void_test_pipeline),
+            dict(_kitti.val_dataloader.dataset, pipeline=kitti_test_pipeline),
+            dict(_void.val_dataloader.dataset, pipeline=void_test_pipeline),
         ]))
 test_dataloader = val_dataloader
 
 val_evaluator = dict(type='DepthMetric')
 test_evaluator = val_evaluator
+del _nyu, _kitti, _void

@@ -1,4 +1,4 @@
-# Your own RGB-D frames (README, "Your own RGB-D frames"): a frame manifest written by
+# Your own RGB-D frames (docs/user_guides/own_frames.md): a frame manifest written by
 #   python tools/dataset_converters/make_manifest.py --rgb-dir ... --depth-dir ... \
 #       --depth-scale 1000 --intrinsics FX FY CX CY --caption-template "..." --out ...
 # (the format of ../shared/data/rgbd_real/manifest.json: rgb, depth, depth_format,

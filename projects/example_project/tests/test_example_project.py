@@ -57,3 +57,24 @@ def test_predict_is_bounded_positive_depth_at_gt_size(depth_batch):
     for s in preds:
         assert s.pred_depth.shape == (60, 72)
         assert (s.pred_depth.data > 0).all() and (s.pred_depth.data <= 80.0).all()
+
+
+def test_soc_from_the_config_alone_on_real_frames(rgbd_real):
+    """``soc=`` in the config: the template's one ``attach_soc`` line gives it TR2M's
+    scale-oriented contrast on its encoder's output, with an EMA copy of the encoder."""
+    cfg = Config.fromfile(str(CONFIG))
+    soc = dict(type='ScaleOrientedContrast', feature='encoder', in_channels=64,
+               projector=dict(type='SOCProjector', hidden_channels=16, out_channels=16))
+    torch.manual_seed(0)
+    model = MODELS.build(dict(cfg.model, soc=soc))
+    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    model.train()
+    out = model.train_step(real_frames(rgbd_real), optim)
+    assert {'loss_depth', 'loss_soc', 'soc_pos_frac'} <= set(out)
+    assert torch.isfinite(out['loss_soc']) and out['loss_soc'] > 0
+    ema = [p.detach().clone() for p in model.soc.momentum_branch[0].parameters()]
+    model.soc.momentum_update()  # what SOCMomentumHook does after the step
+    m = model.soc.momentum
+    for before, live, after in zip(ema, model.encoder.parameters(),
+                                   model.soc.momentum_branch[0].parameters()):
+        torch.testing.assert_close(after, m * before + (1 - m) * live.detach())

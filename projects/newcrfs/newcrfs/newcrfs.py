@@ -11,7 +11,7 @@ from typing import Dict, Optional, Union
 import torch
 from torch import Tensor, nn
 
-from tr2m.models.depthers.base import BaseDepther, SampleList, build_module
+from tr2m.models.depthers.base import BaseDepther, GroundTruth, SampleList, build_module
 from tr2m.registry import MODELS
 
 #: ``arch -> (backbone arch of NeWCRFsSwin, NeWCRFsHead keyword arguments)``. The released
@@ -75,6 +75,9 @@ class NeWCRFs(BaseDepther):
             ``loss_silog``. Defaults to ``NeWCRFsSiLogLoss()`` (0.85, GT > 0.1 m).
         flip_test (bool): fuse the prediction of the mirrored image in ``predict``, as the
             released evaluation does. Defaults to True.
+        soc (dict | nn.Module, optional): a ``ScaleOrientedContrast`` on one of the modules
+            above (``projects/newcrfs_soc``: ``feature='decode_head.crf_blocks.0'``).
+            Defaults to None.
         data_preprocessor (dict, optional): defaults to ``DepthDataPreprocessor``.
     """
 
@@ -87,6 +90,7 @@ class NeWCRFs(BaseDepther):
                  max_depth: float = 10.0, backbone: Union[dict, nn.Module, None] = None,
                  decode_head: Union[dict, nn.Module, None] = None,
                  loss: Union[dict, nn.Module, None] = None, flip_test: bool = True,
+                 soc: Union[dict, nn.Module, None] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -106,6 +110,7 @@ class NeWCRFs(BaseDepther):
         self.decode_head = build_module(decode_head)
         self.loss_depth = build_module(loss if loss is not None
                                        else dict(type='NeWCRFsSiLogLoss'))
+        self.attach_soc(soc)
 
     def _forward(self, inputs: Tensor, data_samples: Optional[SampleList] = None) -> Tensor:
         """Metric depth ``(B, 1, H, W)`` at the input size."""
@@ -119,6 +124,7 @@ class NeWCRFs(BaseDepther):
             depth = flip_fuse(depth, self._forward(inputs.flip(-1)))
         return self.add_pred(data_samples, inputs.shape[0], pred_depth=depth)
 
-    def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
-        gt, valid = self.stack_gt(inputs, data_samples)  # (B, 1, H, W) each
+    def loss(self, inputs: Tensor, data_samples: SampleList,
+             gt: Optional[GroundTruth] = None) -> Dict[str, Tensor]:
+        gt, valid = gt if gt is not None else self.stack_gt(inputs, data_samples)  # (B, 1, H, W)
         return dict(loss_silog=self.loss_depth(self._forward(inputs), gt, valid))

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from tr2m.models.depthers.base import BaseDepther, SampleList, build_module
+from tr2m.models.depthers.base import BaseDepther, GroundTruth, SampleList, build_module
 from tr2m.models.layers.image_ops import resize_to
 from tr2m.registry import MODELS, TASK_UTILS
 from tr2m.utils.errors import CheckpointError, ConfigError, MissingFileError
@@ -100,6 +100,8 @@ class ScaleDepth(BaseDepther):
         stride (tuple[int, int], optional): slide step ``(h, w)``. Defaults to None.
         flip (bool): average with the prediction of the mirrored image (released test:
             'slide' + flip). Defaults to False.
+        soc (dict | nn.Module, optional): a ``ScaleOrientedContrast`` on a submodule's output
+            (see :class:`~tr2m.models.depthers.base.BaseDepther`). Defaults to None.
     """
 
     def __init__(self, backbone: Union[dict, nn.Module], decode_head: Union[dict, nn.Module],
@@ -116,6 +118,7 @@ class ScaleDepth(BaseDepther):
                  aux_ti_weights: Sequence[float] = (1.0, 1.0), test_mode: str = 'whole',
                  crop_size: Optional[Sequence[int]] = None,
                  stride: Optional[Sequence[int]] = None, flip: bool = False,
+                 soc: Union[dict, nn.Module, None] = None,
                  data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.scene_classes = tuple(scene_classes) + tuple(extra_scene_classes)
@@ -148,6 +151,7 @@ class ScaleDepth(BaseDepther):
             raise ConfigError("test_mode='slide' needs crop_size and stride")
         self.test_mode, self.crop_size, self.stride, self.flip = (
             test_mode, crop_size, stride, flip)
+        self.attach_soc(soc)
 
     def _embed(self, text_encoder, class_embeddings, template: str, normalize: bool) -> Tensor:
         k = len(self.scene_classes)
@@ -174,8 +178,9 @@ class ScaleDepth(BaseDepther):
         """``M = S x R`` with ``R`` resized (bilinear) to ``size``: ``(B, 1, *size)``."""
         return resize_to(rel, tuple(size)) * scale.view(-1, 1, 1, 1)
 
-    def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
-        gt, valid = self.stack_gt(inputs, data_samples)
+    def loss(self, inputs: Tensor, data_samples: SampleList,
+             gt: Optional[GroundTruth] = None) -> Dict[str, Tensor]:
+        gt, valid = gt if gt is not None else self.stack_gt(inputs, data_samples)
         out = self.decode(inputs)
         labels = torch.tensor(self.scene_labeler(data_samples), dtype=torch.long,
                               device=inputs.device)

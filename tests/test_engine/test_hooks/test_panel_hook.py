@@ -42,8 +42,7 @@ def test_tensorboard_event_file_holds_panels_and_scalars(tiny_config, synthetic_
                       work_dir=str(work))
     cfg.visualizer = dict(type='DepthVisualizer', panel_width=96,
                           vis_backends=[dict(type='TensorboardVisBackend')])
-    cfg.custom_hooks = [dict(type='SOCMomentumHook'),
-                        dict(type='ValidationPanelHook', interval=2, num_images=3,
+    cfg.custom_hooks = [dict(type='ValidationPanelHook', interval=2, num_images=3,
                              draw_at_start=True)]
     runner = Runner.from_cfg(cfg)
     hook = next(h for h in runner.hooks if type(h).__name__ == 'ValidationPanelHook')

@@ -403,10 +403,11 @@ class _PaddingDepther(BaseDepther):
     """Pads its input with zeros at the bottom/right to a multiple of 8 (as NeWCRFs pads to 32)
     and returns its feature on the padded grid (stride 2)."""
 
-    def __init__(self):
+    def __init__(self, soc=None):
         super().__init__()
         self.feat = nn.Conv2d(3, 8, 3, stride=2, padding=1)
         self.head = nn.Conv2d(8, 1, 1)
+        self.attach_soc(soc)
 
     def _forward(self, inputs, data_samples=None):
         h, w = inputs.shape[-2:]
@@ -414,8 +415,8 @@ class _PaddingDepther(BaseDepther):
         depth = nn.functional.interpolate(self.head(self.feat(x)).exp(), scale_factor=2)
         return depth[..., :h, :w]
 
-    def loss(self, inputs, data_samples):
-        gt, valid = self.stack_gt(inputs, data_samples)
+    def loss(self, inputs, data_samples, gt=None):
+        gt, valid = gt if gt is not None else self.stack_gt(inputs, data_samples)
         return dict(loss_l1=(self._forward(inputs) - gt).abs()[valid].mean())
 
     def predict(self, inputs, data_samples=None):

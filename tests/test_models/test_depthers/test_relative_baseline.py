@@ -15,7 +15,8 @@ def test_predict_sets_rel_and_inverse_depth(depth_batch):
     with torch.no_grad():
         preds = model(inputs, samples, mode='predict')
     for s in preds:
-        assert s.rel_depth.shape == s.pred_depth.shape == (60, 72)
+        assert s.pred_rel_depth.shape == s.pred_depth.shape == (60, 72)
+        assert 'rel_depth' not in s  # inputs stay inputs: the prediction has its own field
         assert (s.pred_depth.data > 0).all()
     assert not any(p.requires_grad for p in model.parameters())
     with pytest.raises(RuntimeError, match='nothing to train'):

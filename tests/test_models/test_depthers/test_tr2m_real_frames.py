@@ -84,7 +84,7 @@ def test_predict_at_gt_resolution(rgbd_real):
     with torch.no_grad():
         out = model.test_step(batch)
     for s in out:
-        assert s.pred_depth.shape == (480, 640) == s.rel_depth.shape
+        assert s.pred_depth.shape == (480, 640) == s.pred_rel_depth.shape
         assert torch.isfinite(s.pred_depth.data).all() and (s.pred_depth.data > 0).all()
         # eq. 3 holds pixel-wise at the network resolution
     x = model.data_preprocessor(batch)['inputs']

@@ -84,7 +84,8 @@ def test_fit_degenerate_images_are_safe():
                           [[True, True], [True, False]],
                           [[True, True], [True, True]]])
     alpha, beta = fit_scale_shift(x, y, valid)
-    assert torch.allclose(alpha, torch.tensor([0.0, 0.0, 0.0, 2.0]))
+    # no valid pixel: the identity (1, 0), the rule shared with the evaluation's alignments
+    assert torch.allclose(alpha, torch.tensor([1.0, 0.0, 0.0, 2.0]))
     assert torch.allclose(beta, torch.tensor([0.0, 7.0, 3.0, 1.0]))
     pseudo, delta1 = pseudo_metric_depth(x, y.clamp_min(0.5), valid, 'depth')
     assert torch.isfinite(delta1).all() and delta1[0] == 0 and delta1[3] == 1

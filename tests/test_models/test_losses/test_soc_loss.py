@@ -5,7 +5,6 @@ import torch
 import torch.nn.functional as F
 
 from tr2m.models.losses import (
-    ScaleOrientedContrastiveLoss,
     depth_classes,
     downsample_depth,
     soc_loss,
@@ -94,11 +93,7 @@ def test_matches_pairwise_reference_real(real_batch, negative_reduction):
         expected, frac = _naive_soc(q, k, q_cls, k_cls, negative_reduction, temperature)
         loss = soc_loss(q, k, q_cls, k_cls, negative_reduction, temperature)
         assert loss.item() == pytest.approx(expected, abs=1e-5)
-        module = ScaleOrientedContrastiveLoss(negative_reduction=negative_reduction,
-                                              temperature=temperature, loss_weight=0.1)
-        weighted, pos_frac = module(q, k, q_cls, k_cls)
-        assert weighted.item() == pytest.approx(0.1 * expected, abs=1e-6)
-        assert pos_frac.item() == pytest.approx(frac)
+        assert soc_pos_frac(q_cls, k_cls).item() == pytest.approx(frac)
 
 
 def test_clustered_features_beat_shuffled(real_batch):
@@ -153,8 +148,6 @@ def test_bad_arguments_raise():
     q, k, q_cls, k_cls = _random_case(5)
     with pytest.raises(ValueError, match='negative_reduction'):
         soc_loss(q, k, q_cls, k_cls, negative_reduction='max')
-    with pytest.raises(ValueError, match='negative_reduction'):
-        ScaleOrientedContrastiveLoss(negative_reduction='none')
     with pytest.raises(ValueError, match='expected q'):
         soc_loss(q, k[:, 0], q_cls, k_cls)
 
@@ -218,24 +211,15 @@ def test_sparse_kitti_and_empty_frame_finite_gradients(load_frame, kitti_indices
     q = torch.randn(depth.shape[0], 32, 12, 44, generator=gen, requires_grad=True)
     k = torch.randn(depth.shape[0], 2, 32, 12, 44, generator=gen)
     k_cls = torch.stack([cls, torch.roll(cls, 1, 0)], 1)
-    loss, pos_frac = ScaleOrientedContrastiveLoss()(q, k, cls, k_cls)
+    loss, pos_frac = soc_loss(q, k, cls, k_cls), soc_pos_frac(cls, k_cls)
     loss.backward()
     assert torch.isfinite(loss) and loss.item() > 0
     assert torch.isfinite(q.grad).all()
     assert (q.grad[-1] == 0).all()
     assert pos_frac.item() == 1.0
-    empty_loss, empty_frac = ScaleOrientedContrastiveLoss()(q[-1:], k[-1:], cls[-1:],
-                                                           k_cls[-1:])
+    empty_loss = soc_loss(q[-1:], k[-1:], cls[-1:], k_cls[-1:])
+    empty_frac = soc_pos_frac(cls[-1:], k_cls[-1:])
     assert empty_loss.item() == 0.0 and empty_frac.item() == 0.0
-
-
-def test_registry_build():
-    import tr2m.models  # noqa: F401
-    from tr2m.registry import MODELS
-
-    module = MODELS.build(dict(type='ScaleOrientedContrastiveLoss', negative_reduction='mean'))
-    assert isinstance(module, ScaleOrientedContrastiveLoss)
-    assert (module.num_classes, module.temperature, module.loss_weight) == (20, 1.0, 0.1)
 
 
 def test_label_shapes_and_temperature_checked():

@@ -23,7 +23,7 @@ class PackDepthInputs(BaseTransform):
 
     def __init__(self, meta_keys: Sequence[str] = (
             'img_path', 'depth_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
-            'intrinsics', 'dataset_name', 'scene_type', 'protocol', 'sample_idx',
+            'intrinsics', 'dataset_name', 'scene_type', 'protocol', 'run_notes', 'sample_idx',
             'caption_index', 'gt_window')) -> None:
         self.meta_keys = tuple(meta_keys)
 

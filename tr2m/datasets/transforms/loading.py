@@ -7,6 +7,7 @@ from tr2m.datasets.depth_io import read_depth, read_rgb
 from tr2m.datasets.seeding import sample_rng
 from tr2m.datasets.transforms.base import BaseTransform
 from tr2m.registry import TRANSFORMS
+from tr2m.structures import NOTES_KEY, notes_of
 from tr2m.utils.errors import DataError
 
 
@@ -119,8 +120,9 @@ class LoadCaption(BaseTransform):
     Also sets ``results['caption_index']``: the index, in the sample's ``captions`` list, of the
     caption actually used, or -1 for the fallback. Empty or blank captions are never used: in
     ``'index'`` mode an empty caption at ``index`` gives way to the first non-empty one after
-    it, and that one's index is recorded. In ``'index'`` mode the recorded index is also added
-    to a copy of the sample's ``protocol`` as ``caption_index``, so metrics report what was used.
+    it, and that one's index is recorded. In ``'index'`` mode the recorded index is also written
+    to the sample's run notes (``results['run_notes']``, a :class:`~tr2m.structures.RunNotes`)
+    as ``caption_index``, so metrics report what was used.
 
     Args:
         mode (str): ``'random'`` (training: a uniformly drawn non-empty caption, from the
@@ -161,9 +163,8 @@ class LoadCaption(BaseTransform):
         else:
             raise IndexError(f'caption index {self.index} out of range: {results.get("img_path")} '
                              f'has {len(captions)} captions')
-        if self.mode == 'index' and isinstance(results.get('protocol'), dict):
-            # evaluation results record which caption they used
-            results['protocol'] = {**results['protocol'], 'caption_index': index}
+        if self.mode == 'index':  # evaluation results record which caption they used
+            results[NOTES_KEY] = notes_of(results).replace(caption_index=index)
         results['caption'] = caption
         results['caption_index'] = index
         return results

@@ -32,6 +32,10 @@ class CaptionEmbeddingHook(Hook):
     rank embeds every caption into its own table (the same work on each rank; the feature
     cache does it once for all).
 
+    A default hook (``default_hooks.caption_embedding`` in
+    ``configs/_base_/default_runtime.py``): ``default_hooks.caption_embedding.loaders=[]``
+    switches it off (captions are then embedded when a step first meets them).
+
     Args:
         batch_size (int): captions per encoder call. Defaults to 256.
         loaders (Iterable[str]): ``'train'``, ``'val'``, ``'test'``: whose captions. Defaults
@@ -60,7 +64,7 @@ class CaptionEmbeddingHook(Hook):
     def before_train(self, runner) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         encoder = getattr(model, 'text_encoder', None)
-        if encoder is None or not hasattr(encoder, 'precompute'):
+        if not self.loaders or encoder is None or not hasattr(encoder, 'precompute'):
             return
         captions: List[str] = []
         for dataset in self._datasets(runner):

@@ -16,18 +16,23 @@ class LossBalanceHook(Hook):
     log; e.g. ``gratio_soc = 33`` says the contrast pushes the shared neck 33x harder than the
     depth loss. Costs one extra backward pass per term on those iterations only.
 
+    A default hook (``default_hooks.loss_balance`` in ``configs/_base_/default_runtime.py``):
+    ``default_hooks.loss_balance.interval=0`` switches it off.
+
     Args:
-        interval (int): every how many iterations. Defaults to 50.
+        interval (int): every how many iterations; 0: never. Defaults to 50.
     """
 
     priority = 'NORMAL'
 
     def __init__(self, interval: int = 50) -> None:
-        if interval <= 0:
-            raise ValueError(f'LossBalanceHook: interval must be positive, got {interval}')
+        if interval < 0:
+            raise ValueError(f'LossBalanceHook: interval must be >= 0 (0: off), got {interval}')
         self.interval = interval
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        if self.interval == 0:
+            return
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         if self.every_n_train_iters(runner, self.interval) or runner.iter == 0:
             model.loss_balance_due = True

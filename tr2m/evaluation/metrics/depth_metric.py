@@ -11,41 +11,40 @@ from mmengine.logging import print_log
 from mmengine.structures import BaseDataElement
 from torch import Tensor
 
-from tr2m.evaluation.functional import (
+from tr2m.functional import (
+    AGGREGATIONS,
     ALIGN_SPACES,
-    BOUNDARY_KEYS,
     BOUNDARY_REDUCTIONS,
     BOUNDARY_THRESHOLDS,
     CROPS,
+    DEPTH_EPS,
     EIGEN_CONVENTIONS,
     GARG_CONVENTIONS,
-    METRIC_KEYS,
-    MIN_INV,
+    MIN_INV_DEPTH,
+    aggregate_boundary_counts,
+    aggregate_metric_sums,
     align_lsq,
     align_lsq_inverse,
     align_median,
     apply_scale_shift,
     boundary_counts,
     boundary_scores,
+    clamp_to_range,
     crop_convention,
     depth_metric_sums,
     eval_mask,
     metrics_from_sums,
+    safe_inverse,
     scale_shift_sums,
     solve_scale_shift,
 )
 from tr2m.registry import METRICS
+from tr2m.structures import DepthProtocol, notes_of, protocol_of
 
-#: Protocol used for a sample without one (see DESIGN.md section 3).
-FALLBACK_PROTOCOL = dict(min_depth=1e-3, max_depth=None, crop=None, units='m')
-#: Protocol keys the metric interprets; any other key of a sample's protocol is passed through to
-#: :meth:`DepthMetric.protocol_summary` (``split``, ``caption_index``, ``name``, ...).
-PROTOCOL_KEYS = ('min_depth', 'max_depth', 'crop', 'units')
-#: Lower clamp of predictions when the protocol's ``min_depth`` is 0 (logs need ``p > 0``).
-DEPTH_EPS = 1e-6
 FROM_PROTOCOL = 'from_protocol'
 ALIGNMENTS = ('none', 'median', 'lsq', 'lsq_inverse', 'global')
-AGGREGATIONS = ('per_image', 'pixel')
+#: Protocol fields every entry of :meth:`DepthMetric.protocol_summary` records.
+SUMMARY_FIELDS = ('crop', 'crop_convention', 'min_depth', 'max_depth', 'units')
 
 
 def _field(sample: Union[BaseDataElement, dict], name: str) -> Optional[Tensor]:
@@ -111,12 +110,13 @@ class DepthMetric(BaseMetric):
     For every sample: the evaluation mask is ``gt_valid & eval_mask(gt, min, max, crop)``; the
     prediction is aligned (``alignment``), clamped to ``[min_depth, max_depth]`` (a ``min_depth``
     of 0 clamps to 1e-6 instead, so logs stay finite) and scored on the mask. Formulas: see
-    :mod:`tr2m.evaluation.functional` (``silog`` is BTS / AdaBins' ``100 * sqrt(var(log err))``).
+    :mod:`tr2m.functional.metrics` (``silog`` is BTS / AdaBins' ``100 * sqrt(var(log err))``).
 
-    Protocol: ``min_depth``, ``max_depth`` and ``crop`` are read from each sample's metainfo
-    ``protocol`` unless given here (explicit values override every sample; ``crop=None`` means no
-    crop; ``max_depth=float('inf')`` removes the protocol's upper bound). A sample without a
-    protocol uses ``min_depth=1e-3, max_depth=None, crop=None, units='m'``.
+    Protocol: ``min_depth``, ``max_depth`` and ``crop`` are read from each sample's
+    :class:`~tr2m.structures.DepthProtocol` (metainfo ``protocol``) unless given here (explicit
+    values override every sample; ``crop=None`` means no crop; ``max_depth=float('inf')``
+    removes the protocol's upper bound). A sample without a protocol uses the default
+    ``DepthProtocol()`` (``min_depth=1e-3, max_depth=None, crop=None, units='m'``).
 
     Alignment (the relative-depth baselines of the paper):
 
@@ -133,13 +133,15 @@ class DepthMetric(BaseMetric):
       654 NYUv2 test images with the Eigen crop, about 0.1 GB for KITTI's sparse GT. The other
       modes keep ten numbers per image.
 
-    The relative inverse depth ``x`` of the inverse-space modes is the sample's ``rel_depth``
-    when it has the GT's resolution, otherwise ``1 / pred_depth`` (with ``pred_depth`` floored
-    at 1e-6). The fits use the evaluation mask's pixels. In inverse space a fitted inverse depth
-    below 1e-8 (negative: the fit extrapolates) becomes 1e-8, i.e. ``max_depth`` after clamping.
+    The relative inverse depth ``x`` of the inverse-space modes is the sample's
+    ``pred_rel_depth`` (the relative depth the depther used) when it has the GT's resolution,
+    otherwise ``1 / pred_depth`` (with ``pred_depth`` floored at 1e-6). The fits use the
+    evaluation mask's pixels (:mod:`tr2m.functional.fit`: an image without one is skipped). In
+    inverse space a fitted inverse depth below 1e-8 (negative: the fit extrapolates) becomes
+    1e-8 (:data:`~tr2m.functional.MIN_INV_DEPTH`), i.e. ``max_depth`` after clamping.
 
     Crops: ``eigen_crop`` and ``garg_crop`` choose the convention of each named crop (see
-    :func:`~tr2m.evaluation.functional.crop_box`). The defaults follow the public code TR2M
+    :func:`~tr2m.functional.crop_box`). The defaults follow the public code TR2M
     compares against: Eigen at the fixed indices 45:471, 41:601 whatever the GT size (BTS,
     ZoeDepth, Depth Anything v1), Garg on the GT as evaluated, i.e. the KB-cropped 352 x 1216
     KITTI GT (ZoeDepth, Depth Anything v1 and RSA's released code). ``garg_crop='full_frame'``
@@ -148,7 +150,7 @@ class DepthMetric(BaseMetric):
     :meth:`protocol_summary`.
 
     Boundary sharpness (``boundary``): Depth Pro's scale-invariant boundary F1 (see
-    :func:`~tr2m.evaluation.functional.boundary_f1`), computed on the prediction as the model
+    :func:`~tr2m.functional.boundary_f1`), computed on the prediction as the model
     returned it (``pred_depth`` floored at 1e-6, before alignment and range clamping: the score
     does not depend on a global scale, and a fitted shift would move the boundaries) over the
     evaluation mask. Keys ``boundary_f1``, ``boundary_precision`` and ``boundary_recall``; per
@@ -164,7 +166,8 @@ class DepthMetric(BaseMetric):
     the aggregate over ALL images (mean over all images, or all pixels pooled). mmengine's
     ``prefix`` is prepended to every key when given (``'<prefix>/...'``). Images with no
     evaluated pixel are skipped, counted and logged; a dataset whose images were all skipped
-    reports NaN. :meth:`protocol_summary` describes what was evaluated, per dataset.
+    reports NaN. :meth:`protocol_summary` describes what was evaluated, per dataset: the
+    protocol and the samples' :class:`~tr2m.structures.RunNotes` (caption index, TTA, ...).
 
     Args:
         min_depth (float, optional): exclusive lower GT bound, in the GT's unit. Defaults to
@@ -235,35 +238,27 @@ class DepthMetric(BaseMetric):
 
     # ------------------------------------------------------------------ protocol
 
-    def _resolve_protocol(self, protocol: Optional[dict]) -> dict:
+    def _resolve_protocol(self, sample) -> DepthProtocol:
         """The protocol applied to one sample: this metric's overrides over the sample's."""
-        protocol = dict(protocol or {})
-        min_depth = self.min_depth
-        if min_depth is None:
-            min_depth = protocol.get('min_depth')
-            if min_depth is None:
-                min_depth = FALLBACK_PROTOCOL['min_depth']
-        max_depth = self.max_depth if self.max_depth is not None else protocol.get('max_depth')
-        if max_depth is not None and math.isinf(max_depth):
-            max_depth = None
-        crop = protocol.get('crop') if self.crop == FROM_PROTOCOL else self.crop
-        units = protocol.get('units') or FALLBACK_PROTOCOL['units']
-        extras = {k: v for k, v in protocol.items() if k not in PROTOCOL_KEYS}
-        return dict(min_depth=float(min_depth),
-                    max_depth=None if max_depth is None else float(max_depth),
-                    crop=crop, crop_convention=crop_convention(crop, self.eigen_crop,
-                                                               self.garg_crop),
-                    units=units, extras=extras)
+        protocol = protocol_of(sample)
+        changes = {}
+        if self.min_depth is not None:
+            changes['min_depth'] = self.min_depth
+        if self.max_depth is not None:
+            changes['max_depth'] = None if math.isinf(self.max_depth) else self.max_depth
+        if self.crop != FROM_PROTOCOL:
+            changes['crop'] = self.crop
+        return protocol.replace(**changes) if changes else protocol
 
     # ------------------------------------------------------------------ per sample
 
     def _relative_inverse(self, sample, pred: Optional[Tensor], gt: Tensor) -> Tensor:
-        rel = _field(sample, 'rel_depth')
+        rel = _field(sample, 'pred_rel_depth')
         if rel is not None and rel.numel() == gt.numel() and rel.shape[-2:] == gt.shape[-2:]:
             return rel.reshape(gt.shape).to(gt)
         if pred is None:
-            raise ValueError(f'alignment {self.alignment!r} needs rel_depth at the GT resolution '
-                             'or pred_depth; the sample has neither')
+            raise ValueError(f'alignment {self.alignment!r} needs pred_rel_depth at the GT '
+                             'resolution or pred_depth; the sample has neither')
         return 1.0 / pred.clamp_min(DEPTH_EPS)
 
     def _alignment_input(self, sample, pred: Optional[Tensor], gt: Tensor) -> Tensor:
@@ -277,9 +272,8 @@ class DepthMetric(BaseMetric):
         return pred
 
     @staticmethod
-    def _clamp(pred: Tensor, protocol: dict) -> Tensor:
-        lower = protocol['min_depth'] if protocol['min_depth'] > 0 else DEPTH_EPS
-        return pred.clamp(min=lower, max=protocol['max_depth'])
+    def _clamp(pred: Tensor, protocol: DepthProtocol) -> Tensor:
+        return clamp_to_range(pred, protocol.min_depth, protocol.max_depth)
 
     def process(self, data_batch: Any, data_samples: Sequence[Union[BaseDataElement, dict]]
                 ) -> None:
@@ -289,8 +283,8 @@ class DepthMetric(BaseMetric):
             data_batch (Any): the dataloader's batch (unused).
             data_samples (Sequence): :class:`~tr2m.structures.DepthDataSample` s or their
                 ``to_dict()`` forms (what mmengine's ``Evaluator`` passes), with ``pred_depth``
-                (or ``rel_depth``), ``gt_depth``, optionally ``gt_valid``, and metainfo
-                ``protocol``, ``dataset_name``, ``img_path``.
+                (or ``pred_rel_depth``), ``gt_depth``, optionally ``gt_valid``, and metainfo
+                ``protocol``, ``run_notes``, ``dataset_name``, ``img_path``.
         """
         for sample in data_samples:
             gt = _field(sample, 'gt_depth')
@@ -308,19 +302,16 @@ class DepthMetric(BaseMetric):
                             'prediction to the GT resolution')
                     pred = pred.reshape(gt.shape)
                 pred = pred.to(gt)
-            protocol = self._resolve_protocol(sample.get('protocol', None))
             try:
-                mask = eval_mask(gt, protocol['min_depth'], protocol['max_depth'],
-                                 protocol['crop'], self.eigen_crop, self.garg_crop,
-                                 sample.get('gt_window', None))
+                protocol = self._resolve_protocol(sample)
+                mask = eval_mask(gt, protocol.min_depth, protocol.max_depth, protocol.crop,
+                                 self.eigen_crop, self.garg_crop, sample.get('gt_window', None),
+                                 valid=_field(sample, 'gt_valid'))
             except ValueError as err:
                 raise ValueError(f'DepthMetric, image {img_path}: {err}') from err
-            valid = _field(sample, 'gt_valid')
-            if valid is not None:
-                mask &= valid.to(mask.device).bool().reshape(mask.shape)
             dataset_name = sample.get('dataset_name', None) or 'unknown'
             record = dict(dataset_name=dataset_name, img_path=img_path, protocol=protocol,
-                          num_valid=int(mask.sum()))
+                          notes=notes_of(sample), num_valid=int(mask.sum()))
             if record['num_valid'] == 0:
                 self.results.append(record)
                 continue
@@ -331,7 +322,7 @@ class DepthMetric(BaseMetric):
             self.results.append(record)
 
     def _process_one(self, sample, pred: Optional[Tensor], gt: Tensor, mask: Tensor,
-                     protocol: dict) -> dict:
+                     protocol: DepthProtocol) -> dict:
         record = self._process_scores(sample, pred, gt, mask, protocol)
         if self.boundary is not None:
             if pred is None:
@@ -341,7 +332,7 @@ class DepthMetric(BaseMetric):
         return record
 
     def _process_scores(self, sample, pred: Optional[Tensor], gt: Tensor, mask: Tensor,
-                        protocol: dict) -> dict:
+                        protocol: DepthProtocol) -> dict:
         if self.alignment == 'none' and pred is None:
             raise ValueError('the sample has no pred_depth')
         if self.alignment == 'global':
@@ -349,8 +340,7 @@ class DepthMetric(BaseMetric):
             x_valid = x[mask]
             if not bool(torch.isfinite(x_valid).all()):
                 raise ValueError('the alignment input has NaN/inf values at valid pixels')
-            y = torch.where(mask, 1.0 / gt.clamp_min(DEPTH_EPS), 0.0) \
-                if self.global_space == 'inverse' else gt
+            y = safe_inverse(gt, mask) if self.global_space == 'inverse' else gt
             # float32 storage halves the memory and is exact for float32 predictions and GT
             return dict(fit_sums=scale_shift_sums(x, y, mask).sum(0).cpu(),
                         x=x_valid.float().cpu(), gt=gt[mask].float().cpu())
@@ -369,37 +359,13 @@ class DepthMetric(BaseMetric):
 
     # ------------------------------------------------------------------ aggregation
 
-    def _aggregate(self, sums: List[Tensor]) -> Dict[str, float]:
-        if not sums:
-            return {k: float('nan') for k in METRIC_KEYS}
-        if self.aggregation == 'per_image':
-            per_image = [metrics_from_sums(s) for s in sums]
-            return {k: float(np.mean([m[k] for m in per_image])) for k in METRIC_KEYS}
-        elif self.aggregation == 'pixel':
-            return metrics_from_sums(torch.stack(sums).sum(0))
-        else:
-            raise ValueError(f'unknown aggregation {self.aggregation!r}; valid: {AGGREGATIONS}')
-
-    def _boundary_of(self, counts: Tensor) -> Dict[str, float]:
-        scores = boundary_scores(counts, self.boundary['weights'], self.boundary['reduction'],
-                                 self.boundary['thresholds'])
-        return {k: float(v) for k, v in scores.items()}
-
-    def _aggregate_boundary(self, counts: List[Tensor]) -> Dict[str, float]:
-        if not counts:
-            return {k: float('nan') for k in BOUNDARY_KEYS}
-        if self.aggregation == 'per_image':
-            per_image = [self._boundary_of(c) for c in counts]
-            return {k: float(np.mean([m[k] for m in per_image])) for k in BOUNDARY_KEYS}
-        elif self.aggregation == 'pixel':
-            return self._boundary_of(torch.stack(counts).sum(0))
-        else:
-            raise ValueError(f'unknown aggregation {self.aggregation!r}; valid: {AGGREGATIONS}')
-
     def _aggregate_all(self, records: List[dict]) -> Dict[str, float]:
-        out = self._aggregate([r['sums'] for r in records])
+        out = aggregate_metric_sums([r['sums'] for r in records], self.aggregation)
         if self.boundary is not None:
-            out.update(self._aggregate_boundary([r['boundary_counts'] for r in records]))
+            out.update(aggregate_boundary_counts(
+                [r['boundary_counts'] for r in records], self.aggregation,
+                self.boundary['weights'], self.boundary['reduction'],
+                self.boundary['thresholds']))
         return out
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
@@ -418,7 +384,8 @@ class DepthMetric(BaseMetric):
                 fits[name] = (float(scale), float(shift))
                 for r in used:
                     aligned = apply_scale_shift(r['x'].double(), fits[name][0], fits[name][1],
-                                                space=self.global_space, min_inv=MIN_INV)
+                                                space=self.global_space,
+                                                min_inv=MIN_INV_DEPTH)
                     aligned = self._clamp(aligned, r['protocol'])
                     gt = r['gt'].double()
                     try:
@@ -449,7 +416,9 @@ class DepthMetric(BaseMetric):
                 entry = dict(dataset_name=name, img_path=r['img_path'], num_valid=r['num_valid'],
                              **metrics_from_sums(r['sums']))
                 if self.boundary is not None:
-                    entry.update(self._boundary_of(r['boundary_counts']))
+                    entry.update(aggregate_boundary_counts(
+                        [r['boundary_counts']], 'pixel', self.boundary['weights'],
+                        self.boundary['reduction'], self.boundary['thresholds']))
                 self._per_image.append(entry)
             summary[name] = self._summarise(name, records, len(used), fits.get(name))
         if not all_used:
@@ -462,8 +431,13 @@ class DepthMetric(BaseMetric):
     def _summarise(self, name: str, records: List[dict], count: int, fit) -> dict:
         protocols = [r['protocol'] for r in records]
         entry = dict(dataset=name, count=count, skipped=len(records) - count)
-        for key in ('crop', 'crop_convention', 'min_depth', 'max_depth', 'units'):
-            entry[key] = _distinct([p[key] for p in protocols])
+        for key in SUMMARY_FIELDS:
+            if key == 'crop_convention':
+                values = [crop_convention(p.crop, self.eigen_crop, self.garg_crop)
+                          for p in protocols]
+            else:
+                values = [getattr(p, key) for p in protocols]
+            entry[key] = _distinct(values)
             if isinstance(entry[key], list):
                 print_log(f'DepthMetric: images of {name!r} use different {key} values '
                           f'{entry[key]}', logger='current', level=logging.WARNING)
@@ -475,11 +449,15 @@ class DepthMetric(BaseMetric):
             entry.update(global_space=self.global_space,
                          global_scale=None if fit is None else fit[0],
                          global_shift=None if fit is None else fit[1])
-        extra_keys: List[str] = []
-        for p in protocols:
-            extra_keys += [k for k in p['extras'] if k not in extra_keys and k not in entry]
-        for key in extra_keys:
-            entry[key] = _distinct([p['extras'].get(key) for p in protocols])
+        # the protocol's name and split, then the run notes: recorded when set
+        extras = [dict(name=p.name, split=p.split) for p in protocols]
+        for r, e in zip(records, extras):
+            e.update(r['notes'].to_dict())
+        keys: List[str] = []
+        for e in extras:
+            keys += [k for k, v in e.items() if v is not None and k not in keys]
+        for key in keys:
+            entry[key] = _distinct([e.get(key) for e in extras])
         return entry
 
     # ------------------------------------------------------------------ reports
@@ -490,14 +468,16 @@ class DepthMetric(BaseMetric):
         Returns:
             dict: ``{dataset_name: dict(dataset, count, skipped, crop, crop_convention,
             min_depth, max_depth, units, alignment, aggregation[, boundary][, global_space,
-            global_scale, global_shift], **other protocol keys)}``. ``crop_convention`` is
+            global_scale, global_shift][, name, split][, run notes])}``. ``crop_convention`` is
             ``'fixed'`` / ``'scaled'`` for the Eigen crop, ``'gt_frame'`` / ``'full_frame'`` for
             the Garg crop and None without a crop; ``boundary`` (when enabled) holds the
             boundary metric's thresholds, weights, reduction and input. ``count`` is the
             number of scored images, ``skipped`` those without a valid pixel; ``max_depth``
             None means no upper bound. A field whose value differs between images of a
             dataset holds the list of distinct values.
-            Other keys of the samples' protocols (``split``, ``caption_index``, ...) are copied.
+            The protocol's ``name`` and ``split`` and the samples' run notes (``caption_index``,
+            ``caption_swap``, ``caption_swap_seed``, ``tta``, ``tta_merge``) are recorded when
+            set.
 
         Raises:
             RuntimeError: :meth:`compute_metrics` has not run (in distributed runs it only runs

@@ -1,3 +1,4 @@
+from .momentum import MomentumComponent, momentum_components
 from .scale_oriented_contrast import (
     CLASS_RANGES,
     LABEL_ORDERS,
@@ -5,4 +6,5 @@ from .scale_oriented_contrast import (
     soc_components,
 )
 
-__all__ = ['ScaleOrientedContrast', 'CLASS_RANGES', 'LABEL_ORDERS', 'soc_components']
+__all__ = ['ScaleOrientedContrast', 'CLASS_RANGES', 'LABEL_ORDERS', 'soc_components',
+           'MomentumComponent', 'momentum_components']

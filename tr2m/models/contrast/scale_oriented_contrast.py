@@ -1,12 +1,13 @@
 """``ScaleOrientedContrast``: TR2M's scale-oriented contrast (eq. 7-8, Section 3.3, A.3.3) as
-one plug-in component that any depther takes from its config.
+one component that any depther takes from its config.
 
 It owns everything SOC needs: the projector, the EMA (momentum) copy of the modules that
 produce the contrasted feature, the key construction, the class targets and the momentum
-update. A depther gets it with ``soc=dict(type='ScaleOrientedContrast', feature='neck')`` in
-its config (:class:`~tr2m.models.depthers.base.BaseDepther` attaches it after the depther is
-built); the component captures the named submodule's output with a forward hook, so the
-depther's code does not change.
+update. A depther takes it as its ``soc=`` argument (``soc=dict(type='ScaleOrientedContrast',
+feature='neck')`` in a config) and calls ``self.attach_soc`` with it once its submodules exist;
+the component captures the named submodule's output with a forward hook, so a depther whose
+code only has that line (NeWCRFs, ScaleDepth) gets SOC from a config alone. The call graph of a
+training step is drawn in :class:`~tr2m.models.depthers.base.BaseDepther`'s docstring.
 
 Keys, for each query image ``b`` of a step (both pooled, as eq. 8's sums run over all keys):
 
@@ -32,6 +33,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
+from tr2m.models.contrast.momentum import MomentumComponent
 from tr2m.models.layers.image_ops import stable_hash
 from tr2m.models.losses.soc_loss import (
     NEGATIVE_REDUCTIONS,
@@ -69,7 +71,7 @@ def _detached(value):
 
 
 @MODELS.register_module()
-class ScaleOrientedContrast(BaseModule):
+class ScaleOrientedContrast(BaseModule, MomentumComponent):
     """Scale-oriented contrast as a component: projector + momentum branch + targets + loss.
 
     Labels: ``Y = round((d_max - D) / (d_max - d_min) * C)`` (eq. 7) on the GT at input
@@ -81,6 +83,11 @@ class ScaleOrientedContrast(BaseModule):
     with the diagnostics ``soc_pos_frac`` (share of valid queries with a positive) and
     ``soc_other_dataset_frac`` (share of query images whose second key came from another
     dataset).
+
+    Momentum branch: :meth:`momentum_update` (the :class:`MomentumComponent` interface) moves
+    the EMA copies after every optimizer step that really happened; ``SOCMomentumHook``, a
+    default hook of ``configs/_base_/default_runtime.py``, calls it, and ``tools/train.py``
+    refuses a config without that hook (:attr:`REQUIRED_HOOKS`).
 
     Args:
         feature (str): dotted name of the depther's submodule whose output ``(B, C, h, w)`` is
@@ -232,9 +239,10 @@ class ScaleOrientedContrast(BaseModule):
 
     @torch.no_grad()
     def momentum_update(self) -> None:
-        """EMA step ``k = m k + (1 - m) q`` of the momentum branch (after an optimizer step);
-        buffers (e.g. norm statistics) are copied, and the last step's key statistics enter
-        the queue (a skipped or failed step never reaches the queue)."""
+        """EMA step ``k = m k + (1 - m) q`` of the momentum branch (``SOCMomentumHook`` calls it
+        after every real optimizer step); buffers (e.g. norm statistics) are copied, and the
+        last step's key statistics enter the queue (a skipped or failed step never reaches
+        the queue)."""
         pending, self._pending = self._pending, None
         if pending is not None and all(torch.isfinite(t.float()).all() for t in pending[:2]):
             self._push(*pending)

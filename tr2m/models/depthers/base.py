@@ -1,22 +1,18 @@
 """``BaseDepther``: the one base class of every depther (TR2M, RSA, relative baselines)."""
-import inspect
-from abc import ABCMeta, abstractmethod
-from typing import Dict, List, Optional, Tuple, Union
+from abc import abstractmethod
+from typing import Dict, List, NamedTuple, Optional, Union
 
 import torch
 from mmengine.model import BaseModel
 from mmengine.structures import PixelData
 from torch import Tensor, nn
 
+from tr2m.functional import MIN_INV_DEPTH, affine_inverse_to_depth  # noqa: F401 (re-exported)
 from tr2m.models.layers.image_ops import resize_to
 from tr2m.registry import MODELS
-from tr2m.structures import DepthDataSample
+from tr2m.structures import DepthDataSample, protocol_of
 
 SampleList = List[DepthDataSample]
-
-#: Smallest denominator of ``1 / (scale * Dr + shift)`` (a negative relative value cannot flip
-#: the sign of the depth).
-MIN_INV_DEPTH = 1e-8
 
 
 def build_module(cfg: Union[dict, nn.Module, None]) -> Optional[nn.Module]:
@@ -40,53 +36,36 @@ def relative_inverse_depth(model: Optional[nn.Module], inputs: Tensor,
         return model(inputs, data_samples).float()
 
 
-def affine_inverse_to_depth(rel: Tensor, scale: Tensor, shift: Tensor,
-                            return_nonpositive: bool = False):
-    """Metric depth ``1 / (scale * rel + shift)`` (TR2M eq. 3; RSA with global factors).
+class GroundTruth(NamedTuple):
+    """A batch's GT at the input size: ``depth`` ``(B, 1, H, W)`` (float, metres or the
+    protocol's unit) and ``valid`` ``(B, 1, H, W)`` (bool: positive, finite, not masked)."""
 
-    A denominator below :data:`MIN_INV_DEPTH` (``rel <= -shift / scale``: a relative value the
-    affine map sends past infinity) is clamped there, i.e. a depth of 1e8. With
-    ``return_nonpositive=True`` the number of such pixels is returned too (a diagnostic the
-    depthers log as ``nonpos_denom_px``), so they are counted, not hidden.
-    """
-    denom = scale * rel + shift
-    depth = 1.0 / denom.clamp_min(MIN_INV_DEPTH)
-    if return_nonpositive:
-        return depth, (denom.detach() < MIN_INV_DEPTH).sum()
-    return depth
+    depth: Tensor
+    valid: Tensor
 
 
-class DeptherMeta(ABCMeta):
-    """Builds a depther, then attaches the plug-ins its config names.
+class BaseDepther(BaseModel):
+    """The one base class of every depther: mode dispatch, GT stacking, SOC, resizing
+    predictions, checkpoint policy and the loss-balance diagnostics.
 
-    Every depther accepts ``soc=dict(type='ScaleOrientedContrast', ...)`` (or a built one)
-    whether or not its ``__init__`` mentions it: the component needs the depther's submodules,
-    so it is attached once they exist, before any optimizer sees the parameters.
-    """
+    One training step (mmengine's ``train_step``) and where each part lives::
 
-    def __call__(cls, *args, soc=None, **kwargs):
-        model = super().__call__(*args, **kwargs)
-        model.attach_soc(soc)
-        return model
+        forward(inputs, data_samples, mode='loss')               BaseDepther
+         |- gt = stack_gt(inputs, data_samples)                  GT stacked once (SOC on)
+         |- with soc.capture():                                  forward hook on soc.feature
+         |      losses = loss(inputs, data_samples, gt)          the depther's own terms
+         |- losses.update(soc(self, inputs, data_samples, *gt))  loss_soc, soc_* diagnostics
+         '- losses.update(loss_balance(losses))                  every N steps: gnorm_*, gratio_*
+        sum of the 'loss' terms -> backward -> optimizer step    mmengine's OptimWrapper
+        SOCMomentumHook.after_train_iter                         default_hooks.soc_momentum
+         '- soc.momentum_update()                                key queue push, EMA step;
+                                                                 only after a real step
 
-    @property
-    def __signature__(cls) -> inspect.Signature:
-        """``__init__``'s signature plus ``soc`` (what ``inspect.signature(cls)`` reports)."""
-        sig = inspect.signature(cls.__init__)
-        params = list(sig.parameters.values())[1:]  # without self
-        soc = inspect.Parameter('soc', inspect.Parameter.KEYWORD_ONLY, default=None)
-        tail = [p for p in params if p.kind == p.VAR_KEYWORD]
-        head = [p for p in params if p.kind != p.VAR_KEYWORD and p.name != 'soc']
-        return sig.replace(parameters=head + [soc] + tail)
-
-
-class BaseDepther(BaseModel, metaclass=DeptherMeta):
-    """Common plumbing: mode dispatch, GT stacking, resizing predictions, checkpoint policy,
-    plug-ins (SOC) and the loss-balance diagnostics.
-
-    Plug-ins: ``soc=`` (see :class:`DeptherMeta`) attaches a
-    :class:`~tr2m.models.contrast.ScaleOrientedContrast`; in ``mode='loss'`` it captures its
-    feature during :meth:`loss` and adds ``loss_soc`` and its diagnostics.
+    SOC: every depther takes ``soc=None`` (a ``ScaleOrientedContrast`` config or module) and
+    hands it to :meth:`attach_soc` in one line once its submodules exist; the component hooks
+    the submodule it contrasts (``soc.feature``), so a depther's ``loss`` needs no SOC code.
+    ``SOCMomentumHook`` is a default hook, and ``tools/train.py`` refuses a config that drops
+    it (see :class:`~tr2m.models.contrast.MomentumComponent` for why a hook).
 
     Loss balance: when ``loss_balance_due`` is set (by ``LossBalanceHook`` every N iterations),
     the next ``mode='loss'`` call also returns, for every loss term ``t`` but the reference
@@ -108,17 +87,19 @@ class BaseDepther(BaseModel, metaclass=DeptherMeta):
         if isinstance(data_preprocessor, dict):
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.soc: Optional[nn.Module] = None  # set by attach_soc
+        self.loss_balance_due = False  # set by LossBalanceHook
         self._register_state_dict_hook(BaseDepther._drop_pretrained_frozen)
         self._register_load_state_dict_pre_hook(self._check_checkpoint)
         self.register_load_state_dict_post_hook(BaseDepther._forgive_pretrained_frozen)
 
-    #: Plug-in arguments every depther accepts from its config (see :class:`DeptherMeta`).
-    PLUGIN_ARGS = ('soc',)
-
-    # ---- plug-ins ------------------------------------------------------------------------
     def attach_soc(self, soc: Union[dict, nn.Module, None]) -> None:
-        """Build (if a config) and attach a scale-oriented contrast component as ``self.soc``;
-        None leaves the depther without one."""
+        """Build (if a config) and attach a scale-oriented contrast component as ``self.soc``
+        (None: no SOC). Call it once, at the end of ``__init__``: the component looks up the
+        submodules it contrasts and copies, so they must exist, and the optimizer must see its
+        projector."""
+        if self.soc is not None:
+            raise RuntimeError(f'{type(self).__name__} already has a SOC component')
         self.soc = build_module(soc)
         if self.soc is not None:
             self.soc.attach(self)
@@ -126,16 +107,15 @@ class BaseDepther(BaseModel, metaclass=DeptherMeta):
     # ---- mode dispatch -------------------------------------------------------------------
     def forward(self, inputs: Tensor, data_samples: Optional[SampleList] = None,
                 mode: str = 'tensor'):
-        if mode == 'loss':
-            soc = getattr(self, 'soc', None)
-            if soc is None:
+        if mode == 'loss':  # the call graph of the class docstring
+            if self.soc is None:
                 losses = self.loss(inputs, data_samples)
             else:
-                with soc.capture():
-                    losses = self.loss(inputs, data_samples)
-                gt, valid = self.stack_gt(inputs, data_samples)
-                losses.update(soc(self, inputs, data_samples, gt, valid))
-            if getattr(self, 'loss_balance_due', False):
+                gt = self.stack_gt(inputs, data_samples)  # shared by loss and SOC
+                with self.soc.capture():  # records the output of the module SOC contrasts
+                    losses = self.loss(inputs, data_samples, gt)
+                losses.update(self.soc(self, inputs, data_samples, *gt))
+            if self.loss_balance_due:
                 self.loss_balance_due = False
                 losses.update(self.loss_balance(losses))
             return losses
@@ -146,8 +126,10 @@ class BaseDepther(BaseModel, metaclass=DeptherMeta):
         raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
 
     @abstractmethod
-    def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
-        """Losses (keys containing 'loss' are summed) and diagnostics."""
+    def loss(self, inputs: Tensor, data_samples: SampleList,
+             gt: Optional[GroundTruth] = None) -> Dict[str, Tensor]:
+        """Losses (keys containing 'loss' are summed) and diagnostics. ``gt`` is the batch's
+        stacked GT when the caller has it (``forward`` with SOC on); else stack it here."""
 
     @abstractmethod
     def predict(self, inputs: Tensor, data_samples: Optional[SampleList] = None) -> SampleList:
@@ -190,7 +172,7 @@ class BaseDepther(BaseModel, metaclass=DeptherMeta):
 
     # ---- helpers ------------------------------------------------------------------------
     @staticmethod
-    def stack_gt(inputs: Tensor, data_samples: SampleList) -> Tuple[Tensor, Tensor]:
+    def stack_gt(inputs: Tensor, data_samples: SampleList) -> GroundTruth:
         """GT depth and valid mask ``(B, 1, H, W)``, which must match the input size."""
         size = tuple(inputs.shape[-2:])
         for s in data_samples:
@@ -204,15 +186,17 @@ class BaseDepther(BaseModel, metaclass=DeptherMeta):
         gt = torch.stack([s.gt_depth.data for s in data_samples]).to(inputs.device).float()
         valid = torch.stack([s.gt_valid.data if 'gt_valid' in s else s.gt_depth.data > 0
                              for s in data_samples]).to(inputs.device).bool()
-        return gt, valid & (gt > 0) & torch.isfinite(gt)
+        return GroundTruth(gt, valid & (gt > 0) & torch.isfinite(gt))
 
     @staticmethod
     def protocol_values(data_samples: Optional[SampleList], key: str, like: Tensor) -> Tensor:
-        """Each sample's ``protocol[key]`` as a ``(B,)`` tensor like ``like``; ``inf`` where a
-        sample has no protocol or the value is None."""
+        """Each sample's :class:`~tr2m.structures.DepthProtocol` attribute ``key``
+        (``'min_depth'``, ``'max_depth'``, ``'cap'``...) as a ``(B,)`` tensor like ``like``;
+        ``inf`` where the value is None (no bound, no cap). A sample without a protocol has the
+        default one."""
         values = []
         for s in data_samples or []:
-            value = (s.metainfo.get('protocol') or {}).get(key)
+            value = getattr(protocol_of(s), key)
             values.append(float('inf') if value is None else float(value))
         return torch.tensor(values, dtype=like.dtype, device=like.device)
 
@@ -246,7 +230,7 @@ class BaseDepther(BaseModel, metaclass=DeptherMeta):
     @staticmethod
     def add_pred(data_samples: Optional[SampleList], batch: int, **maps: Tensor) -> SampleList:
         """Resize each ``(B, 1, H, W)`` map to its sample's GT (else original) size and attach
-        it as a field (``pred_depth=...``, ``rel_depth=...``)."""
+        it as a field (``pred_depth=...``, ``pred_rel_depth=...``)."""
         if data_samples is None:
             data_samples = [DepthDataSample() for _ in range(batch)]
         for i, s in enumerate(data_samples):

@@ -53,13 +53,14 @@ from typing import Dict, List, Optional, Tuple, Union
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
-from torch import Tensor
+from torch import Tensor, nn
 
 from tr2m.models.backbones.relative_depth import REL_DEPTH_PRESETS
-from tr2m.models.depthers.base import BaseDepther, SampleList
+from tr2m.models.depthers.base import BaseDepther, GroundTruth, SampleList
 from tr2m.models.layers.image_ops import fit_size, normalize, resize_to
 from tr2m.models.pretrained import FrozenMixin, load_or_fail, resolve_source
 from tr2m.registry import MODELS
+from tr2m.structures import protocol_of
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 HALF_MEAN, HALF_STD = (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
@@ -68,8 +69,6 @@ HALF_MEAN, HALF_STD = (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
 FOCAL_MODES = ('predicted', 'intrinsics', 'intrinsics_required')
 #: Clamp of Depth Pro's metric inverse depth before inverting (Apple's ``depth_pro.py``).
 DEPTH_PRO_INV_RANGE = (1e-4, 1e4)
-#: Factor from metres to the unit a sample's protocol declares (``protocol['units']``).
-UNIT_SCALE = {'m': 1.0, 'cm': 100.0, 'mm': 1000.0}
 
 
 def _dinov2(hidden: int, layers: int, heads: int, patch: int, image: int) -> dict:
@@ -402,10 +401,10 @@ class MetricDepthBaseline(BaseDepther):
     """A published metric-depth model, frozen, evaluated under tr2m's dataset protocols.
 
     ``predict`` sets each sample's ``pred_depth`` at the GT resolution, in the unit of the
-    sample's protocol (``protocol['units']``: metres by default, millimetres for C3VD and
-    SimCol: the networks predict metres, converted with :data:`UNIT_SCALE`), so every dataset
-    protocol of ``DepthMetric`` applies unchanged. Depth Pro also records the focal length it
-    used in the sample's metainfo (``pred_focal_px``, and ``pred_focal_source``:
+    sample's protocol (``DepthProtocol.units``: metres by default, millimetres for C3VD and
+    SimCol: the networks predict metres, converted by ``DepthProtocol.from_metres``), so every
+    dataset protocol of ``DepthMetric`` applies unchanged. Depth Pro also records the focal
+    length it used in the sample's metainfo (``pred_focal_px``, and ``pred_focal_source``:
     ``'intrinsics'`` or ``'fov_head'``). Nothing trains: evaluate with
     ``python tools/test.py CONFIG none``.
 
@@ -422,12 +421,15 @@ class MetricDepthBaseline(BaseDepther):
         flip_aug (bool, optional): average with the mirrored image's prediction; None is the
             preset's default (ZoeDepth: on, as its evaluation). Defaults to None.
         min_depth (float): floor of the predicted depth, metres. Defaults to 1e-6.
+        soc (dict | nn.Module, optional): accepted as by every depther; nothing trains here.
+            Defaults to None.
         data_preprocessor (dict, optional): defaults to ``DepthDataPreprocessor``.
     """
 
     def __init__(self, arch: str = 'depth_pro', pretrained: Optional[str] = 'default',
                  focal: str = 'predicted', input_size: Union[int, str, None] = 'native',
                  flip_aug: Optional[bool] = None, min_depth: float = 1e-6,
+                 soc: Union[dict, nn.Module, None] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -437,6 +439,7 @@ class MetricDepthBaseline(BaseDepther):
         self.network = MetricDepthNetwork(arch, pretrained, input_size=input_size,
                                           flip_aug=flip_aug, min_depth=min_depth)
         self.arch = arch
+        self.attach_soc(soc)
 
     @staticmethod
     def tiny_arch(arch: str) -> str:
@@ -473,12 +476,9 @@ class MetricDepthBaseline(BaseDepther):
         out = self.network(inputs, focal_in)
         samples = self.add_pred(data_samples, inputs.shape[0], pred_depth=out['depth'])
         for s in samples:
-            units = (s.metainfo.get('protocol') or {}).get('units') or 'm'
-            if units not in UNIT_SCALE:
-                raise ValueError(f'MetricDepthBaseline: unknown unit {units!r} in the protocol '
-                                 f'of {s.metainfo.get("img_path")}; known: {sorted(UNIT_SCALE)}')
-            if units != 'm':
-                s.pred_depth.data = s.pred_depth.data * UNIT_SCALE[units]
+            protocol = protocol_of(s)
+            if protocol.units != 'm':
+                s.pred_depth.data = protocol.from_metres(s.pred_depth.data)
         if 'focal_px' in out:
             for i, s in enumerate(samples):
                 known = focal_in is not None and not math.isnan(float(focal_in[i]))
@@ -486,7 +486,8 @@ class MetricDepthBaseline(BaseDepther):
                                     pred_focal_source='intrinsics' if known else 'fov_head'))
         return samples
 
-    def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
+    def loss(self, inputs: Tensor, data_samples: SampleList,
+             gt: Optional[GroundTruth] = None) -> Dict[str, Tensor]:
         raise RuntimeError(
             'MetricDepthBaseline has nothing to train: it is a published metric-depth model '
             'evaluated as released. Run `python tools/test.py CONFIG none`.')

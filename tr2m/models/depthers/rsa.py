@@ -2,12 +2,13 @@
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
+from tr2m.functional import affine_inverse_to_depth
 from tr2m.models.depthers.base import (
     BaseDepther,
+    GroundTruth,
     SampleList,
-    affine_inverse_to_depth,
     build_module,
     relative_inverse_depth,
 )
@@ -102,6 +103,8 @@ class RSA(BaseDepther):
             Defaults to ('kitti',).
         protocol_range (bool): train only on GT inside each sample's protocol range.
             Defaults to True.
+        soc (dict | nn.Module, optional): a ``ScaleOrientedContrast`` on a submodule's output
+            (see :class:`~tr2m.models.depthers.base.BaseDepther`). Defaults to None.
         data_preprocessor (dict, optional): defaults to
             ``DepthDataPreprocessor(mixed_sizes='list')``.
     """
@@ -109,7 +112,8 @@ class RSA(BaseDepther):
     def __init__(self, relative_depth, text_encoder, head: Optional[dict] = None,
                  loss: Optional[dict] = None, loss_norm: str = 'as_released',
                  unnormalised_datasets: Sequence[str] = ('kitti',),
-                 protocol_range: bool = True, data_preprocessor: Optional[dict] = None,
+                 protocol_range: bool = True, soc: Union[dict, nn.Module, None] = None,
+                 data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='DepthDataPreprocessor', mixed_sizes='list')
@@ -128,6 +132,7 @@ class RSA(BaseDepther):
         self.head = build_module(head)
         self.loss_depth = build_module(
             loss if loss is not None else dict(type='HuberDepthLoss', delta=1.0))
+        self.attach_soc(soc)
 
     # ---- grouping ------------------------------------------------------------------------
     @staticmethod
@@ -175,29 +180,27 @@ class RSA(BaseDepther):
             samples = [data_samples[i] for i in idx]
             out = self._run(x, samples)
             ones = out['rel'].new_ones(out['rel'].shape)
-            self.add_pred(samples, x.shape[0], pred_depth=out['depth'], rel_depth=out['rel'],
-                          pred_scale=out['scale'] * ones, pred_shift=out['shift'] * ones)
+            self.add_pred(samples, x.shape[0], pred_depth=out['depth'],
+                          pred_rel_depth=out['rel'], pred_scale=out['scale'] * ones,
+                          pred_shift=out['shift'] * ones)
         return data_samples
 
     def _train_mask(self, gt: Tensor, valid: Tensor, samples: SampleList) -> Tensor:
         if not self.protocol_range:
             return valid
-        lo, hi = [], []
-        for s in samples:
-            protocol = s.metainfo.get('protocol') or {}
-            lo.append(float(protocol.get('min_depth', 0.0)))
-            hi.append(float(protocol.get('max_depth', float('inf'))))
-        lo = gt.new_tensor(lo).view(-1, 1, 1, 1)
-        hi = gt.new_tensor(hi).view(-1, 1, 1, 1)
+        lo = self.protocol_values(samples, 'min_depth', gt).view(-1, 1, 1, 1)
+        hi = self.protocol_values(samples, 'max_depth', gt).view(-1, 1, 1, 1)  # inf: no bound
         return valid & (gt > lo) & (gt < hi)
 
-    def loss(self, inputs: Union[Tensor, List[Tensor]],
-             data_samples: SampleList) -> Dict[str, Tensor]:
+    def loss(self, inputs: Union[Tensor, List[Tensor]], data_samples: SampleList,
+             gt: Optional[GroundTruth] = None) -> Dict[str, Tensor]:
         raw, scales, shifts = {}, [], []
+        batch_gt = gt  # the whole batch's when forward shares it (SOC on)
         names = [s.metainfo.get('dataset_name') or 'depth' for s in data_samples]
         for name, idx, x in self._group(inputs, data_samples, lambda i: names[i]):
             samples = [data_samples[i] for i in idx]
-            gt, valid = self.stack_gt(x, samples)
+            gt, valid = self.stack_gt(x, samples) if batch_gt is None else \
+                (batch_gt.depth[idx], batch_gt.valid[idx])
             out = self._run(x, samples)
             raw[name] = self.loss_depth(out['depth'], gt, self._train_mask(gt, valid, samples))
             scales.append(out['scale'].detach().flatten())

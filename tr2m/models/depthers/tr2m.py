@@ -1,14 +1,15 @@
 """TR2M: relative inverse depth + image + caption -> pixel-wise scale and shift -> metric depth."""
 from contextlib import contextmanager
-from typing import Dict, NamedTuple, Optional, Tuple
+from typing import Dict, NamedTuple, Optional, Tuple, Union
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
+from tr2m.functional import affine_inverse_to_depth
 from tr2m.models.depthers.base import (
     BaseDepther,
+    GroundTruth,
     SampleList,
-    affine_inverse_to_depth,
     build_module,
     relative_inverse_depth,
 )
@@ -56,10 +57,10 @@ class TR2M(BaseDepther):
     A frozen relative-depth model gives ``Dr``; a frozen image encoder and a frozen text encoder
     feed the cross-modality attention neck; two :class:`RescaleHead` decoders predict the
     positive scale map ``A`` and shift map ``B``. Trained with ``L = 1.0 L_si + 0.5 L_tp-si +
-    0.1 L_soc + 0.01 L_es`` (each switchable off with None, for the Table 4 ablations). The
-    scale-oriented contrast is the plug-in ``soc=dict(type='ScaleOrientedContrast',
-    feature='neck')`` (see :class:`~tr2m.models.depthers.base.DeptherMeta`): it contrasts the
-    neck's output and keeps the EMA copy of the neck; the frozen encoders run once per step.
+    0.1 L_soc + 0.01 L_es`` (each switchable off with None, for the Table 4 ablations).
+    ``L_soc`` is the ``soc`` component (``ScaleOrientedContrast(feature='neck')``): it
+    contrasts the neck's output and keeps the EMA copy of the neck; the frozen encoders run
+    once per step (the call graph: :class:`~tr2m.models.depthers.base.BaseDepther`).
 
     The frozen components have one contract whether they compute or read their outputs (the
     feature cache replaces them by the readers of :mod:`tr2m.cache.readers`, which report the
@@ -83,12 +84,16 @@ class TR2M(BaseDepther):
             defaults to each sample's protocol ``max_depth``, and its SI-log form (``form``,
             ``lambd``, ``beta``, ``reduction``) to ``loss_silog``'s when the config sets none.
         loss_smooth (dict, optional): edge-aware smoothness on ``A`` and ``B``.
+        soc (dict | nn.Module, optional): scale-oriented contrast (eq. 7-8),
+            ``dict(type='ScaleOrientedContrast', feature='neck', ...)``; None trains without
+            ``L_soc``. Defaults to None (the configs set it).
         data_preprocessor (dict, optional): defaults to ``DepthDataPreprocessor``.
     """
 
     def __init__(self, relative_depth, image_encoder, neck, scale_head=None, shift_head=None,
                  text_encoder=None, loss_silog: Optional[dict] = None,
                  loss_pseudo: Optional[dict] = None, loss_smooth: Optional[dict] = None,
+                 soc: Union[dict, nn.Module, None] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -123,6 +128,7 @@ class TR2M(BaseDepther):
             loss_pseudo = dict(loss_pseudo, **self.loss_silog.form_args)
         self.loss_pseudo = build_module(loss_pseudo)
         self.loss_smooth = build_module(loss_smooth)
+        self.attach_soc(soc)  # L_soc: contrasts the neck's output, keeps an EMA copy of the neck
 
     @staticmethod
     def _fill_channels(cfg, **defaults):
@@ -178,16 +184,17 @@ class TR2M(BaseDepther):
     def predict(self, inputs: Tensor, data_samples: Optional[SampleList] = None) -> SampleList:
         out = self._run(inputs, data_samples)
         return self.add_pred(data_samples, inputs.shape[0], pred_depth=out['depth'],
-                             rel_depth=out['rel'], pred_scale=out['scale'],
+                             pred_rel_depth=out['rel'], pred_scale=out['scale'],
                              pred_shift=out['shift'])
 
-    def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
-        gt, valid = self.stack_gt(inputs, data_samples)
+    def loss(self, inputs: Tensor, data_samples: SampleList,
+             gt: Optional[GroundTruth] = None) -> Dict[str, Tensor]:
+        gt, valid = gt if gt is not None else self.stack_gt(inputs, data_samples)
         out = self._run(inputs, data_samples)
         losses = dict(loss_silog=self.loss_silog(out['depth'], gt, valid))
         losses['nonpos_denom_px'] = out['nonpos'].float()  # pixels clamped to 1e8
         if self.loss_pseudo is not None:
-            cap = self.protocol_values(data_samples, 'max_depth', gt)
+            cap = self.protocol_values(data_samples, 'cap', gt)  # inf: no cap
             loss, passed = self.loss_pseudo(out['depth'], out['rel'], gt, valid, max_depth=cap)
             losses['loss_pseudo'] = loss
             losses.update(self.per_dataset_mean('pseudo_pass_frac', passed, data_samples))

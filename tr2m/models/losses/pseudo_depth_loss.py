@@ -10,66 +10,12 @@ from typing import Tuple, Union
 import torch
 from torch import Tensor, nn
 
-from tr2m.models.layers.precision import float32_math
+from tr2m.functional import delta1_per_image, fit_scale_shift, float32_math
 from tr2m.registry import MODELS
 
 from .silog_loss import REDUCTIONS, silog_form_args, silog_loss
 
-#: A fit is degenerate when ``var(x) <= DEGENERATE_REL_VAR * mean(x^2)`` over the valid pixels
-#: (``x`` constant up to relative noise 1e-6); it then falls back to ``alpha = 0``.
-DEGENERATE_REL_VAR = 1e-12
-#: delta1 threshold: a pixel is an inlier when ``max(p / g, g / p) < DELTA1_THRESHOLD``.
-DELTA1_THRESHOLD = 1.25
 SPACES = ('inverse', 'depth')
-
-
-def _accumulate_dtype(t: Tensor) -> torch.dtype:
-    # float64 sums make the fit exact enough to recover planted parameters on 0.5 MP images;
-    # MPS has no float64.
-    return torch.float32 if t.device.type == 'mps' else torch.float64
-
-
-@float32_math
-def fit_scale_shift(x: Tensor, y: Tensor, valid_mask: Tensor) -> Tuple[Tensor, Tensor]:
-    """Per-image least squares ``alpha * x + beta ~ y`` over the valid pixels (closed form).
-
-    All images are solved at once (no Python loop) with the centred normal equations
-    ``alpha = cov(x, y) / var(x)``, ``beta = mean(y) - alpha * mean(x)``, accumulated in float64.
-    Masked-out pixels are ignored even if they hold NaN or inf.
-
-    Degenerate images never give NaN: with no valid pixel ``alpha = beta = 0``; with one valid
-    pixel, or ``x`` constant over the valid pixels (relative variance <= 1e-12), the best
-    constant fit ``alpha = 0, beta = mean(y)`` is returned.
-
-    Args:
-        x (Tensor): regressor ``(..., H, W)``, e.g. relative inverse depth.
-        y (Tensor): target ``(..., H, W)``, e.g. inverse metric GT.
-        valid_mask (Tensor): bool, broadcastable with ``x`` and ``y``.
-
-    Returns:
-        tuple[Tensor, Tensor]: ``alpha`` and ``beta`` of shape ``(...)`` (the broadcast leading
-        shape), in the floating dtype of ``x``/``y`` (at least float32).
-    """
-    x, y, valid = torch.broadcast_tensors(x, y, valid_mask.bool())
-    out_dtype = torch.promote_types(torch.promote_types(x.dtype, y.dtype), torch.float32)
-    acc = _accumulate_dtype(x)
-    valid = valid.flatten(-2)
-    zero = torch.zeros((), dtype=acc, device=x.device)
-    xf = torch.where(valid, x.flatten(-2).to(acc), zero)  # (..., N)
-    yf = torch.where(valid, y.flatten(-2).to(acc), zero)
-    count = valid.sum(-1).to(acc)  # (...)
-    n = count.clamp_min(1)
-    mean_x = xf.sum(-1) / n
-    mean_y = yf.sum(-1) / n
-    dx = torch.where(valid, xf - mean_x[..., None], zero)
-    dy = torch.where(valid, yf - mean_y[..., None], zero)
-    var_x = (dx * dx).sum(-1) / n
-    cov_xy = (dx * dy).sum(-1) / n
-    mean_sq_x = (xf * xf).sum(-1) / n
-    ok = (count >= 2) & (var_x > DEGENERATE_REL_VAR * mean_sq_x) & (var_x > 0)
-    alpha = torch.where(ok, cov_xy / torch.where(ok, var_x, torch.ones_like(var_x)), zero)
-    beta = mean_y - alpha * mean_x  # mean_y (0 without valid pixels) when degenerate
-    return alpha.to(out_dtype), beta.to(out_dtype)
 
 
 @float32_math
@@ -83,9 +29,14 @@ def pseudo_metric_depth(rel: Tensor, gt: Tensor, valid_mask: Tensor,
     literal eq. 5). ``pseudo`` is returned as computed, so it may be non-positive or inf where the
     affine map leaves the positive range; callers use only its positive, finite pixels.
 
-    The GT pixels used are ``valid_mask & isfinite(gt) & (gt > 0)``. ``delta1`` is the per-image
-    fraction of those pixels with ``max(pseudo / gt, gt / pseudo) < 1.25``; a non-positive or
-    non-finite ``pseudo`` counts as a failure, and an image with no valid GT gets ``delta1 = 0``.
+    The GT pixels used are ``valid_mask & isfinite(gt) & (gt > 0)``; the fit is
+    :func:`tr2m.functional.fit_scale_shift` (an image without a valid pixel gets the identity
+    ``(1, 0)``, as in the evaluation's alignments). ``delta1`` is the per-image fraction of those
+    pixels with ``max(pseudo / gt, gt / pseudo) < 1.25``
+    (:func:`tr2m.functional.delta1_per_image`); a non-positive or non-finite ``pseudo`` counts
+    as a failure, and an image with no valid GT gets ``delta1 = 0``. The inverse is taken
+    without the inverse-depth floor on purpose: a fit that leaves the positive range gives a
+    non-positive or infinite ``pseudo``, which is no target, instead of a floored 1e8 m one.
     Gradients flow through the computation; detach or use ``torch.no_grad()`` for a target.
 
     Args:
@@ -109,19 +60,7 @@ def pseudo_metric_depth(rel: Tensor, gt: Tensor, valid_mask: Tensor,
     else:
         alpha, beta = fit_scale_shift(rel, safe_gt, valid)
         pseudo = alpha[..., None, None] * rel + beta[..., None, None]
-    delta1 = _delta1(pseudo, safe_gt, valid)
-    return pseudo, delta1
-
-
-def _delta1(pseudo: Tensor, gt: Tensor, valid: Tensor) -> Tensor:
-    """Per-image fraction of ``valid`` pixels with ``max(p/g, g/p) < 1.25``; 0 without pixels."""
-    usable = torch.isfinite(pseudo) & (pseudo > 0)
-    safe_p = torch.where(usable, pseudo, torch.ones_like(pseudo))
-    ratio = torch.maximum(safe_p / gt, gt / safe_p)
-    inlier = valid & usable & (ratio < DELTA1_THRESHOLD)
-    count = valid.flatten(-2).sum(-1)
-    frac = inlier.flatten(-2).sum(-1) / count.clamp_min(1)
-    return frac.to(torch.promote_types(gt.dtype, torch.float32))
+    return pseudo, delta1_per_image(pseudo, safe_gt, valid)
 
 
 @MODELS.register_module()

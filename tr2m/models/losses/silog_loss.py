@@ -2,7 +2,7 @@
 import torch
 from torch import Tensor, nn
 
-from tr2m.models.layers.precision import float32_math
+from tr2m.functional import float32_math
 from tr2m.registry import MODELS
 from tr2m.utils.dist import global_mean
 

@@ -2,7 +2,7 @@
 import torch
 from torch import Tensor, nn
 
-from tr2m.models.layers.precision import float32_math
+from tr2m.functional import float32_math
 from tr2m.registry import MODELS
 
 #: Lower bound of ``|mean(x)|`` in the mean normalisation (guards an all-zero map).

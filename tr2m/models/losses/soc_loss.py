@@ -10,10 +10,9 @@ from typing import Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from tr2m.models.layers.precision import float32_math
-from tr2m.registry import MODELS
 
 NEGATIVE_REDUCTIONS = ('sum', 'mean')
 
@@ -346,55 +345,3 @@ def class_separability(feats: Tensor, cls: Tensor, num_labels: int) -> Tuple[Ten
     intra = (same.sum(-1) / same_pairs.sum(-1).clamp_min(1))[has_same].mean()
     inter = (cross / cross_pairs.clamp_min(1))[has_cross].mean()
     return intra, inter
-
-
-@MODELS.register_module()
-class ScaleOrientedContrastiveLoss(nn.Module):
-    """Scale-oriented contrastive loss ``L_soc`` (TR2M eq. 7-8, A.3.3), see :func:`soc_loss`.
-
-    Labels come from :func:`depth_classes` with the same ``num_classes`` on GT depth brought to
-    the feature resolution with :func:`downsample_depth`. Keys are the momentum branch's features
-    (detach them or compute them under ``torch.no_grad()``; this module does not detach).
-
-    ``forward`` returns ``(loss, pos_frac)``: ``pos_frac`` is :func:`soc_pos_frac`, the detached
-    fraction of valid queries that had a positive, to log under a key without the substring
-    ``"loss"`` (e.g. ``soc_pos_frac``).
-
-    Args:
-        num_classes (int): ``C`` (labels ``0..C``; others are ignored). Defaults to 20 (paper).
-        negative_reduction (str): ``'sum'`` (paper) or ``'mean'``. Defaults to ``'sum'``.
-        temperature (float): similarity temperature. Defaults to 1.0 (paper).
-        loss_weight (float): multiplier. Defaults to 0.1 (paper).
-    """
-
-    def __init__(self, num_classes: int = 20, negative_reduction: str = 'sum',
-                 temperature: float = 1.0, loss_weight: float = 0.1) -> None:
-        super().__init__()
-        if negative_reduction not in NEGATIVE_REDUCTIONS:
-            raise ValueError(f'negative_reduction must be one of {NEGATIVE_REDUCTIONS}, '
-                             f'got {negative_reduction!r}')
-        if temperature <= 0:
-            raise ValueError(f'temperature must be positive, got {temperature}')
-        self.num_classes = num_classes
-        self.negative_reduction = negative_reduction
-        self.temperature = temperature
-        self.loss_weight = loss_weight
-
-    def forward(self, q: Tensor, k: Tensor, q_cls: Tensor,
-                k_cls: Tensor) -> Tuple[Tensor, Tensor]:
-        """Compute the loss.
-
-        Args:
-            q (Tensor): query features ``(B, D, h, w)``.
-            k (Tensor): key features ``(B, K, D, h, w)``.
-            q_cls (Tensor): query labels ``(B, h, w)``, -1 = invalid.
-            k_cls (Tensor): key labels ``(B, K, h, w)``, -1 = invalid.
-
-        Returns:
-            tuple[Tensor, Tensor]: weighted scalar loss and ``pos_frac`` (scalar, detached).
-        """
-        loss = soc_loss(q, k, q_cls, k_cls, self.negative_reduction, self.temperature,
-                        self.num_classes)
-        with torch.no_grad():
-            pos_frac = soc_pos_frac(q_cls, k_cls, self.num_classes)
-        return self.loss_weight * loss, pos_frac
