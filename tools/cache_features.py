@@ -13,8 +13,7 @@ disk is short. An interrupted run resumes where it stopped (rerun the same comma
 Then train with ``cache=dict(root=ROOT)`` in the config (e.g. ``configs/cache/*.py``): the
 frozen models are never built. Keys, supported augmentations (deterministic resizes and crops,
 ``RandomFlip``; ``RandomCrop`` is refused) and what makes a config mismatch the cache:
-``tr2m/engine/feature_cache.py``. File format and quantisation bounds:
-``tr2m/datasets/feature_store.py``.
+``tr2m/cache/keys.py``. File format and quantisation bounds: ``tr2m/cache/store.py``.
 
 ROOT defaults to the config's ``cache.root``, else ``work_dirs/cache/<config name>``.
 """
@@ -57,14 +56,14 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from tr2m.engine.feature_cache_builder import build_feature_cache
+    from tr2m.cache import build_feature_cache
     from tr2m.utils import register_all_modules
     from tr2m.utils.config import load_config
     from tr2m.utils.errors import UserError
 
     try:
         register_all_modules()
-        cfg = load_config(args.config, args.cfg_options, feature_cache=False)
+        cfg = load_config(args.config, args.cfg_options)  # as written, not in cache mode
         return build_feature_cache(
             cfg, root=args.out, dtype=args.dtype, batch_size=args.batch_size,
             text_batch_size=args.text_batch_size, device=args.device,

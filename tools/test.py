@@ -18,7 +18,7 @@ Several processes: ``bash tools/dist_test.sh CONFIG CKPT NPROC [args]``; every i
 once, and ``--out`` / the table come from rank 0.
 """
 import argparse
-import hashlib
+import contextlib
 import json
 import os
 import os.path as osp
@@ -27,22 +27,14 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone
 
 from mmengine.config import DictAction  # noqa: E402
-from mmengine.dist import is_main_process  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
-from tr2m.apis.data_check import check_datasets  # noqa: E402
-from tr2m.apis.inference import (  # noqa: E402
-    check_checkpoint,
-    init_depther,
-    is_none_checkpoint,
-    untrained_reason,
-)
-from tr2m.evaluation.functional import METRIC_KEYS  # noqa: E402
+from tr2m.apis.inference import check_checkpoint, init_depther, untrained_reason  # noqa: E402
+from tr2m.apis.runs import format_table, test_config, test_result  # noqa: E402
+from tr2m.cache import apply_feature_cache  # noqa: E402
 from tr2m.models.tta import FLIP_MERGES, wrap_flip_tta  # noqa: E402
 from tr2m.utils import cli, register_all_modules  # noqa: E402
 from tr2m.utils.config import load_config  # noqa: E402
-from tr2m.utils.dist import distributed  # noqa: E402
-from tr2m.utils.errors import ArgumentError, CheckpointError  # noqa: E402
+from tr2m.utils.errors import ArgumentError  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -72,32 +64,6 @@ def parse_args(argv=None):
     return args
 
 
-def format_table(metrics: dict) -> str:
-    """One row per dataset prefix ('' = all), one column per metric."""
-    rows = {}
-    for key, value in metrics.items():
-        prefix, _, name = key.rpartition('/')
-        if name in METRIC_KEYS:
-            rows.setdefault(prefix or 'all', {})[name] = value
-    width = max([len(r) for r in rows] + [7])
-    lines = ['dataset'.ljust(width) + ''.join(f'{k:>10}' for k in METRIC_KEYS)]
-    for name, vals in sorted(rows.items(), key=lambda kv: (kv[0] != 'all', kv[0])):
-        lines.append(name.ljust(width) + ''.join(
-            f'{vals[k]:>10.4f}' if k in vals else f'{"-":>10}' for k in METRIC_KEYS))
-    return '\n'.join(lines)
-
-
-def per_dataset(metrics: dict, protocol: dict, config_hash: str) -> dict:
-    """``{dataset: {metrics: {...}, protocol: {..., config_hash}}}``: each result beside the
-    protocol that produced it. With one dataset the metric keys carry no prefix."""
-    out = {}
-    for name, proto in protocol.items():
-        prefix = f'{name}/' if len(protocol) > 1 else ''
-        vals = {k: metrics[prefix + k] for k in METRIC_KEYS if prefix + k in metrics}
-        out[name] = dict(metrics=vals, protocol=dict(proto, config_hash=config_hash))
-    return out
-
-
 def check_out_path(path: str) -> None:
     """Fail before the evaluation when ``--out`` cannot be written."""
     folder = osp.dirname(osp.abspath(path))
@@ -114,34 +80,16 @@ def check_out_path(path: str) -> None:
             pass
     except OSError as err:
         raise ArgumentError(f'--out {path}: cannot write there: {err.strerror or err}') from None
-    if not existed:
-        os.remove(path)
+    if not existed:  # another rank of a distributed test may have removed it already
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
 
 
-def write_results(args, cfg, runner, metrics: dict) -> None:
-    """The metrics JSON of ``--out`` (rank 0 only: the metric's protocol summary lives there)."""
-    protocol = {}
-    for metric in runner.test_evaluator.metrics:
-        if hasattr(metric, 'protocol_summary'):
-            protocol.update(metric.protocol_summary())
-    for entry in protocol.values():  # what ran, also when nothing was augmented
-        entry.setdefault('tta', 'none')
-    config_hash = hashlib.sha1(cfg.pretty_text.encode()).hexdigest()[:12]
-    result = dict(config=args.config, checkpoint=args.checkpoint, config_hash=config_hash,
-                  metrics=metrics, protocol=protocol,
-                  datasets=per_dataset(metrics, protocol, config_hash))
-    with open(args.out, 'w') as f:
-        json.dump(result, f, indent=2, default=float)
-    print(f'metrics and protocol written to {args.out}')
-
-
-def check_inputs(args, cfg) -> None:
-    """Checkpoint(s) and test datasets, before any model is built (one error each)."""
-    check_checkpoint(args.checkpoint)
+def check_compare(args) -> None:
+    """``--compare``'s config and checkpoint, before any model is built (one error each)."""
     if args.compare:
         load_config(args.compare[0])
         check_checkpoint(args.compare[1])
-    check_datasets(cfg, ('test',))
 
 
 def apply_flip_test(cfg, merge: str) -> None:
@@ -169,37 +117,26 @@ def add_show_hook(runner, args) -> None:
                                                 names=names, warnings=warnings))
 
 
-def load_weights(runner) -> None:
-    """Load the checkpoint now, a checkpoint of another model as one line (exit code 2)."""
-    try:
-        runner.load_or_resume()
-    except RuntimeError as err:
-        if 'does not fit' in str(err) and not isinstance(err, CheckpointError):
-            raise CheckpointError(f'checkpoint {runner._load_from}: {err}') from err
-        raise
-
-
 def main(argv=None):
     args = parse_args(argv)
     if args.out:
         check_out_path(args.out)
     register_all_modules()
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
-    check_inputs(args, cfg)
-    cfg.load_from = None if is_none_checkpoint(args.checkpoint) else args.checkpoint
-    cfg.resume = False
+    apply_feature_cache(cfg)  # frozen outputs read from the feature cache (when configured)
+    check_compare(args)
     if args.flip_test:
         apply_flip_test(cfg, args.flip_merge)
-    with distributed(cfg):  # the process group for --launcher, started before the runner
-        runner = Runner.from_cfg(cfg)
-        if args.show_dir:
-            add_show_hook(runner, args)
-        load_weights(runner)
-        metrics = runner.test()
-        if is_main_process():
-            print(format_table(metrics))
-            if args.out:
-                write_results(args, cfg, runner, metrics)
+    outcome = test_config(cfg, args.checkpoint,  # checkpoint and data checked first
+                          setup=(lambda runner: add_show_hook(runner, args))
+                          if args.show_dir else None)
+    if outcome.main_process:  # rank 0 holds the metric's protocol summary
+        print(format_table(outcome.metrics))
+        if args.out:
+            with open(args.out, 'w') as f:
+                json.dump(test_result(args.config, args.checkpoint, cfg, outcome), f, indent=2,
+                          default=float)
+            print(f'metrics and protocol written to {args.out}')
 
 
 if __name__ == '__main__':

@@ -11,14 +11,12 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone
 
 from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
-from tr2m.apis.data_check import check_datasets  # noqa: E402
-from tr2m.engine import check_required_hooks  # noqa: E402
+from tr2m.apis.runs import train_config  # noqa: E402
+from tr2m.cache import apply_feature_cache  # noqa: E402
 from tr2m.utils import cli, register_all_modules  # noqa: E402
 from tr2m.utils.checkpoint import check_checkpoint_file, find_resumable_checkpoint  # noqa: E402
 from tr2m.utils.config import load_config  # noqa: E402
-from tr2m.utils.dist import distributed  # noqa: E402
 from tr2m.utils.errors import ArgumentError  # noqa: E402
 
 
@@ -68,8 +66,10 @@ def apply_amp(cfg: Config, dtype: str = 'bfloat16') -> Config:
 
 
 def build_config(args) -> Config:
+    """The config of the command line: loaded with strict overrides, in cache mode when it
+    has ``cache=dict(root=...)``, with ``--amp`` and ``--resume`` applied."""
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
-    check_required_hooks(cfg)  # e.g. SOC's momentum update, whatever custom_hooks holds
+    apply_feature_cache(cfg)  # frozen outputs read from the feature cache (when configured)
     if args.amp:
         apply_amp(cfg, args.amp_dtype)
     resolve_resume(cfg, args.resume)
@@ -90,20 +90,10 @@ def resolve_resume(cfg: Config, resume) -> None:
         cfg.resume, cfg.load_from = True, resume
 
 
-def check_data(cfg: Config) -> None:
-    """Every dataset training reads is prepared: one error listing all that are not (with
-    their prepare commands), before any model or weight is built or downloaded."""
-    check_datasets(cfg, ('train', 'val') if cfg.get('val_cfg') else ('train',))
-
-
 def main(argv=None):
     args = parse_args(argv)
     register_all_modules()
-    cfg = build_config(args)
-    check_data(cfg)
-    with distributed(cfg):  # the process group for --launcher, started before the runner
-        runner = Runner.from_cfg(cfg)
-        runner.train()
+    train_config(build_config(args))  # required hooks and datasets checked before any build
 
 
 if __name__ == '__main__':

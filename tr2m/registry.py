@@ -51,11 +51,12 @@ DATA_SAMPLERS = Registry(
 #: Transforms: ``transform(results: dict) -> dict | None``.
 TRANSFORMS = Registry(
     'transform', parent=MMENGINE_TRANSFORMS, scope='tr2m',
-    locations=['tr2m.datasets.transforms'])
+    locations=['tr2m.datasets.transforms', 'tr2m.cache'])
 
 #: Every ``nn.Module``: depthers ``(inputs, data_samples, mode)``, backbones, encoders,
 #: necks, heads, losses and data preprocessors.
-MODELS = Registry('model', parent=MMENGINE_MODELS, scope='tr2m', locations=['tr2m.models'])
+MODELS = Registry('model', parent=MMENGINE_MODELS, scope='tr2m',
+                  locations=['tr2m.models', 'tr2m.cache'])
 #: Model wrappers (DDP and friends): ``wrapper.train_step(data, optim_wrapper)``.
 MODEL_WRAPPERS = Registry(
     'model_wrapper', parent=MMENGINE_MODEL_WRAPPERS, scope='tr2m', locations=['tr2m.models'])

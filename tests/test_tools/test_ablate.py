@@ -1,8 +1,11 @@
-"""``tools/ablate.py``: grid files, strict keys, run names, a 2-run grid on the demo set."""
+"""``tools/ablate.py``: a 2-run grid on the demo set, dry runs, the shipped grids (the grid
+logic itself: ``tests/test_analysis/test_ablation.py``)."""
 import json
 from pathlib import Path
 
 import pytest
+
+from tr2m.utils.errors import ConfigError
 
 QUICKSTART = Path(__file__).resolve().parents[2] / 'configs' / 'quickstart' / 'tr2m_synthetic.py'
 
@@ -78,62 +81,27 @@ grid = {{'model.loss_pseudo.rho': [0.8, 0.9, 0.95],
     assert 'rho=0.9__soc=none' in capsys.readouterr().out
 
     grid.write_text(f"base = {str(QUICKSTART)!r}\ngrid = {{'model.loss_pseudo.roh': [0.8]}}\n")
-    with pytest.raises(SystemExit, match=r"model\.loss_pseudo has no 'roh'; did you mean "
-                                         r'model\.loss_pseudo\.rho'):
+    with pytest.raises(ConfigError, match=r"model\.loss_pseudo has no 'roh'; did you mean "
+                                          r'model\.loss_pseudo\.rho'):
         ablate.main([str(grid), '--dry-run'])
     grid.write_text(f"base = {str(QUICKSTART)!r}\ngrid = {{'model.nek.x': [1]}}\n")
-    with pytest.raises(SystemExit, match='did you mean model.neck'):
+    with pytest.raises(ConfigError, match='did you mean model.neck'):
         ablate.main([str(grid), '--dry-run'])
     grid.write_text(f"base = {str(QUICKSTART)!r}\nmode = 'zip'\n"
                     "grid = {'model.loss_pseudo.rho': [0.8, 0.9], 'model.soc.momentum': [0.9]}\n")
-    with pytest.raises(SystemExit, match="mode='zip' needs lists of one length"):
+    with pytest.raises(ConfigError, match="mode='zip' needs lists of one length"):
         ablate.main([str(grid), '--dry-run'])
     grid.write_text(f"base = {str(QUICKSTART)!r}\ngrid = {{'model.soc.momentum': [0.9]}}\n")
-    with pytest.raises(SystemExit, match='--cfg-options.*did you mean train_cfg'):
+    with pytest.raises(ConfigError, match='--cfg-options.*did you mean train_cfg'):
         ablate.main([str(grid), '--dry-run', '--cfg-options', 'train_cgf.max_epochs=1'])
+    # on the command line: one line and exit code 2
+    from tr2m.utils import cli
 
-def test_zip_labels_and_short_keys(load_tool, tmp_path):
-
-    ablate = load_tool('tools/ablate.py')
-    grid = tmp_path / 'z.py'
-    grid.write_text(f"""base = {str(QUICKSTART)!r}
-mode = 'zip'
-test = False
-grid = {{'model.scale_head.channels': [16, 32],
-        'model.shift_head.channels': [16, 32],
-        'model.soc': {{'soc': dict(type='ScaleOrientedContrast'), 'nosoc': None}}}}
-""")
-    spec = ablate.load_grid(str(grid))
-    runs = ablate.expand_runs(spec)
-    assert spec['test'] is False
-    assert [r['name'] for r in runs] == [
-        'scale_head.channels=16__shift_head.channels=16__soc=soc',
-        'scale_head.channels=32__shift_head.channels=32__soc=nosoc']
-    assert runs[1]['overrides']['model.soc'] is None
-    cfg = ablate.run_config(spec, runs[1], {})
-    assert cfg.model.soc is None and cfg.model.scale_head.channels == 32
-    # two dicts of one type get a hash to keep names apart
-    labels = [label for label, _ in ablate._labelled('k', [dict(type='A', x=1),
-                                                            dict(type='A', x=2), None])]
-    assert labels[0].startswith('A-') and labels[0] != labels[1] and labels[2] == 'none'
-    grid.write_text("base = 'nowhere.py'\ngrid = {'a': [1]}\n")
-    with pytest.raises(SystemExit, match='base config not found'):
-        ablate.load_grid(str(grid))
-    grid.write_text(f"base = {str(QUICKSTART)!r}\ngrid = {{'a': [1]}}\nmodee = 'zip'\n")
-    with pytest.raises(SystemExit, match=r"unknown top-level names \['modee'\]"):
-        ablate.load_grid(str(grid))
-
-
-def test_checkpoint_choice(load_tool, tmp_path):
-    ablate = load_tool('tools/ablate.py')
-    assert ablate._checkpoint(str(tmp_path), 'last') is None
-    (tmp_path / 'epoch_1.pth').write_bytes(b'1')
-    (tmp_path / 'epoch_2.pth').write_bytes(b'2')
-    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_2.pth'))
-    assert ablate._checkpoint(str(tmp_path), 'last') == str(tmp_path / 'epoch_2.pth')
-    assert ablate._checkpoint(str(tmp_path), 'best') == str(tmp_path / 'epoch_2.pth')  # fallback
-    (tmp_path / 'best_abs_rel_epoch_1.pth').write_bytes(b'b')
-    assert ablate._checkpoint(str(tmp_path), 'best') == str(tmp_path / 'best_abs_rel_epoch_1.pth')
+    with pytest.raises(SystemExit) as err:
+        cli.run(ablate.main, [str(grid), '--dry-run', '--cfg-options', 'train_cgf.max_epochs=1'],
+                prog='ablate.py')
+    assert err.value.code == 2
+    assert capsys.readouterr().err.startswith('ablate.py: error: --cfg-options')
 
 
 @pytest.mark.parametrize('grid', sorted((QUICKSTART.parents[1] / 'grids').glob('*.py')),
@@ -143,41 +111,3 @@ def test_shipped_grids_validate(load_tool, tmp_path, grid):
     ablate = load_tool('tools/ablate.py')
     out = ablate.main([str(grid), '--dry-run', '--work-dir', str(tmp_path)])
     assert out['runs'] and not any(tmp_path.iterdir())
-
-
-#: Rows of the paper's ablation tables, as the shipped grids must expand them (paper config and
-#: demo config alike).
-PAPER_TABLES = {'table4_modules': 5, 'table5_modalities': 3, 'table9_backbones': 10,
-                'table11_maps': 3, 'table12_classes': 4}
-
-
-@pytest.mark.parametrize('table', sorted(PAPER_TABLES))
-def test_paper_tables_expand_to_their_rows(load_tool, table):
-    """Each paper table is a grid on the paper config and one on the demo config."""
-    ablate = load_tool('tools/ablate.py')
-    grids = QUICKSTART.parents[1] / 'grids'
-    paper = ablate.load_grid(str(grids / f'{table}.py'))
-    demo = ablate.load_grid(str(grids / f'{table}_demo.py'))
-    assert paper['base'].endswith('tr2m_da_s.py') and demo['base'].endswith('tr2m_synthetic.py')
-    rows = PAPER_TABLES[table]
-    assert len(ablate.expand_runs(paper)) == rows
-    assert len(ablate.expand_runs(demo)) == (4 if table == 'table9_backbones' else rows)
-    if table == 'table4_modules':  # cumulative: each row switches on one more part
-        runs = ablate.expand_runs(demo)
-        assert [r['overrides']['model.soc'] is None for r in runs] == [True] * 3 + [False] * 2
-        assert runs[0]['overrides']['model.scale_head.global_pool'] is True
-
-
-def test_zip_allows_a_value_in_several_rows(load_tool, tmp_path):
-    ablate = load_tool('tools/ablate.py')
-    grid = tmp_path / 'rows.py'
-    grid.write_text(f"base = {str(QUICKSTART)!r}\nmode = 'zip'\n"
-                    "grid = {'model.loss_silog.form': ['paper', 'paper'], "
-                    "'model.soc': [None, dict(type='ScaleOrientedContrast')]}\n")
-    runs = ablate.expand_runs(ablate.load_grid(str(grid)))
-    assert [r['name'] for r in runs] == ['form=paper__soc=none',
-                                         'form=paper__soc=ScaleOrientedContrast']
-    grid.write_text(f"base = {str(QUICKSTART)!r}\n"
-                    "grid = {'model.loss_silog.form': ['paper', 'paper']}\n")
-    with pytest.raises(SystemExit, match='repeated values'):  # product: a repeat is a typo
-        ablate.load_grid(str(grid))

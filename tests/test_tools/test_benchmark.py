@@ -1,14 +1,10 @@
 """``tools/analysis_tools/benchmark.py`` on the quickstart config with tiny counts: the JSON
-keys its ``--help`` documents, and the pairwise SOC reference against ``soc_loss``."""
+keys its ``--help`` documents (the library: ``tests/test_analysis/``); ``get_flops.py``."""
 import json
 import re
 from pathlib import Path
 
 import pytest
-import torch
-
-from tr2m.engine.benchmark import make_batch, soc_inputs, soc_loss_pairwise
-from tr2m.models.losses import soc_loss
 
 QUICKSTART = Path(__file__).resolve().parents[2] / 'configs' / 'quickstart' / 'tr2m_synthetic.py'
 PHASE = {'wall_ms', 'cpu_ms', 'images_per_s', 'wall_ms_all', 'repeats', 'warmup'}
@@ -64,35 +60,6 @@ def test_json_keys_as_documented(report):
     for key in list(r) + list(r['cache']) + list(r['soc']) + list(r['ratios']):
         assert re.search(rf'\b{key}\b', documented), key
     assert 'train from cache' in text  # the table precedes the JSON
-
-
-def test_captions_differ_every_step():
-    a, b = make_batch(2, (14, 14), step=0), make_batch(2, (14, 14), step=1)
-    captions = [s.caption for s in a['data_samples'] + b['data_samples']]
-    assert len(set(captions)) == 4
-
-
-@pytest.mark.parametrize('reduction,temperature', [('sum', 1.0), ('mean', 0.5)])
-def test_pairwise_reference_equals_soc_loss(reduction, temperature):
-    q, k, q_cls, k_cls = soc_inputs(2, (5, 6), keys=2, dim=8, classes=4)
-    fast = soc_loss(q, k, q_cls, k_cls, reduction, temperature, num_classes=4)
-    ref = soc_loss_pairwise(q, k, q_cls, k_cls, 4, reduction, temperature)
-    torch.testing.assert_close(fast, ref, atol=1e-6, rtol=1e-6)
-    g_fast, = torch.autograd.grad(fast, q)
-    g_ref, = torch.autograd.grad(ref, q)
-    torch.testing.assert_close(g_fast, g_ref, atol=1e-6, rtol=1e-5)
-
-
-def test_input_shape_from_pipelines(load_tool):
-    bench = load_tool('tools/analysis_tools/benchmark.py')
-    assert bench.pipeline_shape([dict(type='LoadRGBImage'),
-                                 dict(type='Resize', scale=(480, 640), size_divisor=14)]) == \
-        (476, 644)
-    assert bench.pipeline_shape([dict(type='Resize', scale=(480, 640)),
-                                 dict(type='RandomCrop', crop_size=(416, 544))]) == (416, 544)
-    assert bench.pipeline_shape([dict(type='KBCrop'), dict(
-        type='Resize', scale=(352, 1216), keep_ratio=True, size_divisor=14)]) == (350, 1218)
-    assert bench.pipeline_shape([dict(type='LoadRGBImage')]) is None
 
 
 def test_get_flops_rows_sum_to_total(load_tool, tiny_config, capsys, monkeypatch):

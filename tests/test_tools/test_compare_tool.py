@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tr2m.utils.errors import ArgumentError
+
 REPO = Path(__file__).resolve().parents[2]
 DEMO = str(REPO / 'configs' / 'compare' / 'demo.py')
 DATASETS = ['synthetic_indoor', 'synthetic_outdoor', 'synthetic_endoscopic', 'all']
@@ -76,9 +78,11 @@ def test_finished_methods_are_reused_and_failures_recorded(demo_run, synthetic_r
         compare.main([DEMO, '--work-dir', str(work), '--methods', 'TR2M', '--checkpoint',
                       'TR2M=/no/such.pth', '--cfg-options', *_options(synthetic_root)])
     assert 'checkpoint not found: /no/such.pth' in (work / 'demo' / 'comparison.md').read_text()
-    with pytest.raises(SystemExit, match='METHOD=CKPT'):
+    with pytest.raises(ArgumentError, match='METHOD=CKPT'):
         compare.main([DEMO, '--checkpoint', 'Nobody=x.pth'])
-    with pytest.raises(SystemExit, match="unknown \\['Nobody'\\]"):
+    with pytest.raises(ArgumentError, match='METHOD=CKPT'):
+        compare.main([DEMO, '--checkpoint', 'TR2M'])
+    with pytest.raises(ArgumentError, match="unknown \\['Nobody'\\]"):
         compare.main([DEMO, '--methods', 'Nobody'])
     dry = compare.main([DEMO, '--dry-run'])  # all ten methods merge, every key exists
     assert len(dry['configs']) == 10

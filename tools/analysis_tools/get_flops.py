@@ -136,7 +136,7 @@ def main(argv=None):
     import torch
     from mmengine.registry import DefaultScope
 
-    from tr2m.engine.benchmark import make_batch
+    from tr2m.analysis.benchmark import make_batch
     from tr2m.models.pretrained import RANDOM_INIT_ENV
     from tr2m.registry import MODELS
     from tr2m.utils import register_all_modules
@@ -145,7 +145,7 @@ def main(argv=None):
     if not args.pretrained:
         os.environ.setdefault(RANDOM_INIT_ENV, '1')
     register_all_modules()
-    cfg = load_config(args.config, args.cfg_options, feature_cache=False)
+    cfg = load_config(args.config, args.cfg_options)
     torch.manual_seed((cfg.get('randomness') or {}).get('seed') or 0)
     with DefaultScope.overwrite_default_scope('tr2m'):
         model = MODELS.build(cfg.model.to_dict())

@@ -129,16 +129,15 @@ def read_config(path: str) -> Config:
             from err
 
 
-
 def load_config(config: Union[str, Config], cfg_options: Optional[Dict[str, Any]] = None,
-                work_dir: Optional[str] = None, launcher: str = 'none',
-                feature_cache: bool = True) -> Config:
+                work_dir: Optional[str] = None, launcher: str = 'none') -> Config:
     """Read a config (a path, or a ``Config`` that is copied), apply strict overrides, and
     settle ``work_dir`` and ``launcher``.
 
     ``work_dir`` wins over the config's; without either it is ``work_dirs/<config name>``.
-    A config with ``cache=dict(root=...)`` is switched to frozen-feature cache mode
-    (:func:`tr2m.engine.feature_cache.apply_feature_cache`) unless ``feature_cache=False``.
+    The config is returned as written: a config with ``cache=dict(root=...)`` trains from the
+    frozen-feature cache once :func:`tr2m.cache.apply_feature_cache` has switched it (what
+    ``tools/train.py`` and ``tools/test.py`` do after loading).
 
     Raises:
         MissingFileError: the config file does not exist (a ``FileNotFoundError``).
@@ -157,10 +156,6 @@ def load_config(config: Union[str, Config], cfg_options: Optional[Dict[str, Any]
     elif cfg.get('work_dir') is None:
         name = osp.basename(cfg.filename) if cfg.filename else 'config'
         cfg.work_dir = osp.join('work_dirs', osp.splitext(name)[0])
-    if feature_cache and cfg.get('cache'):
-        from tr2m.engine.feature_cache import apply_feature_cache  # the config's cache mode
-
-        apply_feature_cache(cfg)
     return cfg
 
 

@@ -1,10 +1,10 @@
 from .base import BaseTransform
 from .formatting import PackDepthInputs
 from .geometric import CenterCrop, KBCrop, RandomCrop, RandomFlip, RandomRotate, Resize
-from .loading import LoadCachedFeatures, LoadCaption, LoadDepth, LoadRelativeDepth, LoadRGBImage
+from .loading import LoadCaption, LoadDepth, LoadRelativeDepth, LoadRGBImage
 
 __all__ = [
     'BaseTransform',
     'LoadRGBImage', 'LoadDepth', 'LoadRelativeDepth', 'LoadCaption', 'Resize', 'RandomFlip',
-    'RandomCrop', 'RandomRotate', 'KBCrop', 'CenterCrop', 'PackDepthInputs', 'LoadCachedFeatures'
+    'RandomCrop', 'RandomRotate', 'KBCrop', 'CenterCrop', 'PackDepthInputs'
 ]

@@ -13,8 +13,7 @@ from tr2m.models.depthers.base import (
     build_module,
     relative_inverse_depth,
 )
-from tr2m.models.encoders.text_base import TextEmbedding, stack_embeddings
-from tr2m.models.layers.precision import autocast_off
+from tr2m.models.encoders.text_base import TextEmbedding
 from tr2m.registry import MODELS
 
 #: Salt of the seed the frozen components are built with (see :func:`frozen_build_rng`).
@@ -25,10 +24,11 @@ FROZEN_SEED_SALT = 0x9E3779B97F4A7C15
 def frozen_build_rng():
     """Build frozen components on a forked CPU RNG, seeded from ``torch.initial_seed()``.
 
-    The trainable parts then start from the same RNG state whether the frozen models are built
-    (or which ones are): a run that reads the frozen outputs from the feature cache initialises
-    the neck and heads exactly as a run that computes them. Random frozen weights (tests, the
-    demo) depend only on the seed, so the cache tool rebuilds the very weights training uses.
+    The trainable parts then start from the same RNG state whatever the frozen components are:
+    a run that reads the frozen outputs from the feature cache (whose readers stand in for the
+    frozen models) initialises the neck and heads exactly as a run that computes them. Random
+    frozen weights (tests, the demo) depend only on the seed, so the cache tool rebuilds the
+    very weights training uses.
     """
     with torch.random.fork_rng(devices=[]):
         torch.default_generator.manual_seed(
@@ -62,12 +62,16 @@ class TR2M(BaseDepther):
     contrasts the neck's output and keeps the EMA copy of the neck; the frozen encoders run
     once per step (the call graph: :class:`~tr2m.models.depthers.base.BaseDepther`).
 
+    The frozen components have one contract whether they compute or read their outputs (the
+    feature cache replaces them by the readers of :mod:`tr2m.cache.readers`, which report the
+    encoder widths from the cache's metadata; a sample the cache does not hold is an error).
+
     Args:
         relative_depth (dict | nn.Module): frozen relative inverse-depth model,
             ``(images, data_samples) -> (B, 1, H, W)``. Skipped when every sample carries a
             precomputed ``rel_depth``.
-        image_encoder (dict | nn.Module): frozen, ``images -> (B, D, h, w)`` (it also gives the
-            attention queries, so every variant needs it).
+        image_encoder (dict | nn.Module): frozen, ``(images, data_samples) -> (B, D, h, w)``
+            (it also gives the attention queries, so every variant needs it).
         text_encoder (dict | nn.Module, optional): frozen, ``captions -> TextEmbedding``; None
             for image-only models.
         neck (dict | nn.Module): fusion, ``(img_feats, text) -> (B, D, h, w)``. Its
@@ -84,36 +88,24 @@ class TR2M(BaseDepther):
             ``dict(type='ScaleOrientedContrast', feature='neck', ...)``; None trains without
             ``L_soc``. Defaults to None (the configs set it).
         data_preprocessor (dict, optional): defaults to ``DepthDataPreprocessor``.
-        cache (dict, optional): frozen-feature cache mode (set by
-            :func:`~tr2m.datasets.feature_cache.apply_feature_cache` from a config's
-            ``cache=dict(root=...)``): the frozen models are not built; each sample carries
-            ``rel_depth``, ``img_feats`` ``(D, h, w)`` and ``text_pooled`` ``(D',)`` (and
-            ``text_tokens`` ``(T, D')`` for ``text_tokens='all'``) from the cache, and the
-            encoder widths come from the cache's metadata: ``dict(root=..., widths=dict(
-            image=D, text=D', text_tokens=D'), text_tokens=bool)``. Defaults to None.
     """
 
     def __init__(self, relative_depth, image_encoder, neck, scale_head=None, shift_head=None,
                  text_encoder=None, loss_silog: Optional[dict] = None,
                  loss_pseudo: Optional[dict] = None, loss_smooth: Optional[dict] = None,
                  soc: Union[dict, nn.Module, None] = None,
-                 data_preprocessor: Optional[dict] = None, cache: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if scale_head is None and shift_head is None:
             raise ValueError('TR2M needs at least one of scale_head and shift_head')
-        self.feature_cache = dict(cache) if cache is not None else None
-        if self.feature_cache is None:
-            with frozen_build_rng():
-                self.relative_depth = build_module(relative_depth)
-                self.image_encoder = build_module(image_encoder)
-                self.text_encoder = build_module(text_encoder)
-            widths = dict(image=self.image_encoder.out_channels,
-                          text=getattr(self.text_encoder, 'out_channels', None),
-                          text_tokens=getattr(self.text_encoder, 'token_channels', None))
-        else:  # the frozen outputs come with the samples; the frozen models are never built
-            self.relative_depth = self.image_encoder = self.text_encoder = None
-            widths = self._cache_widths(self.feature_cache, text_encoder is not None)
+        with frozen_build_rng():
+            self.relative_depth = build_module(relative_depth)
+            self.image_encoder = build_module(image_encoder)
+            self.text_encoder = build_module(text_encoder)
+        widths = dict(image=self.image_encoder.out_channels,
+                      text=getattr(self.text_encoder, 'out_channels', None),
+                      text_tokens=getattr(self.text_encoder, 'token_channels', None))
         self.frozen_widths = widths
         text_channels = widths['text']
         if isinstance(neck, dict) and neck.get('text_tokens') == 'all':
@@ -127,11 +119,6 @@ class TR2M(BaseDepther):
         wants_tokens = uses_text and getattr(self.neck, 'text_tokens', 'pooled') == 'all'
         if self.text_encoder is not None and hasattr(self.text_encoder, 'keep_tokens'):
             self.text_encoder.keep_tokens = wants_tokens  # pooled-only captions otherwise
-        if (self.feature_cache is not None and wants_tokens
-                and not self.feature_cache.get('text_tokens')):
-            raise ValueError(f"the neck attends over every text token (text_tokens='all') but "
-                             f"the feature cache {self.feature_cache.get('root')!r} holds pooled "
-                             'caption embeddings only; rebuild it with this config')
         width = self.neck.out_channels
         self.scale_head = build_module(self._fill_channels(scale_head, in_channels=width))
         self.shift_head = build_module(self._fill_channels(shift_head, in_channels=width))
@@ -142,18 +129,6 @@ class TR2M(BaseDepther):
         self.loss_pseudo = build_module(loss_pseudo)
         self.loss_smooth = build_module(loss_smooth)
         self.attach_soc(soc)  # L_soc: contrasts the neck's output, keeps an EMA copy of the neck
-
-    @staticmethod
-    def _cache_widths(cache: dict, has_text: bool) -> Dict[str, Optional[int]]:
-        widths = cache.get('widths')
-        if not isinstance(widths, dict) or not widths.get('image'):
-            raise ValueError(f"TR2M(cache=...) needs the cache's encoder widths "
-                             f"(cache['widths']['image'], ...); got {cache!r}. Configs get them "
-                             "from the cache's metadata through cache=dict(root=...)")
-        return dict(image=int(widths['image']),
-                    text=int(widths['text']) if has_text and widths.get('text') else None,
-                    text_tokens=(int(widths['text_tokens'])
-                                 if has_text and widths.get('text_tokens') else None))
 
     @staticmethod
     def _fill_channels(cfg, **defaults):
@@ -168,12 +143,9 @@ class TR2M(BaseDepther):
     # ---- shared forward ----------------------------------------------------------------
     def frozen_features(self, inputs: Tensor, data_samples: Optional[SampleList]
                         ) -> FrozenFeatures:
-        """Everything the frozen models give, without gradients: ``Dr`` (precomputed by the
-        pipeline when every sample carries it, else from the frozen model), image tokens and
-        the caption embedding. In cache mode all three come with the samples (float16/int8 on
-        disk, float32 here); a sample without them is an error, the models never run."""
-        if self.feature_cache is not None:
-            return self._cached_features(inputs, data_samples)
+        """Everything the frozen components give, without gradients: ``Dr`` (precomputed by
+        the pipeline when every sample carries it, else from the frozen model), image tokens
+        and the caption embedding (computed, or read from the feature cache)."""
         rel, img_feats = self.frozen_image_features(inputs, data_samples)
         text = None
         if self.text_encoder is not None:
@@ -187,36 +159,8 @@ class TR2M(BaseDepther):
         (what ``tools/cache_features.py`` stores per sample and view)."""
         rel = relative_inverse_depth(self.relative_depth, inputs, data_samples)
         with torch.no_grad():
-            img_feats = self.image_encoder(inputs)
+            img_feats = self.image_encoder(inputs, data_samples)
         return rel, img_feats
-
-    def _cached_features(self, inputs: Tensor, data_samples: Optional[SampleList]
-                         ) -> FrozenFeatures:
-        where = f"the feature cache {self.feature_cache.get('root')!r}"
-        has_text = self.frozen_widths['text'] is not None
-        for s in data_samples or [None]:
-            missing = ['img_feats'] if s is None or 'img_feats' not in s else []
-            if has_text and (s is None or 'text_pooled' not in s):
-                missing.append('text_pooled')
-            if missing:
-                path = None if s is None else s.metainfo.get('img_path')
-                raise ValueError(f'TR2M runs from {where} but sample {path} carries no cached '
-                                 f'{missing}: its pipeline must end with LoadCachedFeatures '
-                                 '(configs get it from cache=dict(root=...))')
-        rel = relative_inverse_depth(None, inputs, data_samples)
-        with autocast_off():  # float16 storage; CPU autocast refuses to stack it
-            img_feats = torch.stack([s.img_feats for s in data_samples]).to(inputs.device)
-        img_feats = img_feats.float()
-        text = None
-        if has_text:
-            pooled = [s.text_pooled for s in data_samples]
-            tokens = ([s.text_tokens for s in data_samples]
-                      if self.feature_cache.get('text_tokens')
-                      and all('text_tokens' in s for s in data_samples) else None)
-            emb = stack_embeddings(pooled, tokens, self.frozen_widths['text_tokens'] or 0)
-            text = TextEmbedding(emb.pooled.to(inputs.device).float(),
-                                 emb.tokens.to(inputs.device).float(), emb.mask.to(inputs.device))
-        return FrozenFeatures(rel, img_feats, text)
 
     def rescale_maps(self, feats: Tensor, size: Tuple[int, int]) -> Tuple[Tensor, Tensor]:
         """Scale map ``A`` and shift map ``B`` ``(B, 1, H, W)`` from fused features."""

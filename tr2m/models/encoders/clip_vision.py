@@ -98,7 +98,9 @@ class CLIPVisionEncoder(FrozenMixin, BaseModule):
         """The toy preset of the same family, for CPU tests."""
         return 'tiny'
 
-    def forward(self, images: Tensor) -> Tensor:
+    def forward(self, images: Tensor, data_samples=None) -> Tensor:
+        """Patch tokens ``(B, D, h, w)`` of images ``(B, 3, H, W)`` in [0, 1]; ``data_samples``
+        is unused (the frozen-model call ``(images, data_samples) -> features``)."""
         size = (self.image_size, self.image_size)
         up = self.image_size ** 2 > images.shape[-2] * images.shape[-1]
         x = normalize(resize_to(images, size, 'bicubic' if up else 'bilinear'),

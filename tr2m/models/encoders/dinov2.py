@@ -74,7 +74,9 @@ class DINOv2Encoder(FrozenMixin, BaseModule):
         if frozen:
             self.freeze()
 
-    def forward(self, images: Tensor) -> Tensor:
+    def forward(self, images: Tensor, data_samples=None) -> Tensor:
+        """Patch tokens ``(B, D, h, w)`` of images ``(B, 3, H, W)`` in [0, 1]; ``data_samples``
+        is unused (the frozen-model call ``(images, data_samples) -> features``)."""
         h, w = images.shape[-2:]
         size = fit_size(h, w, self.patch_size, self.input_size)
         x = normalize(resize_to(images, size), IMAGENET_MEAN, IMAGENET_STD)

@@ -1,5 +1,5 @@
-"""tr2m/apis/compare.py: comparison files, the merged config of each method, where its
-weights come from, and the table (markdown + CSV) with each row's protocol."""
+"""tr2m/analysis/compare.py and compare_table.py: comparison files, the merged config of each
+method, where its weights come from, and the table (markdown + CSV) with each row's protocol."""
 import csv
 import io
 import json
@@ -7,15 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tr2m.apis.compare import (
+from tr2m.analysis.compare import load_compare_spec, method_config, weights_summary
+from tr2m.analysis.compare_table import (
     csv_table,
-    load_compare_spec,
     markdown_table,
-    method_config,
     protocol_text,
     result_rows,
     summarise,
-    weights_summary,
 )
 from tr2m.utils import register_all_modules
 from tr2m.utils.errors import ConfigError, MissingFileError, UserError

@@ -1,11 +1,9 @@
-"""Frozen-feature cache: what it is keyed on, which pipelines it can serve, and cache mode.
+"""What the frozen-feature cache is keyed on, and which pipelines it can serve.
 
 TR2M's frozen models (relative depth, image encoder, text encoder) give the same output for a
 given image and caption in every epoch, and they are ~3/4 of a training step. The cache stores
-their outputs once (``tools/cache_features.py``, :mod:`tr2m.engine.feature_cache_builder`);
-a config with ``cache = dict(root=...)`` then trains and tests from it: the frozen models are
-never built (:func:`apply_feature_cache`), each sample's pipeline ends with
-``LoadCachedFeatures``, and the model takes the encoder widths from the cache's metadata.
+their outputs once (``tools/cache_features.py``, :mod:`tr2m.cache.builder`); a config with
+``cache = dict(root=...)`` then trains and tests from it (:mod:`tr2m.cache.mode`).
 
 Keys (what must match for a cached value to be used):
 
@@ -38,8 +36,8 @@ import os
 import os.path as osp
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from tr2m.datasets.feature_store import CACHE_FORMAT, read_json
-from tr2m.utils.errors import ConfigError, DataError, MissingFileError
+from tr2m.cache.store import CACHE_FORMAT
+from tr2m.utils.errors import ConfigError
 
 FROZEN_KEYS = ('relative_depth', 'image_encoder', 'text_encoder')
 #: Keys of a frozen component's config that do not change what it outputs.
@@ -60,8 +58,8 @@ UNCACHEABLE_TRANSFORMS = {
                   "of the full image's; use a deterministic Resize/CenterCrop in the cached "
                   'config, or train without the cache',
 }
+#: Dataloaders whose datasets a cache covers by default.
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
-CACHE_FILE = 'cache.json'
 
 
 # ---- canonical forms and differences ---------------------------------------------------------
@@ -177,7 +175,8 @@ def _plain(node: Any) -> Any:
 
 
 # ---- pipelines, parts ------------------------------------------------------------------------
-def _type_name(t: Any) -> str:
+def type_name(t: Any) -> str:
+    """The registered type name of a config dict (or of a built object)."""
     name = t.get('type') if isinstance(t, dict) else type(t).__name__
     return name if isinstance(name, str) else getattr(name, '__name__', repr(name))
 
@@ -201,7 +200,7 @@ def pipeline_views(pipeline: Sequence[Any], where: str,
     """
     steps, views, flips = [], [False], 0
     for t in pipeline:
-        name = _type_name(t)
+        name = type_name(t)
         if name in NOT_INPUT_TRANSFORMS:
             continue
         if name == 'RandomFlip':
@@ -241,8 +240,9 @@ def dataset_leaves(dataset_cfg: Any) -> List[dict]:
 
 
 def describe_dataset(leaf: dict) -> str:
+    """``Type(split=..., ann_file=..., data_root=...)`` of a dataset config, for messages."""
     bits = [f'{k}={leaf[k]!r}' for k in ('split', 'ann_file', 'data_root') if leaf.get(k)]
-    return f"{_type_name(leaf)}({', '.join(bits)})"
+    return f"{type_name(leaf)}({', '.join(bits)})"
 
 
 def part_spec(leaf: dict, deterministic: Sequence[str] = ()) -> dict:
@@ -252,7 +252,7 @@ def part_spec(leaf: dict, deterministic: Sequence[str] = ()) -> dict:
     steps, views = pipeline_views(leaf.get('pipeline') or [], describe_dataset(leaf),
                                   deterministic)
     preprocess = dict(transforms=steps, views=views)
-    return dict(id=f'{_type_name(leaf)}-{digest([identity, preprocess])[:12]}',
+    return dict(id=f'{type_name(leaf)}-{digest([identity, preprocess])[:12]}',
                 identity=identity, identity_digest=digest(identity), preprocess=preprocess,
                 views=views, dataset=describe_dataset(leaf))
 
@@ -274,29 +274,6 @@ def cache_spec(cfg) -> Optional[dict]:
     return spec
 
 
-def read_cache_meta(root: str, config_name: str = 'CONFIG') -> dict:
-    """``cache.json`` of a cache root; a missing one says how to build it."""
-    path = osp.join(root, CACHE_FILE)
-    if not osp.isfile(path):
-        raise MissingFileError(f'no feature cache at {root} ({CACHE_FILE} missing): build it '
-                               f'with python tools/cache_features.py {config_name}')
-    meta = read_json(path, 'feature-cache metadata')
-    if meta.get('format') != CACHE_FORMAT:
-        raise DataError(f'{path}: cache format {meta.get("format")}, this tr2m reads format '
-                        f'{CACHE_FORMAT}; rebuild it with tools/cache_features.py')
-    return meta
-
-
-def check_frozen(meta: dict, cfg, root: str) -> None:
-    """Refuse a config whose frozen models or their input differ from the cache's."""
-    diff = describe_diff(meta['frozen'], canonical(frozen_fingerprint(cfg)))
-    if diff:
-        raise ConfigError(
-            f'config {getattr(cfg, "filename", None) or "<config>"} does not match the feature '
-            f'cache {root}: the frozen models differ ({"; ".join(diff)}). Rebuild the cache '
-            'for this config (tools/cache_features.py CONFIG --out NEW_ROOT) or use its config')
-
-
 def plan_parts(cfg, loaders: Sequence[str] = LOADERS,
                deterministic: Sequence[str] = ()) -> List[Tuple[str, dict, dict]]:
     """``(loader, leaf config, part spec)`` of every dataset of the given loaders."""
@@ -308,50 +285,6 @@ def plan_parts(cfg, loaders: Sequence[str] = LOADERS,
         for leaf in dataset_leaves(node.get('dataset')):
             out.append((loader, leaf, part_spec(leaf, deterministic)))
     return out
-
-
-def apply_feature_cache(cfg):
-    """Switch a config with ``cache=dict(root=...)`` to cache mode, in place; returns it.
-
-    Checks the frozen fingerprint and every dataset's part (present, complete, same
-    preprocessing), then sets ``model.cache`` (root, encoder widths, whether caption tokens are
-    stored) and appends ``LoadCachedFeatures`` to each dataset's pipeline. A config without
-    ``cache`` is returned unchanged.
-
-    Raises:
-        MissingFileError: no cache at the root. ConfigError: frozen models or preprocessing
-        differ (the message lists what), or a dataset is not cached. DataError: a part is
-        incomplete.
-    """
-    spec = cache_spec(cfg)
-    if spec is None:
-        return cfg
-    root = osp.abspath(spec['root'])
-    name = getattr(cfg, 'filename', None) or 'CONFIG'
-    meta = read_cache_meta(root, name)
-    check_frozen(meta, cfg, root)
-    parts = meta.get('parts') or {}
-    for loader, leaf, p in plan_parts(cfg, deterministic=spec['deterministic_transforms']):
-        entry = parts.get(p['id'])
-        if entry is None:
-            same = [e for e in parts.values() if e.get('identity_digest') == p['identity_digest']]
-            if same:
-                diff = describe_diff(same[0]['preprocess'], canonical(p['preprocess']))
-                raise ConfigError(
-                    f'{p["dataset"]} ({loader}): its preprocessing differs from the feature '
-                    f'cache {root} ({"; ".join(diff)}); rebuild the cache for this config')
-            raise ConfigError(f'{p["dataset"]} ({loader}) is not in the feature cache {root}; '
-                              f'build it with python tools/cache_features.py {name}')
-        if not entry.get('complete'):
-            raise DataError(f'{p["dataset"]} ({loader}): its part {p["id"]} of the feature cache '
-                            f'{root} is incomplete; rerun tools/cache_features.py {name}')
-        pipeline = leaf['pipeline']
-        if not any(_type_name(t) == 'LoadCachedFeatures' for t in pipeline):
-            pipeline.append(dict(type='LoadCachedFeatures', folder=osp.join(root, p['id']),
-                                 data_root=leaf.get('data_root') or ''))
-    cfg.model['cache'] = dict(root=root, widths=dict(meta['widths']),
-                              text_tokens=bool(meta.get('text_tokens')))
-    return cfg
 
 
 def default_cache_root(cfg) -> str:

@@ -1,5 +1,6 @@
-"""Comparison tables: several methods on the same test sets, one table that states the
-protocol and the weights of every entry (``tools/analysis_tools/compare.py`` is the CLI).
+"""Comparisons: several methods on the same test sets, one table that states the protocol and
+the weights of every entry (``tools/analysis_tools/compare.py`` is the CLI; the table itself is
+:mod:`tr2m.analysis.compare_table`).
 
 A comparison file is Python, like an ablation grid::
 
@@ -24,32 +25,41 @@ trained: alignment and metric baselines), ``'train'`` (train it here with ``tool
 test the last checkpoint) or a checkpoint path.
 """
 import copy
-import csv
 import functools
-import hashlib
 import inspect
-import io
-import json
+import os
 import os.path as osp
+import re
 import runpy
 import sys
+import time
+import traceback
 from collections import OrderedDict
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, Optional
 
 from mmengine.config import Config
 
-from tr2m.evaluation.functional import BOUNDARY_KEYS, METRIC_KEYS
+from tr2m.analysis.compare_table import summarise
+from tr2m.analysis.runs import (
+    find_checkpoint,
+    finished_entry,
+    name_runners,
+    options_dict,
+    release_memory,
+    test_file,
+    train_file,
+    write_entry,
+)
+from tr2m.apis.runs import config_hash
 from tr2m.models.pretrained import random_init_requested
 from tr2m.utils.config import merge_options_strict
-from tr2m.utils.errors import ConfigError, MissingFileError
+from tr2m.utils.errors import ArgumentError, ConfigError, MissingFileError
 
 #: Top-level names a comparison file may define.
 SPEC_KEYS = ('test_set', 'train_set', 'evaluator', 'options', 'methods')
 #: Keys of one method entry.
 METHOD_KEYS = ('config', 'checkpoint', 'options', 'note')
-#: Protocol fields copied into every row of the table (from ``DepthMetric.protocol_summary``).
-PROTOCOL_FIELDS = ('count', 'crop', 'crop_convention', 'min_depth', 'max_depth', 'units',
-                   'alignment', 'aggregation', 'caption_index')
+_UNSAFE = re.compile(r'[^A-Za-z0-9._=+-]+')
 
 
 def _resolve(path: str, spec_path: str, what: str) -> str:
@@ -154,11 +164,6 @@ def method_config(spec: dict, name: str, cli_options: Optional[dict] = None) -> 
     return cfg
 
 
-def config_hash(cfg: Config) -> str:
-    """The 12-hex-digit hash ``tools/test.py`` records for a config."""
-    return hashlib.sha1(cfg.pretty_text.encode()).hexdigest()[:12]
-
-
 def _default_pretrained(type_name: Optional[str], frozen_only: bool) -> Any:
     """The ``pretrained`` default of a registered component, or a sentinel when it has none.
 
@@ -219,100 +224,102 @@ def weights_summary(model_cfg: dict, checkpoint: str) -> str:
     return '; '.join(parts) or 'no pretrained component'
 
 
-def result_rows(method: str, entry: dict) -> List[dict]:
-    """Table rows of one method: one per dataset (and ``'all'`` when there are several).
+# ---- running -----------------------------------------------------------------------------------
+def run_method(name: str, cfg: Config, checkpoint: str, run_dir: str, rerun: bool) -> dict:
+    """Train (when asked) and test one method in ``run_dir``; returns its entry (a failing
+    method is recorded with its error, not raised)."""
+    os.makedirs(run_dir, exist_ok=True)
+    record = osp.join(run_dir, 'run.json')
+    digest = config_hash(cfg)
+    old = None if rerun else finished_entry(record, config_hash=digest,
+                                            requested_checkpoint=checkpoint)
+    if old is not None:
+        return dict(old, status='reused')
+    cfg.work_dir = run_dir
+    test_options = name_runners(cfg, f'compare_{_UNSAFE.sub("_", name)[:60]}')
+    config_file = osp.join(run_dir, 'config.py')
+    cfg.dump(config_file)
+    entry = dict(method=name, config=config_file, config_hash=digest, status='failed',
+                 requested_checkpoint=checkpoint, checkpoint=None, result=None, error=None,
+                 weights=weights_summary(cfg.model.to_dict(), checkpoint),
+                 train_seconds=None, test_seconds=None)
+    try:
+        ckpt = checkpoint
+        if checkpoint == 'train':
+            t0 = time.time()
+            train_file(config_file, run_dir)
+            entry['train_seconds'] = round(time.time() - t0, 2)
+            ckpt = find_checkpoint(run_dir)  # the last one, never a best-on-test one
+            if ckpt is None:
+                raise RuntimeError(f'training wrote no checkpoint in {run_dir}')
+        entry['checkpoint'] = ckpt
+        t0 = time.time()
+        entry['result'] = test_file(config_file, ckpt, osp.join(run_dir, 'test'),
+                                    osp.join(run_dir, 'metrics.json'), options_dict(test_options))
+        entry['test_seconds'] = round(time.time() - t0, 2)
+        entry['status'] = 'ok'
+    except (Exception, SystemExit) as err:  # noqa: BLE001 - one failure must not stop the rest
+        entry['error'] = f'{type(err).__name__}: {err}'
+        traceback.print_exc()
+    finally:
+        release_memory()
+    write_entry(record, entry)
+    return entry
+
+
+def run_comparison(compare_file: str, work_dir: str = 'work_dirs/compare',
+                   checkpoints: Optional[Dict[str, str]] = None, methods=None,
+                   cli_options: Optional[dict] = None, rerun: bool = False,
+                   dry_run: bool = False, log: Callable[[str], None] = print) -> dict:
+    """Check every method's merged config, then run each and write ``comparison.md`` and
+    ``comparison.csv`` under ``work_dir/<file stem>/``.
 
     Args:
-        method (str): the method's name.
-        entry (dict): ``status``, ``weights``, ``checkpoint``, ``config``, ``config_hash``,
-            ``error`` and ``result`` (the JSON of ``tools/test.py --out``, or None).
+        compare_file (str): the comparison file.
+        work_dir (str): root folder. Defaults to 'work_dirs/compare'.
+        checkpoints (dict, optional): ``{method: checkpoint}`` replacing the file's.
+        methods (list, optional): run only these. Defaults to all, in file order.
+        cli_options (dict, optional): strict overrides for every method.
+        rerun (bool): run finished methods again. Defaults to False.
+        dry_run (bool): check and print, run nothing. Defaults to False.
+        log (callable): where progress lines go. Defaults to ``print``.
+
+    Returns:
+        dict: ``spec`` and ``configs`` for a dry run, else ``spec``, ``entries`` (per method,
+        with ``status``), ``rows``, ``markdown`` and ``csv``.
+
+    Raises:
+        MissingFileError, ConfigError: a mistake in the file or an override; ArgumentError: an
+        unknown method in ``checkpoints`` or ``methods``.
     """
-    base = dict(method=method, weights=entry.get('weights'), status=entry.get('status'),
-                checkpoint=entry.get('checkpoint'), config=entry.get('config'),
-                config_hash=entry.get('config_hash'), error=entry.get('error'))
-    result = entry.get('result')
-    if not result:
-        return [dict(base, dataset=None)]
-    metrics, protocol = result.get('metrics') or {}, result.get('protocol') or {}
-    keys = METRIC_KEYS + BOUNDARY_KEYS
-    rows = []
-    names = list(protocol) + (['all'] if len(protocol) > 1 else [])
-    for name in names:
-        prefix = f'{name}/' if len(protocol) > 1 and name != 'all' else ''
-        row = dict(base, dataset=name)
-        row.update({k: metrics.get(prefix + k) for k in keys if prefix + k in metrics})
-        proto = protocol.get(name) or {}
-        if name == 'all':
-            proto = dict(count=sum(p.get('count', 0) for p in protocol.values()))
-        row.update({k: proto.get(k) for k in PROTOCOL_FIELDS if k in proto})
-        if 'boundary' in proto:
-            row['boundary'] = json.dumps(proto['boundary'], sort_keys=True)
-        rows.append(row)
-    return rows
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f'{value:.4f}'
-    return '-' if value is None else str(value)
-
-
-def protocol_text(row: dict) -> str:
-    """One cell: alignment, crop and its convention, depth range and unit, aggregation."""
-    if row.get('dataset') == 'all':
-        return 'each dataset under its own protocol'
-    crop = row.get('crop') or 'none'
-    if row.get('crop_convention'):
-        crop = f'{crop} ({row["crop_convention"]})'
-    lo, hi = row.get('min_depth'), row.get('max_depth')
-    rng = f'{_fmt(lo) if lo is not None else 0}-{_fmt(hi) if hi is not None else "inf"}'
-    return (f'align={row.get("alignment", "-")}; crop={crop}; {rng} {row.get("units") or ""}; '
-            f'{row.get("aggregation", "-")}').replace('.0000', '')
-
-
-def markdown_table(spec: dict, rows: List[dict]) -> str:
-    """One markdown section per dataset: a row per method with its weights, metrics and
-    protocol; failed methods are listed at the end."""
-    keys = [k for k in METRIC_KEYS + BOUNDARY_KEYS[:1] if any(k in r for r in rows)]
-    lines = [f'# Comparison `{spec["name"]}`', '',
-             f'Test sets: `{osp.relpath(spec["test_set"])}`'
-             + (f', evaluator options `{spec["evaluator"]}`' if spec['evaluator'] else '')
-             + '. RANDOM marks components without pretrained weights: such a row measures '
-             'the code path, not the published model.', '']
-    datasets = []
-    for r in rows:
-        if r.get('dataset') and r['dataset'] not in datasets:
-            datasets.append(r['dataset'])
-    head = ['method', *keys, 'weights', 'protocol']
-    for name in datasets:
-        subset = [r for r in rows if r.get('dataset') == name]
-        counts = {r.get('count') for r in subset}
-        lines += [f'## {name} ({"/".join(str(c) for c in sorted(counts, key=str))} images)', '',
-                  '| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
-        for r in subset:
-            cells = [r['method'], *(_fmt(r.get(k)) for k in keys), _fmt(r.get('weights')),
-                     protocol_text(r)]
-            lines.append('| ' + ' | '.join(c.replace('|', '/') for c in cells) + ' |')
-        lines.append('')
-    failed = [r for r in rows if r.get('status') == 'failed']
-    if failed:
-        lines += ['## Failed', ''] + [f'- `{r["method"]}`: {r["error"]}' for r in failed] + ['']
-    return '\n'.join(lines)
-
-
-def csv_table(rows: List[dict]) -> str:
-    """Every row with every metric and protocol field as CSV text."""
-    fields = ['method', 'dataset', 'status', *METRIC_KEYS, *BOUNDARY_KEYS, *PROTOCOL_FIELDS,
-              'boundary', 'weights', 'checkpoint', 'config', 'config_hash', 'error']
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=fields, extrasaction='ignore', lineterminator='\n')
-    writer.writeheader()
-    for r in rows:
-        writer.writerow({k: r.get(k) for k in fields})
-    return out.getvalue()
-
-
-def summarise(spec: dict, entries: Dict[str, dict]) -> Dict[str, Any]:
-    """``rows``, ``markdown`` and ``csv`` of a finished comparison (``entries`` in order)."""
-    rows = [row for name, entry in entries.items() for row in result_rows(name, entry)]
-    return dict(rows=rows, markdown=markdown_table(spec, rows), csv=csv_table(rows))
+    spec = load_compare_spec(compare_file)
+    for method, ckpt in (checkpoints or {}).items():
+        if method not in spec['methods']:
+            raise ArgumentError(f'--checkpoint {method}={ckpt}: expected METHOD=CKPT with '
+                                f'METHOD one of {list(spec["methods"])}')
+        spec['methods'][method]['checkpoint'] = ckpt
+    names = list(methods or spec['methods'])
+    unknown = sorted(set(names) - set(spec['methods']))
+    if unknown:
+        raise ArgumentError(f'--methods: unknown {unknown}; known: {list(spec["methods"])}')
+    configs = {n: method_config(spec, n, cli_options) for n in names}  # checks every key
+    root = osp.join(work_dir, spec['name'])
+    log(f'comparison {spec["name"]}: {len(names)} methods on {spec["test_set"]}')
+    for n in names:
+        entry = spec['methods'][n]
+        log(f'  {n}: {entry["config"]} (checkpoint {entry["checkpoint"]})')
+    if dry_run:
+        return dict(spec=spec, configs=configs)
+    entries = {}
+    for i, n in enumerate(names):
+        log(f'[{i + 1}/{len(names)}] {n}')
+        entries[n] = run_method(n, configs[n], spec['methods'][n]['checkpoint'],
+                                osp.join(root, _UNSAFE.sub('_', n)), rerun)
+    table = summarise(spec, entries)
+    os.makedirs(root, exist_ok=True)
+    for ext, key in (('md', 'markdown'), ('csv', 'csv')):
+        with open(osp.join(root, f'comparison.{ext}'), 'w') as f:
+            f.write(table[key])
+    log(table['markdown'])
+    log(f'table: {osp.join(root, "comparison.md")}, {osp.join(root, "comparison.csv")}')
+    return dict(spec=spec, entries=entries, **table)

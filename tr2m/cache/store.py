@@ -1,6 +1,8 @@
 """On-disk format of the frozen-feature cache: one folder per dataset part, memory-mapped arrays.
 
-A *part* is one dataset (one leaf of a ``ConcatDataset``) under one preprocessing. Its folder::
+A cache root holds ``cache.json`` (format, frozen fingerprint, encoder widths, whether caption
+tokens are kept, and one entry per part, see :mod:`tr2m.cache.keys`) and one folder per *part*.
+A part is one dataset (one leaf of a ``ConcatDataset``) under one preprocessing. Its folder::
 
     part.json        what it holds: sample keys, views, dtype, widths, fingerprints, complete
     progress.json    committed chunks and the byte length of every data file (atomic replace)
@@ -41,6 +43,8 @@ from tr2m.utils.errors import DataError, MissingFileError
 CACHE_FORMAT = 1
 #: Storage of image tokens (relative depth and captions are always float16).
 STORAGE_DTYPES = ('float16', 'int8')
+#: Metadata file of a cache root.
+CACHE_FILE = 'cache.json'
 #: Columns of ``index.npy``.
 INDEX_COLUMNS = ('rel_offset', 'img_offset', 'H', 'W', 'h', 'w')
 _F16_MAX = float(np.finfo(np.float16).max)
@@ -99,10 +103,31 @@ def _write_json(path: str, obj: dict) -> None:
 
 
 def read_json(path: str, what: str) -> dict:
+    """A JSON file; a missing one is a :class:`MissingFileError` naming ``what``."""
     if not osp.isfile(path):
         raise MissingFileError(f'{what} not found: {path}')
     with open(path) as f:
         return json.load(f)
+
+
+def read_cache_meta(root: str, config_name: str = 'CONFIG') -> dict:
+    """``cache.json`` of a cache root; a missing one says how to build it, another format
+    version is refused."""
+    path = osp.join(root, CACHE_FILE)
+    if not osp.isfile(path):
+        raise MissingFileError(f'no feature cache at {root} ({CACHE_FILE} missing): build it '
+                               f'with python tools/cache_features.py {config_name}')
+    meta = read_json(path, 'feature-cache metadata')
+    if meta.get('format') != CACHE_FORMAT:
+        raise DataError(f'{path}: cache format {meta.get("format")}, this tr2m reads format '
+                        f'{CACHE_FORMAT}; rebuild it with tools/cache_features.py')
+    return meta
+
+
+def write_cache_meta(root: str, meta: dict) -> None:
+    """Replace ``cache.json`` of a cache root atomically."""
+    os.makedirs(root, exist_ok=True)
+    _write_json(osp.join(root, CACHE_FILE), meta)
 
 
 class PartWriter:
@@ -363,12 +388,19 @@ class PartReader:
 
     def text(self, caption: str) -> Tuple[np.ndarray, Optional[np.ndarray]]:
         """``(pooled float16 (D',), tokens float16 (T, D') or None)`` of a caption."""
+        found = self.find_text(caption)
+        if found is None:
+            raise DataError(f'caption {caption!r} is not in the feature cache part {self.folder} '
+                            '(captions changed since caching? rebuild the cache)')
+        return found
+
+    def find_text(self, caption: str) -> Optional[Tuple[np.ndarray, Optional[np.ndarray]]]:
+        """Like :meth:`text`, None when the part does not hold the caption."""
         m = self._open()
         h = caption_hash(caption)
         pos = int(np.searchsorted(m['hashes'], h))
         if pos >= len(m['hashes']) or m['hashes'][pos] != h:
-            raise DataError(f'caption {caption!r} is not in the feature cache part {self.folder} '
-                            '(captions changed since caching? rebuild the cache)')
+            return None
         row = int(m['order'][pos])
         d = int(self.text_width)
         pooled = np.array(m['pooled'][row * d:(row + 1) * d])

@@ -1,0 +1,76 @@
+"""The human-readable table of a benchmark result (``tr2m.analysis.benchmark.run_benchmark``)."""
+from tr2m.analysis.timing import optional
+
+
+def _line(name: str, p: dict) -> str:
+    mem = f", peak {p['peak_mem_mib']:.0f} MiB" if 'peak_mem_mib' in p else ''
+    return (f"{name:<26} {p['wall_ms']:10.1f} ms wall {p['cpu_ms']:10.1f} ms CPU "
+            f"{p['images_per_s']:8.2f} images/s{mem}")
+
+
+def _report_cache(c: dict) -> list:
+    w = c['weights'] or {}
+    opt = optional
+    return [_line(f"train from cache ({c['dtype']})", c),
+            f"  cache speed-up {c['speedup']:.2f}x wall, {c['speedup_cpu']:.2f}x CPU; first "
+            f"step: losses max rel. diff {c['first_step_max_rel_diff']:.1e}, gradients rel. "
+            f"diff {c['first_step_grad_rel_diff']:.1e}",
+            f"  after 3 steps: weights max |diff| {opt(w.get('max_abs_diff'))}, update rel. "
+            f"diff {opt(w.get('update_rel_diff'))} (initial weights max |diff| "
+            f"{opt(w.get('init_max_abs_diff'))})"]
+
+
+def _report_frozen(f: dict) -> list:
+    lines = ['', f"forward time per step, captions encoded every step "
+                 f"({f['step']['wall_ms']:.1f} ms wall):"]
+    for name, m in f['modules'].items():
+        lines.append(f"  {name:<22} {m['forward_ms']:10.1f} ms  share {m['share']:.3f}"
+                     + ('  (frozen)' if m['frozen'] else ''))
+    return lines + [f"  frozen share {f['frozen_share']:.3f}"]
+
+
+def _report_amp(a: dict) -> list:
+    lines = ['', 'bfloat16 autocast:']
+    for key, name in (('train', 'train'), ('cache', 'train from cache')):
+        if key in a:
+            lines.append(_line(f'  {name}', a[key]) + (
+                f"  ({a[key]['speedup']:.2f}x fp32 wall, {a[key]['speedup_cpu']:.2f}x CPU)"
+                if 'speedup' in a[key] else ''))
+    return lines + ['  losses rel. diff from fp32: ' + ', '.join(
+        f'{k} {v:.1e}' for k, v in a['losses_rel_diff'].items())]
+
+
+def _report_soc(s: dict) -> list:
+    lines = ['', f"SOC loss, queries {tuple(s['queries'])}, {s['key_sets']} key sets "
+                 f"({s['keys_per_image']} keys per image), {s['classes']} classes, "
+                 'forward + backward:']
+    for name in ('class_mean', 'pairwise'):
+        p = s[name]
+        lines.append(f"  {name:<12} {p['wall_ms']:10.2f} ms wall {p['cpu_ms']:10.2f} ms CPU "
+                     f"peak {p['peak_mib']:9.1f} MiB")
+    return lines + [
+        f"  class means {s['speedup']:.1f}x faster ({s['speedup_cpu']:.1f}x CPU), "
+        f"{s['memory_ratio']:.1f}x less memory; |loss diff| {s['max_abs_diff']:.1e} (rel. "
+        f"{s['rel_diff']:.1e}), max |grad diff| {s['grad_max_abs_diff']:.1e}",
+        f"  memory: {s['memory_method']}"]
+
+
+def format_report(r: dict) -> str:
+    """The human-readable table of a :func:`run_benchmark` result."""
+    lines = [f"{r['config']} on {r['device']} (torch {r['torch']}, {r['threads']} threads, "
+             f"random init: {r['random_init']})",
+             f"batch {r['batch_size']}, input {tuple(r['shape'])}, median of {r['repeats']} "
+             f"after {r['warmup']} warm-up", '']
+    if 'train' in r:
+        lines.append(_line('train (frozen models run)', r['train']))
+    if r.get('cache'):
+        lines += _report_cache(r['cache'])
+    if r.get('frozen'):
+        lines += _report_frozen(r['frozen'])
+    if r.get('amp'):
+        lines += _report_amp(r['amp'])
+    if r.get('soc'):
+        lines += _report_soc(r['soc'])
+    if 'predict' in r:
+        lines += ['', _line('predict', r['predict'])]
+    return '\n'.join(lines)
