@@ -125,7 +125,8 @@ class ObjectListCaptioner(BaseCaptioner):
         self.fuse_ids = {i for i, label in labels.items() if label in COCO_PANOPTIC_STUFF}
         self._provenance = dict(
             captioner=self.name, type=type(self).__name__, model=model_id, model_path=model_path,
-            revision=None if model_path else revision, commit=commit_of(self.model),
+            revision=revision if model_id and not model_path else None,
+            commit=commit_of(self.model),
             weights=self.weights, arch=arch, model_class=type(self.model).__name__,
             grammar='RSA object list (tr2m.captioners.object_grammar)',
             segmentation=dict(self.thresholds, fused_stuff_classes=len(self.fuse_ids)),

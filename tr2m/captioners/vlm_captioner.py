@@ -178,7 +178,8 @@ class VLMCaptioner(BaseCaptioner):
     def _make_provenance(self) -> Dict:
         return dict(
             captioner=self.name, type=type(self).__name__, model=self.model_id,
-            model_path=self.model_path, revision=None if self.model_path else self.revision,
+            model_path=self.model_path,
+            revision=self.revision if self.model_id and not self.model_path else None,
             commit=commit_of(self.model), weights=self.weights, arch=self.arch,
             model_class=type(self.model).__name__, prompt=self.prompt,
             chat_prompt=self.chat_prompt,
