@@ -20,6 +20,7 @@ Stuff classes are fused per class (one segment per stuff class), as the panoptic
 Mask2Former / MaskDINO does; different stuff classes of one first word add up (``wall-brick`` and
 ``wall-other-merged`` make ``two walls``).
 """
+import functools
 import random
 import re
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
@@ -85,14 +86,25 @@ def count_in_order(names: Iterable[str]) -> List[Tuple[str, int]]:
     return list(counts.items())
 
 
+@functools.lru_cache(maxsize=4096)
+def plural(name: str) -> str:
+    """``inflect``'s plural of ``name`` (``person`` -> ``people``)."""
+    return inflect_engine().plural(name)
+
+
+@functools.lru_cache(maxsize=4096)
+def number_in_words(count: int) -> str:
+    """``inflect``'s words for ``count`` (21 -> ``twenty-one``)."""
+    return inflect_engine().number_to_words(count)
+
+
 def object_phrase(name: str, count: int) -> str:
     """``'a chair'`` for one, ``'seventeen chairs'`` for more."""
     if count < 1:
         raise ValueError(f'count of {name!r} must be >= 1, got {count}')
     if count == 1:
         return f'a {name}'
-    engine = inflect_engine()
-    return f'{engine.number_to_words(count)} {engine.plural(name)}'
+    return f'{number_in_words(count)} {plural(name)}'
 
 
 def object_list_sentence(counts: Sequence[Tuple[str, int]]) -> str:
@@ -128,8 +140,7 @@ def object_list_sentences(names: Sequence[str], rng: random.Random, num: int = 5
 
 def number_words(limit: int = 1000) -> Dict[str, int]:
     """``{words: n}`` for ``2 <= n <= limit`` as :func:`object_phrase` writes them."""
-    engine = inflect_engine()
-    return {engine.number_to_words(n): n for n in range(2, limit + 1)}
+    return {number_in_words(n): n for n in range(2, limit + 1)}
 
 
 def parse_object_list_sentence(sentence: str, vocabulary: Iterable[str],
@@ -147,11 +158,10 @@ def parse_object_list_sentence(sentence: str, vocabulary: Iterable[str],
         return []
     if not (sentence.startswith(_PREFIX) and sentence.endswith('.')):
         raise ValueError(f'not an object-list sentence: {sentence!r}')
-    engine = inflect_engine()
     names = set(vocabulary)
     plurals: Dict[str, str] = {}
     for name in sorted(names):
-        plurals.setdefault(engine.plural(name), name)
+        plurals.setdefault(plural(name), name)
     numbers = numbers if numbers is not None else number_words()
     parts = sentence[len(_PREFIX):-1].split(', ')
     if len(parts) > 1:
@@ -165,13 +175,13 @@ def parse_object_list_sentence(sentence: str, vocabulary: Iterable[str],
             if name not in names:
                 raise ValueError(f'{name!r} in {sentence!r} is not a vocabulary name')
         else:
-            words, _, plural = part.rpartition(' ')
+            words, _, word = part.rpartition(' ')
             if words not in numbers:
                 raise ValueError(f'{words!r} in {sentence!r} is not a number in words')
-            if plural not in plurals:
-                raise ValueError(f'{plural!r} in {sentence!r} is not the plural of a vocabulary '
+            if word not in plurals:
+                raise ValueError(f'{word!r} in {sentence!r} is not the plural of a vocabulary '
                                  'name')
-            name, count = plurals[plural], numbers[words]
+            name, count = plurals[word], numbers[words]
         pairs.append((name, count))
     return pairs
 
