@@ -176,3 +176,21 @@ def test_user_mistakes_are_one_line_and_exit_2(kitchen, tmp_path):
         assert proc.returncode == 2 and text in proc.stderr, proc.stderr
     listed = caption(['--list'])
     assert listed.returncode == 0 and 'rsa_15_toy' in listed.stdout
+
+
+def test_caption_robustness_accepts_generated_captions(kitchen, tmp_path, load_tool):
+    from tr2m.apis.caption_job import image_items, run_caption_job
+    from tr2m.captioners import build_captioner
+
+    captions = tmp_path / 'generated.json'
+    run_caption_job(build_captioner('rsa_15_toy'), image_items(str(kitchen / 'rgb')),
+                    str(captions), progress=False)
+    config = tmp_path / 'folder.py'
+    config.write_text(FOLDER_CONFIG.format(
+        base=str(REPO / 'configs/custom/tr2m_own_frames.py'), root=str(kitchen)))
+    result = load_tool('tools/analysis_tools/caption_robustness.py').main([
+        str(config), 'none', '--captions', str(captions), '--indices', '0', '10',
+        '--cfg-options', 'visualizer.name=robustness_generated'])
+    assert result['captions'] == str(captions) and result['indices'] == [0, 10]
+    assert result['caption_counts'] == dict(min=15, max=15, images=4)
+    assert set(result['original']['per_index']) == {'0', '10'}

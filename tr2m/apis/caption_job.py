@@ -92,7 +92,10 @@ def dataset_items(config: str, split: str = 'test',
     if ds_cfg.get('datasets') is not None or ds_cfg.get('dataset') is not None:
         raise ConfigError(f'{config}: the {split} set combines several datasets; caption each '
                           'with its own config (e.g. configs/_base_/datasets/sunrgbd.py)')
-    if 'caption_source' not in ds_cfg:
+    from tr2m.datasets.base_dataset import BaseDepthDataset
+
+    cls = DATASETS.get(ds_cfg.get('type')) if isinstance(ds_cfg.get('type'), str) else None
+    if cls is None or not issubclass(cls, BaseDepthDataset):
         raise ConfigError(f"{config}: {ds_cfg.get('type')} reads no caption_source (a manifest "
                           'keeps captions in its frames); caption its images with --img')
     source = ds_cfg.get('caption_source') or {}
