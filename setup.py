@@ -26,5 +26,6 @@ setup(
     packages=find_packages(include=['tr2m', 'tr2m.*']),
     python_requires='>=3.9',
     install_requires=read_requirements('runtime.txt') + read_requirements('tests.txt'),
+    extras_require={'captions': read_requirements('captions.txt')},
     license='Apache-2.0',
 )

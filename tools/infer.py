@@ -9,9 +9,10 @@
 
 Captions are matched to images by name, never by order: ``--text`` gives one caption for every
 image; ``--text-file`` is a JSON object ``{image: caption}`` (``.json``; a value may be a list,
-whose first caption is used) or ``image<TAB>caption`` lines. Keys are the file name
-(``0001.png``) or the path relative to the ``--img`` folder. Every image needs a caption and
-every entry must name an image.
+whose first caption is used) or ``image<TAB>caption`` lines; ``--caption auto`` has
+``--captioner PRESET`` write each image's caption (its provenance goes to ``infer.json``).
+Keys are the file name (``0001.png``) or the path relative to the ``--img`` folder. Every image
+needs a caption and every entry must name an image.
 
 Everything is checked before the model is built -- config, checkpoint (opened with
 ``weights_only=True``), every image (decoded), every caption -- and a mistake ends in one line
@@ -93,6 +94,13 @@ def parse_args(argv=None):
     text.add_argument('--text', help='one caption for every image')
     text.add_argument('--text-file', help='captions: JSON {image: caption} or image<TAB>caption '
                       'lines')
+    text.add_argument('--caption', choices=['auto'],
+                      help="'auto': caption every image with --captioner (written to infer.json "
+                      'and under each picture)')
+    parser.add_argument('--captioner', default='llava_v16_vicuna',
+                        help='captioner preset of --caption auto (default llava_v16_vicuna, the '
+                        "paper's for unseen images; smolvlm_256m runs on a CPU; tools/caption.py "
+                        '--list)')
     parser.add_argument('--out-dir', default='work_dirs/infer', help='output folder')
     parser.add_argument('--intrinsics', nargs=4, type=float, metavar=('FX', 'FY', 'CX', 'CY'),
                         help='pinhole intrinsics in pixels of the original images')
@@ -152,7 +160,14 @@ def main(argv=None):
     from tr2m.datasets.depth_io import read_rgb
 
     images = collect_images(args.img)
-    captions = read_captions(images, args.img, args.text, args.text_file)
+    captioned_by = None
+    if args.caption == 'auto':
+        from tr2m.apis.auto_caption import auto_captions
+
+        check_images(images)
+        captions, captioned_by = auto_captions(images, args.captioner)
+    else:
+        captions = read_captions(images, args.img, args.text, args.text_file)
     sizes = check_images(images)
     rel_depths = load_rel_depths(args.rel_depth, images, args.rel_depth_scale,
                                  args.rel_depth_norm)
@@ -169,6 +184,8 @@ def main(argv=None):
                   png_scale=png_scale, intrinsics=args.intrinsics,
                   flip_test=args.flip_merge if args.flip_test else None,
                   untrained=bool(warnings), warnings=warnings, images={})
+    if captioned_by is not None:
+        report['captioner'] = captioned_by
     if args.compare:
         report['compare'] = dict(config=args.compare[0], checkpoint=args.compare[1])
     def predictions(m):

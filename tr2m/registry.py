@@ -101,6 +101,9 @@ VISBACKENDS = Registry(
 #: Log processors: ``processor.get_log_after_iter(runner, batch_idx, mode)``.
 LOG_PROCESSORS = Registry(
     'log_processor', parent=MMENGINE_LOG_PROCESSORS, scope='tr2m', locations=['tr2m.engine'])
+#: Captioners: ``captioner.caption_images(images, keys) -> list[list[Caption]]`` (RGB uint8
+#: arrays and their caption keys in; one list of captions, each with its provenance, per image).
+CAPTIONERS = Registry('captioner', scope='tr2m', locations=['tr2m.captioners'])
 #: Inferencers: ``inferencer(inputs) -> dict``.
 INFERENCERS = Registry(
     'inferencer', parent=MMENGINE_INFERENCERS, scope='tr2m', locations=['tr2m.apis'])

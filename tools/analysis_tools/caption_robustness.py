@@ -15,6 +15,9 @@ numbers of different indices are comparable. ``--all-indices`` (the default) tak
 ``--indices`` value that some image lacks is an error naming how many images lack it and the
 largest index every image has. An image without any caption is an error.
 
+``--captions FILE.json`` replaces the test set's captions by a caption file, e.g. one written
+by ``tools/caption.py`` (``--captioner rsa_15`` gives indices 0-14 in RSA's order).
+
 ``--swap within`` evaluates the same indices again with every image's captions replaced by
 those of another image of the same ``dataset_name``; ``--swap across`` with those of an image of
 another ``dataset_name`` (an error when the test set holds one dataset only). Partners are fixed
@@ -57,6 +60,9 @@ def parse_args(argv=None):
     parser.add_argument('--swap', nargs='+', choices=('within', 'across'), default=[],
                         help='also evaluate with captions swapped within / across datasets')
     parser.add_argument('--seed', type=int, default=0, help='seed of the swap partners')
+    parser.add_argument('--captions', metavar='FILE.json',
+                        help='evaluate with these captions (e.g. written by tools/caption.py) '
+                        "instead of the test set's own caption source")
     parser.add_argument('--out', help='write the results to this JSON file')
     parser.add_argument('--device', default=None, help="'cpu' or 'cuda' (default: cuda when "
                         'available)')
@@ -193,7 +199,16 @@ def main(argv=None):
     model = init_depther(args.config, args.checkpoint, device=device,
                          cfg_options=args.cfg_options)
     cfg = model.cfg
-    dataset = DATASETS.build(copy.deepcopy(cfg.test_dataloader.dataset))
+    ds_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
+    if args.captions:
+        from tr2m.datasets.base_dataset import BaseDepthDataset
+
+        cls = DATASETS.get(ds_cfg.get('type')) if isinstance(ds_cfg.get('type'), str) else None
+        if cls is None or not issubclass(cls, BaseDepthDataset):
+            raise SystemExit(f"--captions: the test set ({ds_cfg.get('type')}) takes no "
+                             'caption_source (a manifest keeps captions in its frames)')
+        ds_cfg['caption_source'] = dict(type='JSONCaptionSource', ann_file=args.captions)
+    dataset = DATASETS.build(ds_cfg)
     transforms = caption_transforms(dataset)
     if not transforms:
         raise SystemExit('the test pipeline has no LoadCaption: this model does not read '
@@ -201,7 +216,8 @@ def main(argv=None):
     counts = caption_counts(dataset)
     paths = [dataset.get_data_info(i).get('img_path') for i in range(len(dataset))]
     indices = choose_indices(counts, args.indices, paths)
-    result = dict(config=args.config, checkpoint=args.checkpoint, indices=indices, std_ddof=0,
+    result = dict(config=args.config, checkpoint=args.checkpoint, captions=args.captions,
+                  indices=indices, std_ddof=0,
                   caption_counts=dict(min=min(counts), max=max(counts), images=len(counts)))
     original = sweep(model, dataset, cfg, transforms, indices, 'original')
     result['protocol'] = original.pop('protocol')

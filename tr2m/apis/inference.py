@@ -262,16 +262,21 @@ def _autocast(model: nn.Module, amp: bool):
     return torch.autocast(device, dtype=torch.bfloat16)
 
 
-def infer_depths(model: nn.Module, images: Sequence[ImageLike], captions: Sequence[str],
+def infer_depths(model: nn.Module, images: Sequence[ImageLike],
+                 captions: Optional[Sequence[Optional[str]]] = None,
                  intrinsics: Optional[Sequence[float]] = None,
                  rel_depths: Optional[Sequence[Optional[np.ndarray]]] = None,
-                 batch_size: int = 1, amp: bool = False) -> Iterator[Dict[str, Any]]:
+                 batch_size: int = 1, amp: bool = False,
+                 captioner=None) -> Iterator[Dict[str, Any]]:
     """Predict metric depth for many images, yielding :func:`infer_depth`'s result per image
     in input order. Up to ``batch_size`` consecutive images of one network input size share a
     forward pass; ``amp`` runs it under bfloat16 autocast (the depth comes back float32).
 
     Args:
-        images, captions: one caption per image (file paths or uint8 RGB arrays).
+        images, captions: one caption per image (file paths or uint8 RGB arrays); a missing
+            caption (None, or no ``captions``) is written by ``captioner``.
+        captioner: preset name, config or built captioner for missing captions. Defaults to
+            :data:`tr2m.apis.auto_caption.DEFAULT_CAPTIONER`.
         intrinsics: ``[fx, fy, cx, cy]`` shared by the images, or None.
         rel_depths: per image a precomputed relative inverse depth (or None), see
             :func:`infer_depth`.
@@ -280,6 +285,10 @@ def infer_depths(model: nn.Module, images: Sequence[ImageLike], captions: Sequen
     """
     if batch_size < 1:
         raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+    if captions is None or any(c is None for c in captions):
+        from tr2m.apis.auto_caption import fill_captions
+
+        captions = fill_captions(images, captions, captioner)
     rel_depths = list(rel_depths) if rel_depths is not None else [None] * len(images)
     pending: List[tuple] = []
 
@@ -316,16 +325,19 @@ def infer_depths(model: nn.Module, images: Sequence[ImageLike], captions: Sequen
         yield from flush()
 
 
-def infer_depth(model: nn.Module, image: ImageLike, caption: str,
+def infer_depth(model: nn.Module, image: ImageLike, caption: Optional[str] = None,
                 intrinsics: Optional[Sequence[float]] = None,
-                rel_depth: Optional[np.ndarray] = None) -> Dict[str, Any]:
+                rel_depth: Optional[np.ndarray] = None, captioner=None) -> Dict[str, Any]:
     """Predict metric depth for one image and its caption.
 
     Args:
         model (nn.Module): a depther, e.g. from :func:`init_depther` (its ``cfg`` gives the
             test pipeline; a model without ``cfg`` sees the image at its own size).
         image (str | np.ndarray): image file, or uint8 RGB array ``(H, W, 3)``.
-        caption (str): the image's description; empty is an error naming the image.
+        caption (str, optional): the image's description; empty is an error naming the image.
+            None: ``captioner`` writes one (default ``llava_v16_vicuna``, the paper's captioner
+            for unseen images; ``'smolvlm_256m'`` runs on a CPU).
+        captioner: preset name, config or built captioner used when ``caption`` is None.
         intrinsics (Sequence[float], optional): ``[fx, fy, cx, cy]`` in pixels of the original
             image; recorded in the sample's metainfo (and moved along by resizes).
         rel_depth (np.ndarray, optional): precomputed relative inverse depth ``(H, W)`` at the
@@ -338,4 +350,5 @@ def infer_depth(model: nn.Module, image: ImageLike, caption: str,
         and ``shift`` the scale/shift maps ``(H, W)`` when the model predicts them (else None),
         ``caption``, ``img_path`` and ``input_shape`` (the network's ``(h, w)``).
     """
-    return next(infer_depths(model, [image], [caption], intrinsics, [rel_depth]))
+    return next(infer_depths(model, [image], [caption], intrinsics, [rel_depth],
+                             captioner=captioner))

@@ -1,5 +1,7 @@
 # DIODE validation, outdoor (446 images), zero-shot: 1e-3..80 m, Garg crop.
 # Captions: captions.json you generate (tools/dataset_converters/README.md).
+# The paper's captions (LLaVA v1.6 Vicuna, 5 per image) -> data/diode/captions.json:
+#   python tools/caption.py configs/_base_/datasets/diode_outdoor.py --captioner llava_v16_vicuna
 dataset_type = 'DIODEDataset'
 data_root = 'data/diode'
 

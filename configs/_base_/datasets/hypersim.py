@@ -1,5 +1,7 @@
 # HyperSim test partition, zero-shot: ray distance -> planar depth, 1e-3..80 m, Eigen crop.
 # Captions: captions.json you generate (tools/dataset_converters/README.md).
+# The paper's captions (LLaVA v1.6 Vicuna, 5 per image) -> data/hypersim/captions.json:
+#   python tools/caption.py configs/_base_/datasets/hypersim.py --captioner llava_v16_vicuna
 dataset_type = 'HyperSimDataset'
 data_root = 'data/hypersim'
 

@@ -1,5 +1,7 @@
 # iBims-1 (100 images), zero-shot: 0..10 m, Eigen crop; invalid/transparent masks applied.
 # Captions: captions.json you generate (tools/dataset_converters/README.md).
+# The paper's captions (LLaVA v1.6 Vicuna, 5 per image) -> data/ibims/captions.json:
+#   python tools/caption.py configs/_base_/datasets/ibims.py --captioner llava_v16_vicuna
 dataset_type = 'IBims1Dataset'
 data_root = 'data/ibims'
 

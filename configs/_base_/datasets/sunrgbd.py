@@ -1,6 +1,8 @@
 # SUN RGB-D test set (5,050 frames), zero-shot: 0..8 m, Eigen crop. Sensors differ in size.
 # Captions: a JSON {image path under SUNRGBD/: [captions]} you generate (see
 # tools/dataset_converters/README.md, "Captions for zero-shot sets").
+# The paper's captions (LLaVA v1.6 Vicuna, 5 per image) -> data/sunrgbd/captions.json:
+#   python tools/caption.py configs/_base_/datasets/sunrgbd.py --captioner llava_v16_vicuna
 dataset_type = 'SUNRGBDDataset'
 data_root = 'data/sunrgbd'
 
