@@ -161,7 +161,14 @@ def example_inputs(model: nn.Module, part: str, image: Tensor, captions: Sequenc
         return dict(image=image.float(), text_embedding=text)
     elif part == 'trainable':
         with torch.no_grad():
-            rel, feats = module.frozen_image_features(image.float(), None)
+            if type(module.relative_depth).__name__ == 'SimulatedRelativeDepth':
+                # relative depth simulated from GT (the quickstart): an example ramp instead
+                h, w = image.shape[-2:]
+                rel = torch.linspace(1.0, 2.0, h)[:, None].expand(h, w)
+                rel = rel.expand(image.shape[0], 1, h, w).contiguous()
+                feats = module.image_encoder(image.float(), None)
+            else:
+                rel, feats = module.frozen_image_features(image.float(), None)
         return dict(rel=rel.float(), image_features=feats.float(), text_embedding=text)
     else:
         raise ValueError(f'part must be one of {PARTS}, got {part!r}')
