@@ -4,7 +4,9 @@ another tool by file path.
 
 Floors, from the ground up (a package may import its own floor and those below)::
 
-    4  analysis                                    benchmarks, grids, comparisons (tools' library)
+    5  cli                                         the tools' code (tools/*.py are thin wrappers)
+    4  analysis  demo  deploy                      benchmarks, grids, comparisons; the web demo;
+                                                   ONNX export (the tools' library)
     3  apis                                        build and run a depther; train / test a config
     2  cache                                       the frozen-feature cache (one wing)
     1  models  datasets  evaluation  visualization  engine
@@ -26,7 +28,8 @@ FLOORS = {
     1: ('models', 'datasets', 'evaluation', 'visualization', 'engine', 'captioners'),
     2: ('cache',),
     3: ('apis',),
-    4: ('analysis',),
+    4: ('analysis', 'demo', 'deploy'),
+    5: ('cli',),
 }
 FLOOR = {pkg: floor for floor, pkgs in FLOORS.items() for pkg in pkgs}
 

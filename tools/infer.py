@@ -4,6 +4,13 @@
 [--out-dir DIR] [--intrinsics FX FY CX CY] [--save-ply] [--flip-test] [--compare CFG2 CKPT2]
 [--rel-depth FILE_OR_DIR]``
 
+``python tools/infer.py --model REPO_ID_OR_DIR (--img ... | --video FILE) ...``: a published
+model folder (``tools/publish.py``) or Hugging Face Hub repo id instead of CONFIG CKPT.
+``--video FILE`` (with ``--text`` or ``--caption auto``, which captions the first frame once for
+the clip) writes ``<stem>_depth.mp4``: each frame beside its depth with a colour bar, one colour
+range for the clip (``--depth-range`` or the first batch's); ``--save-npy`` adds each frame's
+depth as ``<stem>_depth/<frame>.npy``; ``--batch-size`` frames per forward pass.
+
 ``--img`` is an image file, a folder (its images, not recursive: ``.png .jpg .jpeg .bmp .tif
 .tiff .webp .ppm``) or a quoted glob pattern (``'data/x/*_rgb.png'``).
 
@@ -87,9 +94,14 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Metric depth from images and captions with a tr2m depther',
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split('\n\n', 2)[2])
-    parser.add_argument('config', help='config file')
-    parser.add_argument('checkpoint', help="checkpoint file, or 'none'")
-    parser.add_argument('--img', required=True, help='image file, folder or glob pattern')
+    parser.add_argument('config', nargs='?', help='config file (or --model)')
+    parser.add_argument('checkpoint', nargs='?', help="checkpoint file, or 'none'")
+    parser.add_argument('--model', metavar='REPO_ID_OR_DIR',
+                        help='a published model folder or Hub repo id (instead of CONFIG CKPT)')
+    parser.add_argument('--img', help='image file, folder or glob pattern')
+    parser.add_argument('--video', metavar='FILE', help='a video file: writes a depth video')
+    parser.add_argument('--save-npy', action='store_true',
+                        help="with --video: also each frame's depth as .npy")
     text = parser.add_mutually_exclusive_group(required=True)
     text.add_argument('--text', help='one caption for every image')
     text.add_argument('--text-file', help='captions: JSON {image: caption} or image<TAB>caption '
@@ -141,6 +153,15 @@ def parse_args(argv=None):
                         "quickstart demo's convention)")
     cli.add_debug_argument(parser)
     args = parser.parse_args(argv)
+    if args.model and (args.config or args.checkpoint or args.compare):
+        parser.error('--model replaces CONFIG CKPT (and does not take --compare)')
+    if not args.model and not (args.config and args.checkpoint):
+        parser.error('give CONFIG CKPT, or --model REPO_ID_OR_DIR')
+    if (args.img is None) == (args.video is None):
+        parser.error('give one of --img and --video')
+    if args.video and (args.text_file or args.save_ply or args.rel_depth):
+        parser.error('--video takes --text or --caption auto (no --text-file, --save-ply or '
+                     '--rel-depth)')
     if args.save_ply and args.intrinsics is None:
         parser.error('--save-ply needs --intrinsics FX FY CX CY')
     if args.batch_size < 1:
@@ -154,8 +175,32 @@ def parse_args(argv=None):
 
 
 
+def load_published(args):
+    """``--model``: the published model (folder checked first), flip-wrapped on request."""
+    import torch
+
+    from tr2m.apis.hub import MODEL_FILE, from_pretrained
+    from tr2m.models.tta import wrap_flip_tta
+
+    model = from_pretrained(args.model, args.device or (
+        'cuda' if torch.cuda.is_available() else 'cpu'))
+    args.config, args.checkpoint = args.model, MODEL_FILE  # named in infer.json and pictures
+    return (wrap_flip_tta(model, args.flip_merge) if args.flip_test else model), None, []
+
+
+def run_video(args):
+    """``--video``: one caption for the clip, a depth video out (checked before the build)."""
+    from tr2m.apis.inference_video import probe_video, video_job
+
+    probe_video(args.video)
+    model, _, warnings = load_published(args) if args.model else load_models(args)
+    return video_job(model, args, warnings)
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.video:
+        return run_video(args)
     from tr2m.apis import infer_depths
     from tr2m.datasets.depth_io import read_rgb
 
@@ -175,7 +220,7 @@ def main(argv=None):
         if rel is not None and tuple(rel.shape) != tuple(size):
             raise DataError(f'--rel-depth for {path} has size {tuple(rel.shape)}, the image '
                             f'{tuple(size)}')
-    model, compared_model, warnings = load_models(args)
+    model, compared_model, warnings = load_published(args) if args.model else load_models(args)
     units = args.units or model_units(model.cfg)
     png_scale = args.png_scale or PNG_SCALES[units]
     created = not osp.isdir(args.out_dir)
