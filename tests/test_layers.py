@@ -4,6 +4,7 @@ another tool by file path.
 
 Floors, from the ground up (a package may import its own floor and those below)::
 
+    5  cli                                         the ``tr2m`` command (the tools' entry points)
     4  analysis                                    benchmarks, grids, comparisons (tools' library)
     3  apis                                        build and run a depther; train / test a config
     2  cache                                       the frozen-feature cache (one wing)
@@ -27,6 +28,7 @@ FLOORS = {
     2: ('cache',),
     3: ('apis',),
     4: ('analysis',),
+    5: ('cli',),
 }
 FLOOR = {pkg: floor for floor, pkgs in FLOORS.items() for pkg in pkgs}
 
