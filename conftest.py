@@ -1,6 +1,9 @@
 """Fixtures shared by ``tests/`` and every ``projects/*/tests/``.
 
-The real RGB-D frames live in ``../shared/data`` beside the repository."""
+The real RGB-D frames and caption files are found through one setting
+(:func:`tr2m.utils.test_data.find_test_data`): ``$TR2M_TEST_DATA`` (alias
+``$TR2M_SHARED_DATA``), else ``../shared/data`` beside the repository, else the cache that
+``python tools/fetch_test_data.py`` fills (``~/.cache/tr2m/test_data``)."""
 import json
 import os
 from pathlib import Path
@@ -10,9 +13,13 @@ import torch
 from mmengine.structures import PixelData
 
 from tr2m.structures import DepthDataSample
+from tr2m.utils.test_data import find_test_data
 
 REPO_ROOT = Path(__file__).resolve().parent
-SHARED_DATA = Path(os.environ.get('TR2M_SHARED_DATA', REPO_ROOT.parent / 'shared' / 'data'))
+TEST_DATA = find_test_data(REPO_ROOT)
+SHARED_DATA = TEST_DATA  # the name the tests used before the setting had its own
+HOW_TO_GET = ('set TR2M_TEST_DATA, put ../shared/data beside the clone, or run '
+              'python tools/fetch_test_data.py')
 RGBD_REAL = SHARED_DATA / 'rgbd_real'
 RSA_TEXT = SHARED_DATA / 'rsa_text'
 
@@ -29,7 +36,7 @@ torch.set_num_threads(1)
 def rgbd_real() -> Path:
     """Folder of the 59 real RGB-D frames (``manifest.json`` inside)."""
     if not (RGBD_REAL / 'manifest.json').is_file():
-        raise FileNotFoundError(f'real test data missing: {RGBD_REAL} (CI must have ../shared)')
+        raise FileNotFoundError(f'real test data missing: {RGBD_REAL} ({HOW_TO_GET})')
     return RGBD_REAL
 
 
@@ -43,7 +50,7 @@ def rgbd_manifest(rgbd_real) -> list:
 def rsa_text() -> Path:
     """RSA's real caption files and split lists."""
     if not RSA_TEXT.is_dir():
-        raise FileNotFoundError(f'real caption data missing: {RSA_TEXT}')
+        raise FileNotFoundError(f'real caption data missing: {RSA_TEXT} ({HOW_TO_GET})')
     return RSA_TEXT
 
 
