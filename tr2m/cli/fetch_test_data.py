@@ -7,8 +7,8 @@ sha256 and writes it into the cache (``~/.cache/tr2m/test_data``; ``--dest`` or
 a second run fetches nothing. The tests find the data through ``$TR2M_TEST_DATA``, then
 ``../shared/data`` beside the clone, then this cache (:mod:`tr2m.utils.test_data`).
 
-- ``--if-missing``: do nothing when the tests already find complete data (the test command
-  runs this).
+- ``--if-missing``: do nothing when the tests already find complete data, else fill the folder
+  they read (``$TR2M_TEST_DATA`` when set, else the cache); the test command runs this.
 - ``--check``: only compare the folder with the pins (exit 2 if a file is missing or differs).
 - ``--sources``: list the sources, their commits, licences and how many files each gives.
 - ``--url-template``: fetch from a mirror (``http://HOST/{repo}/{commit}/{path}``).
@@ -64,9 +64,9 @@ def main(argv=None):
         return
     dest = Path(args.dest).expanduser() if args.dest else test_data.default_cache()
     if args.if_missing and not args.dest:
-        found = test_data.find_test_data(REPO_ROOT)
-        if test_data.is_test_data(found):
-            print(f'test data: {found}')
+        dest = test_data.find_test_data(REPO_ROOT)  # the folder the tests will read
+        if test_data.is_test_data(dest):
+            print(f'test data: {dest}')
             return
     if args.check:
         problems = test_data.check_test_data(dest)
