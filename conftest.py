@@ -31,6 +31,36 @@ os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
 # Tiny models run fastest on one thread, and the suite stays fast when the machine is busy.
 torch.set_num_threads(1)
 
+#: Test modules whose tests each take more than a few seconds of CPU (training runs, tool
+#: processes, distributed runs, builds): marked ``slow``, so the fast subset
+#: (``pytest -m "not slow and not gpu"``, ``bash tools/run_tests.sh --fast``) leaves them out.
+#: Slow tests of other modules carry ``@pytest.mark.slow`` themselves.
+SLOW_MODULES = (
+    'tests/test_tools/test_ablate.py',
+    'tests/test_tools/test_benchmark.py',
+    'tests/test_tools/test_cache_features.py',
+    'tests/test_tools/test_caption_tool.py',
+    'tests/test_tools/test_dist_test.py',
+    'tests/test_tools/test_dist_train.py',
+    'tests/test_tools/test_first_run.py',
+    'tests/test_tools/test_infer.py',
+    'tests/test_tools/test_infer_batched.py',
+    'tests/test_tools/test_infer_rel_depth.py',
+    'tests/test_tools/test_own_frames.py',
+    'tests/test_tools/test_train_test_cli.py',
+    'tests/test_engine/test_resume.py',
+    'tests/test_engine/test_checkpoint_hook.py',
+    'tests/test_engine/test_hooks/test_panel_hook.py',
+    'projects/newcrfs_soc/tests/test_newcrfs_soc_training.py',
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the tests of :data:`SLOW_MODULES` ``slow``."""
+    for item in items:
+        if item.nodeid.split('::', 1)[0] in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope='session')
 def rgbd_real() -> Path:
