@@ -52,13 +52,56 @@ SLOW_MODULES = (
     'tests/test_engine/test_checkpoint_hook.py',
     'tests/test_engine/test_hooks/test_panel_hook.py',
     'projects/newcrfs_soc/tests/test_newcrfs_soc_training.py',
+    'tests/test_tools/test_compare_tool.py',
+    'tests/test_tools/test_caption_robustness.py',
+    'tests/test_cache/test_builder.py',
+    'tests/test_engine/test_nonfinite_guard_hook.py',
+    'tests/test_datasets/test_samplers/test_group_batch_sampler.py',
+)
+#: Single tests (node ids; a parametrised test with all its cases) that take more than a few
+#: seconds of CPU: short trainings, two-process runs, hub-failure paths, full-size builds.
+SLOW_TESTS = (
+    'projects/newcrfs/tests/test_newcrfs_backbone.py::test_bad_sources_fail_loudly',
+    'projects/scaledepth/tests/test_scaledepth_layers.py::'
+    'test_released_similarity_starts_saturated',
+    'tests/test_analysis/test_benchmark.py::test_batch_cache_read_back_equals_the_frozen_outputs',
+    'tests/test_cache/test_mode.py::test_applying_twice_and_dumped_configs',
+    'tests/test_cache/test_readers.py::test_first_step_losses_equal_with_and_without_cache',
+    'tests/test_cache/test_store.py::test_resume_after_interrupt_writes_the_same_files',
+    'tests/test_cache/test_store.py::test_round_trip_float16_and_int8',
+    'tests/test_captioners/test_object_grammar.py::test_sentences_by_hand',
+    'tests/test_captioners/test_object_list_captioner.py::'
+    'test_batched_equals_one_by_one_and_sentences_are_in_the_grammar',
+    'tests/test_datasets/test_configs.py::test_mixed_config_trains_with_same_dataset_batches',
+    'tests/test_datasets/test_configs.py::test_zero_shot_config_builds',
+    'tests/test_datasets/test_manifest_dataset.py::'
+    'test_every_depth_format_matches_the_manifest_statistics',
+    'tests/test_datasets/test_seeding.py::test_concat_datasets_get_their_index_offsets',
+    'tests/test_engine/test_hooks/test_momentum_hook.py::'
+    'test_gradient_accumulation_updates_once_per_optimizer_step',
+    'tests/test_engine/test_required_hooks.py::'
+    'test_a_user_hook_in_custom_hooks_keeps_the_momentum_update',
+    'tests/test_engine/test_required_hooks.py::'
+    'test_a_runner_built_by_hand_refuses_a_second_momentum_hook',
+    'tests/test_models/test_backbones/test_relative_depth.py::test_unreachable_hub_id_message',
+    'tests/test_models/test_contrast/test_scale_oriented_contrast.py::'
+    'test_two_ranks_optimise_the_one_process_objective',
+    'tests/test_models/test_depthers/test_metric_baseline.py::test_loading_failures_are_clear',
+    'tests/test_models/test_encoders/test_clip_text.py::test_bad_sources',
+    'tests/test_models/test_encoders/test_dinov2.py::test_missing_and_unreachable_sources',
 )
 
 
+def _is_slow(nodeid: str) -> bool:
+    module, _, name = nodeid.partition('::')
+    return module in SLOW_MODULES or any(
+        nodeid == t or nodeid.startswith(t + '[') for t in SLOW_TESTS)
+
+
 def pytest_collection_modifyitems(config, items):
-    """Mark the tests of :data:`SLOW_MODULES` ``slow``."""
+    """Mark the tests of :data:`SLOW_MODULES` and :data:`SLOW_TESTS` ``slow``."""
     for item in items:
-        if item.nodeid.split('::', 1)[0] in SLOW_MODULES:
+        if _is_slow(item.nodeid):
             item.add_marker(pytest.mark.slow)
 
 
