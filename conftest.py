@@ -1,6 +1,9 @@
 """Fixtures shared by ``tests/`` and every ``projects/*/tests/``.
 
-The real RGB-D frames live in ``../shared/data`` beside the repository."""
+The real RGB-D frames and caption files are found through one setting
+(:func:`tr2m.utils.test_data.find_test_data`): ``$TR2M_TEST_DATA`` (alias
+``$TR2M_SHARED_DATA``), else ``../shared/data`` beside the repository, else the cache that
+``python tools/fetch_test_data.py`` fills (``~/.cache/tr2m/test_data``)."""
 import json
 import os
 from pathlib import Path
@@ -10,9 +13,13 @@ import torch
 from mmengine.structures import PixelData
 
 from tr2m.structures import DepthDataSample
+from tr2m.utils.test_data import find_test_data
 
 REPO_ROOT = Path(__file__).resolve().parent
-SHARED_DATA = Path(os.environ.get('TR2M_SHARED_DATA', REPO_ROOT.parent / 'shared' / 'data'))
+TEST_DATA = find_test_data(REPO_ROOT)
+SHARED_DATA = TEST_DATA  # the name the tests used before the setting had its own
+HOW_TO_GET = ('set TR2M_TEST_DATA, put ../shared/data beside the clone, or run '
+              'python tools/fetch_test_data.py')
 RGBD_REAL = SHARED_DATA / 'rgbd_real'
 RSA_TEXT = SHARED_DATA / 'rsa_text'
 
@@ -24,12 +31,85 @@ os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
 # Tiny models run fastest on one thread, and the suite stays fast when the machine is busy.
 torch.set_num_threads(1)
 
+#: Test modules whose tests each take more than a few seconds of CPU (training runs, tool
+#: processes, distributed runs, builds): marked ``slow``, so the fast subset
+#: (``pytest -m "not slow and not gpu"``, ``bash tools/run_tests.sh --fast``) leaves them out.
+#: Slow tests of other modules carry ``@pytest.mark.slow`` themselves.
+SLOW_MODULES = (
+    'tests/test_tools/test_ablate.py',
+    'tests/test_tools/test_benchmark.py',
+    'tests/test_tools/test_cache_features.py',
+    'tests/test_tools/test_caption_tool.py',
+    'tests/test_tools/test_dist_test.py',
+    'tests/test_tools/test_dist_train.py',
+    'tests/test_tools/test_first_run.py',
+    'tests/test_tools/test_infer.py',
+    'tests/test_tools/test_infer_batched.py',
+    'tests/test_tools/test_infer_rel_depth.py',
+    'tests/test_tools/test_own_frames.py',
+    'tests/test_tools/test_train_test_cli.py',
+    'tests/test_engine/test_resume.py',
+    'tests/test_engine/test_checkpoint_hook.py',
+    'tests/test_engine/test_hooks/test_panel_hook.py',
+    'projects/newcrfs_soc/tests/test_newcrfs_soc_training.py',
+    'tests/test_tools/test_compare_tool.py',
+    'tests/test_tools/test_caption_robustness.py',
+    'tests/test_cache/test_builder.py',
+    'tests/test_engine/test_nonfinite_guard_hook.py',
+    'tests/test_datasets/test_samplers/test_group_batch_sampler.py',
+)
+#: Single tests (node ids; a parametrised test with all its cases) that take more than a few
+#: seconds of CPU: short trainings, two-process runs, hub-failure paths, full-size builds.
+SLOW_TESTS = (
+    'projects/newcrfs/tests/test_newcrfs_backbone.py::test_bad_sources_fail_loudly',
+    'projects/scaledepth/tests/test_scaledepth_layers.py::'
+    'test_released_similarity_starts_saturated',
+    'tests/test_analysis/test_benchmark.py::test_batch_cache_read_back_equals_the_frozen_outputs',
+    'tests/test_cache/test_mode.py::test_applying_twice_and_dumped_configs',
+    'tests/test_cache/test_readers.py::test_first_step_losses_equal_with_and_without_cache',
+    'tests/test_cache/test_store.py::test_resume_after_interrupt_writes_the_same_files',
+    'tests/test_cache/test_store.py::test_round_trip_float16_and_int8',
+    'tests/test_captioners/test_object_grammar.py::test_sentences_by_hand',
+    'tests/test_captioners/test_object_list_captioner.py::'
+    'test_batched_equals_one_by_one_and_sentences_are_in_the_grammar',
+    'tests/test_datasets/test_configs.py::test_mixed_config_trains_with_same_dataset_batches',
+    'tests/test_datasets/test_configs.py::test_zero_shot_config_builds',
+    'tests/test_datasets/test_manifest_dataset.py::'
+    'test_every_depth_format_matches_the_manifest_statistics',
+    'tests/test_datasets/test_seeding.py::test_concat_datasets_get_their_index_offsets',
+    'tests/test_engine/test_hooks/test_momentum_hook.py::'
+    'test_gradient_accumulation_updates_once_per_optimizer_step',
+    'tests/test_engine/test_required_hooks.py::'
+    'test_a_user_hook_in_custom_hooks_keeps_the_momentum_update',
+    'tests/test_engine/test_required_hooks.py::'
+    'test_a_runner_built_by_hand_refuses_a_second_momentum_hook',
+    'tests/test_models/test_backbones/test_relative_depth.py::test_unreachable_hub_id_message',
+    'tests/test_models/test_contrast/test_scale_oriented_contrast.py::'
+    'test_two_ranks_optimise_the_one_process_objective',
+    'tests/test_models/test_depthers/test_metric_baseline.py::test_loading_failures_are_clear',
+    'tests/test_models/test_encoders/test_clip_text.py::test_bad_sources',
+    'tests/test_models/test_encoders/test_dinov2.py::test_missing_and_unreachable_sources',
+)
+
+
+def _is_slow(nodeid: str) -> bool:
+    module, _, name = nodeid.partition('::')
+    return module in SLOW_MODULES or any(
+        nodeid == t or nodeid.startswith(t + '[') for t in SLOW_TESTS)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the tests of :data:`SLOW_MODULES` and :data:`SLOW_TESTS` ``slow``."""
+    for item in items:
+        if _is_slow(item.nodeid):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope='session')
 def rgbd_real() -> Path:
     """Folder of the 59 real RGB-D frames (``manifest.json`` inside)."""
     if not (RGBD_REAL / 'manifest.json').is_file():
-        raise FileNotFoundError(f'real test data missing: {RGBD_REAL} (CI must have ../shared)')
+        raise FileNotFoundError(f'real test data missing: {RGBD_REAL} ({HOW_TO_GET})')
     return RGBD_REAL
 
 
@@ -43,7 +123,7 @@ def rgbd_manifest(rgbd_real) -> list:
 def rsa_text() -> Path:
     """RSA's real caption files and split lists."""
     if not RSA_TEXT.is_dir():
-        raise FileNotFoundError(f'real caption data missing: {RSA_TEXT}')
+        raise FileNotFoundError(f'real caption data missing: {RSA_TEXT} ({HOW_TO_GET})')
     return RSA_TEXT
 
 

@@ -5,6 +5,7 @@
 # Rank r captions images r, r+NPROC, ...; rank 0 writes the file, identical to one process's.
 # NNODES, NODE_RANK, MASTER_ADDR and PORT as for tools/dist_train.sh.
 set -e
+case "${1:-}" in -h|--help) sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;; esac
 if [ "$#" -lt 1 ]; then
     echo "usage: bash $0 NPROC [tools/caption.py arguments]" >&2
     exit 2

@@ -3,6 +3,7 @@
 #   bash tools/dist_test.sh CONFIG CHECKPOINT NPROC [tools/test.py arguments]
 # NNODES, NODE_RANK, MASTER_ADDR and PORT as for tools/dist_train.sh.
 set -e
+case "${1:-}" in -h|--help) sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;; esac
 if [ "$#" -lt 3 ]; then
     echo "usage: bash $0 CONFIG CHECKPOINT NPROC [tools/test.py arguments]" >&2
     exit 2

@@ -6,6 +6,7 @@
 #   NNODES=2 NODE_RANK=0 MASTER_ADDR=10.0.0.1 bash tools/dist_train.sh CONFIG 8   # node 0
 #   NNODES=2 NODE_RANK=1 MASTER_ADDR=10.0.0.1 bash tools/dist_train.sh CONFIG 8   # node 1
 set -e
+case "${1:-}" in -h|--help) sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;; esac
 if [ "$#" -lt 2 ]; then
     echo "usage: bash $0 CONFIG NPROC [tools/train.py arguments]" >&2
     exit 2

@@ -1,8 +1,8 @@
 """Predict metric depth for images and their captions.
 
 ``python tools/infer.py CONFIG CKPT --img PATH_OR_DIR (--text "..." | --text-file F)
-[--out-dir DIR] [--intrinsics FX FY CX CY] [--save-ply] [--flip-test] [--compare CFG2 CKPT2]
-[--rel-depth FILE_OR_DIR]``
+[--out-dir DIR] [--intrinsics FX FY CX CY | --intrinsics-file F] [--save-ply] [--flip-test]
+[--compare CFG2 CKPT2] [--rel-depth FILE_OR_DIR] [--pred-only] [--grayscale]``
 
 ``python tools/infer.py --model REPO_ID_OR_DIR (--img ... | --video FILE) ...``: a published
 model folder (``tools/publish.py``) or Hugging Face Hub repo id instead of CONFIG CKPT.
@@ -37,15 +37,28 @@ Outputs, per image ``<stem>`` in ``--out-dir`` (default ``work_dirs/infer``):
   working in metres and 100 (1/100 mm) for models working in millimetres, or ``--png-scale``;
 - ``<stem>_vis.png``: the panels image | depth | scale A | shift B (turbo, near = warm, colour
   bars in the model's unit; ``--cmap``, ``--depth-scale``, ``--depth-range LO HI``), the caption
-  under them;
+  and any warning under them; with ``--pred-only`` the depth picture alone at the image's size
+  (``--cmap``), with ``--grayscale`` the depth alone in grey levels (near = white, no depth =
+  black);
 - with ``--compare CFG2 CKPT2``: ``<stem>_compare.png``, both models on one colour scale;
 - with ``--save-ply``: ``<stem>.ply``, a binary little-endian PLY of coloured points
   (``float x y z``, ``uchar red green blue``; camera frame x right, y down, z forward, in the
-  model's unit), back-projected with ``--intrinsics`` (required: ``fx fy cx cy`` in pixels of the
-  original images);
+  model's unit), back-projected with each image's intrinsics (required: ``fx fy cx cy`` in pixels
+  of the original images);
 
-and ``infer.json``: config, checkpoint, unit, png_scale, flip test, untrained, and per image its
-caption, size, network input size, depth range and output files.
+and ``infer.json``: config, checkpoint, unit, png_scale, flip test, untrained, ``warnings``, and
+per image its caption, size, network input size, intrinsics, depth range and output files.
+
+Intrinsics: ``--intrinsics FX FY CX CY`` is one set for every image (``infer.json`` warns when
+there are several); ``--intrinsics-file F`` gives each image its own: a JSON object
+``{image: [fx, fy, cx, cy]}``, ``image fx fy cx cy`` lines, or a dataset manifest
+(``{"frames": [{"rgb": ..., "K": [fx, fy, cx, cy]}]}``, e.g. the ``manifest.json`` of
+``tools/dataset_converters/make_manifest.py``), matched by name like the captions.
+
+Warnings: ``infer.json`` (``warnings``) and every picture say when the model is untrained,
+when it is the quickstart's demo model (relative depth simulated from GT), when the relative
+depth came from ``--rel-depth`` instead of the model, and when one set of intrinsics served
+several images.
 
 Relative depth: ``--rel-depth FILE_OR_DIR`` gives each image's relative inverse depth (what the
 model's frozen relative-depth network would output), so that network is not run: a ``.npy``
@@ -73,12 +86,15 @@ from tr2m.apis.infer_inputs import (  # noqa: E402,F401
     check_images,
     collect_images,
     load_rel_depths,
+    match_intrinsics,
 )
 from tr2m.apis.infer_inputs import match_captions as read_captions  # noqa: E402
 from tr2m.apis.infer_outputs import (  # noqa: E402,F401
     PNG_SCALES,
     TRAINED_DEPTHERS,
     check_untrained_early,
+    demo_model_reason,
+    input_warnings,
     load_models,
     model_units,
     save_outputs,
@@ -114,10 +130,20 @@ def parse_args(argv=None):
                         "paper's for unseen images; smolvlm_256m runs on a CPU; tools/caption.py "
                         '--list)')
     parser.add_argument('--out-dir', default='work_dirs/infer', help='output folder')
-    parser.add_argument('--intrinsics', nargs=4, type=float, metavar=('FX', 'FY', 'CX', 'CY'),
-                        help='pinhole intrinsics in pixels of the original images')
+    intrinsics = parser.add_mutually_exclusive_group()
+    intrinsics.add_argument('--intrinsics', nargs=4, type=float,
+                            metavar=('FX', 'FY', 'CX', 'CY'),
+                            help='pinhole intrinsics in pixels of the original images, one set '
+                            'for every image')
+    intrinsics.add_argument('--intrinsics-file', metavar='F',
+                            help='per-image intrinsics: JSON {image: [fx, fy, cx, cy]}, '
+                            "'image fx fy cx cy' lines, or a dataset manifest.json")
     parser.add_argument('--save-ply', action='store_true',
-                        help='also write a coloured point cloud (needs --intrinsics)')
+                        help='also write a coloured point cloud (needs intrinsics)')
+    parser.add_argument('--pred-only', action='store_true',
+                        help='<stem>_vis.png is the depth picture alone (no panels)')
+    parser.add_argument('--grayscale', action='store_true',
+                        help='<stem>_vis.png is the depth alone in grey levels (near = white)')
     parser.add_argument('--units', choices=sorted(PNG_SCALES),
                         help="the model's depth unit (default: from the config's test protocol)")
     parser.add_argument('--png-scale', type=float,
@@ -159,11 +185,12 @@ def parse_args(argv=None):
         parser.error('give CONFIG CKPT, or --model REPO_ID_OR_DIR')
     if (args.img is None) == (args.video is None):
         parser.error('give one of --img and --video')
-    if args.video and (args.text_file or args.save_ply or args.rel_depth):
-        parser.error('--video takes --text or --caption auto (no --text-file, --save-ply or '
-                     '--rel-depth)')
-    if args.save_ply and args.intrinsics is None:
-        parser.error('--save-ply needs --intrinsics FX FY CX CY')
+    if args.video and (args.text_file or args.save_ply or args.rel_depth
+                       or args.intrinsics_file):
+        parser.error('--video takes --text or --caption auto (no --text-file, --save-ply, '
+                     '--rel-depth or --intrinsics-file)')
+    if args.save_ply and args.intrinsics is None and args.intrinsics_file is None:
+        parser.error('--save-ply needs --intrinsics FX FY CX CY or --intrinsics-file F')
     if args.batch_size < 1:
         parser.error('--batch-size must be >= 1')
     if args.png_scale is not None and not args.png_scale > 0:
@@ -214,38 +241,47 @@ def main(argv=None):
     else:
         captions = read_captions(images, args.img, args.text, args.text_file)
     sizes = check_images(images)
+    intrinsics = (match_intrinsics(images, args.img, args.intrinsics_file)
+                  if args.intrinsics_file else [args.intrinsics] * len(images))
+    if args.save_ply and None in intrinsics:
+        missing = images[intrinsics.index(None)]
+        raise DataError(f'--save-ply: {args.intrinsics_file} gives no intrinsics for {missing}')
     rel_depths = load_rel_depths(args.rel_depth, images, args.rel_depth_scale,
                                  args.rel_depth_norm)
     for path, size, rel in zip(images, sizes, rel_depths):
         if rel is not None and tuple(rel.shape) != tuple(size):
             raise DataError(f'--rel-depth for {path} has size {tuple(rel.shape)}, the image '
                             f'{tuple(size)}')
-    model, compared_model, warnings = load_published(args) if args.model else load_models(args)
+    model, compared_model, untrained = (load_published(args) if args.model
+                                        else load_models(args))
+    warnings = untrained + [w for w in [demo_model_reason(model)] if w] + \
+        input_warnings(args, images)
     units = args.units or model_units(model.cfg)
     png_scale = args.png_scale or PNG_SCALES[units]
     created = not osp.isdir(args.out_dir)
     os.makedirs(args.out_dir, exist_ok=True)
     report = dict(config=args.config, checkpoint=args.checkpoint, units=units,
                   png_scale=png_scale, intrinsics=args.intrinsics,
+                  intrinsics_file=args.intrinsics_file,
                   flip_test=args.flip_merge if args.flip_test else None,
-                  untrained=bool(warnings), warnings=warnings, images={})
+                  untrained=bool(untrained), warnings=warnings, images={})
     if captioned_by is not None:
         report['captioner'] = captioned_by
     if args.compare:
         report['compare'] = dict(config=args.compare[0], checkpoint=args.compare[1])
     def predictions(m):
-        return infer_depths(m, images, captions, args.intrinsics, rel_depths, args.batch_size,
+        return infer_depths(m, images, captions, intrinsics, rel_depths, args.batch_size,
                             args.amp)
 
     results = predictions(model)
     compared = predictions(compared_model) if compared_model is not None else None
     try:
-        for path, caption, result in zip(images, captions, results):
+        for path, caption, result, k in zip(images, captions, results, intrinsics):
             stem = osp.splitext(osp.basename(path))[0]
             rgb = read_rgb(path)
             other = next(compared) if compared is not None else None
             entry = save_outputs(args.out_dir, stem, rgb, result, png_scale, args, units,
-                                 warnings, other)
+                                 warnings, other, intrinsics=k)
             report['images'][path] = entry
             print(f'{path}: depth {entry["depth_min"]:.4g}..{entry["depth_max"]:.4g} {units} '
                   f'(median {entry["depth_median"]:.4g}) <- "{caption}"')
@@ -255,8 +291,8 @@ def main(argv=None):
         raise
     with open(osp.join(args.out_dir, 'infer.json'), 'w') as f:
         json.dump(report, f, indent=2)
-    if warnings:
-        print(f'WARNING: {warnings[0]}')
+    for warning in warnings:
+        print(f'WARNING: {warning}')
     print(f'{len(images)} image(s) written to {args.out_dir}')
     return report
 

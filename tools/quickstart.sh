@@ -1,12 +1,27 @@
 #!/usr/bin/env bash
-# Offline quickstart: make the procedural demo set, evaluate the untrained model, train TR2M on
-# CPU, evaluate the trained one, draw its panels and curves, and print the block of figures the
-# README quotes (paste it there after a change). Run from the repository root inside the
-# project's virtual environment. Deterministic (randomness seed 0, deterministic=True): two runs
-# print the same metrics; only the timings differ.
-#   WORK_DIR=...        work dir (default work_dirs/tr2m_synthetic)
+# Offline quickstart, from a fresh clone: bash tools/quickstart.sh
+# Makes or updates the virtual environment .venv (tools/setup_env.sh: torch, the CPU build on a
+# machine without an NVIDIA driver; a second run starts at once), then makes the procedural demo
+# set, evaluates the untrained model, trains TR2M on CPU, evaluates the trained one, draws its
+# panels and curves, and prints the block of figures the README quotes (paste it there after a
+# change); fails unless training at least halves AbsRel. Deterministic (randomness seed 0,
+# deterministic=True): two runs print the same metrics; only the timings differ.
+# Environment:
+#   WORK_DIR=...        work dir (default work_dirs/tr2m_synthetic; relative to the repository)
 #   README_IMAGES=DIR   also write the README's pictures there (docs/images)
+#   TR2M_VENV, TR2M_NO_SETUP, TR2M_TORCH_INDEX, PYTHON as in tools/setup_env.sh
 set -euo pipefail
+case "${1:-}" in
+    -h|--help) sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
+    "") ;;
+    *) echo "quickstart.sh: error: unknown argument '$1' (bash tools/quickstart.sh --help)" >&2
+       exit 2 ;;
+esac
+cd "$(dirname "$0")/.."
+# shellcheck source=tools/setup_env.sh
+. tools/setup_env.sh
+tr2m_setup_env ""
+export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} TRANSFORMERS_OFFLINE=${TRANSFORMERS_OFFLINE:-1}
 CONFIG=configs/quickstart/tr2m_synthetic.py
 WORK=${WORK_DIR:-work_dirs/tr2m_synthetic}
 mkdir -p "$WORK"

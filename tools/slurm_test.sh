@@ -3,6 +3,7 @@
 #   [GPUS=8] [GPUS_PER_NODE=8] [CPUS_PER_TASK=5] [SRUN_ARGS=...] \
 #   bash tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [tools/test.py arguments]
 set -e
+case "${1:-}" in -h|--help) sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;; esac
 if [ "$#" -lt 4 ]; then
     echo "usage: bash $0 PARTITION JOB_NAME CONFIG CHECKPOINT [tools/test.py arguments]" >&2
     exit 2

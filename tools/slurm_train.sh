@@ -5,6 +5,7 @@
 # GPUS=16 GPUS_PER_NODE=8 spans two nodes. Set GPUS_PER_NODE=0 for CPU-only nodes (no --gres;
 # GPUS is then the number of tasks, gloo).
 set -e
+case "${1:-}" in -h|--help) sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;; esac
 if [ "$#" -lt 3 ]; then
     echo "usage: bash $0 PARTITION JOB_NAME CONFIG [tools/train.py arguments]" >&2
     exit 2

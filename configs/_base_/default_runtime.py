@@ -19,7 +19,8 @@ model_wrapper_cfg = dict(type='MMDistributedDataParallel', broadcast_buffers=Fal
 # their options (LossBalanceHook interval=0, CaptionEmbeddingHook loaders=[]).
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50),
+    # mmengine's LoggerHook, with validation scalars on TensorBoard's iteration axis
+    logger=dict(type='DepthLoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
     # atomic saves, old checkpoints deleted only afterwards, never a NaN tensor; iter_interval=N
     # adds iter_N.pth inside long epochs; a resume with another schedule length is re-planned

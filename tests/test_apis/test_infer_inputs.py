@@ -71,3 +71,55 @@ def test_images_are_decoded_up_front(folder, tmp_path):
         check_images([str(folder / 'a.png'), str(bad)])
     with pytest.raises(ArgumentError, match=r"same name stem .*\['a'\]"):
         check_images([str(folder / 'a.png'), str(tmp_path / 'a.jpg')])
+
+
+def test_per_image_intrinsics_from_a_table_lines_or_a_manifest(tmp_path):
+    import json
+
+    from tr2m.apis.infer_inputs import match_intrinsics, read_intrinsics_table
+
+    imgs = tmp_path / 'imgs'
+    (imgs / 'kitti').mkdir(parents=True)
+    paths = [str(imgs / 'nyu.png'), str(imgs / 'kitti' / 'k.png')]
+    table = tmp_path / 'k.json'
+    table.write_text(json.dumps({'nyu.png': [518.9, 519.5, 325.6, 253.7],
+                                 'kitti/k.png': [721.5, 721.5, 609.6, 172.9]}))
+    assert match_intrinsics(paths, str(imgs), str(table)) == [
+        [518.9, 519.5, 325.6, 253.7], [721.5, 721.5, 609.6, 172.9]]
+    lines = tmp_path / 'k.txt'
+    lines.write_text('# image fx fy cx cy\nnyu.png 1 2 3 4\n\nk.png 5 6 7 8\n')
+    assert match_intrinsics(paths, str(imgs), str(lines)) == [[1, 2, 3, 4], [5, 6, 7, 8]]
+    table.write_text('{"nyu.png": [1, 2, 3, 4]}')
+    with pytest.raises(DataError, match='no intrinsics for image .*k.png'):
+        match_intrinsics(paths, str(imgs), str(table))
+    table.write_text('{"nyu.png": [1, 2, 3, 4], "k.png": [5, 6, 7, 8], "typo.png": [1, 1, 1, 1]}')
+    with pytest.raises(DataError, match='not among the 2 given: typo.png'):
+        match_intrinsics(paths, str(imgs), str(table))
+    table.write_text('{"nyu.png": [0, 2, 3, 4]}')
+    with pytest.raises(DataError, match='fx, fy > 0'):
+        read_intrinsics_table(str(table))
+    lines.write_text('nyu.png 1 2 3\n')
+    with pytest.raises(DataError, match=r"k.txt:1: expected 'image fx fy cx cy'"):
+        read_intrinsics_table(str(lines))
+    # a dataset's metadata: a manifest (frames with rgb and K) covering more frames than given
+    manifest = imgs / 'manifest.json'
+    manifest.write_text(json.dumps({'frames': [
+        dict(rgb='nyu.png', K=[518.9, 519.5, 325.6, 253.7]),
+        dict(rgb='kitti/k.png', K=[721.5, 721.5, 609.6, 172.9]),
+        dict(rgb='other/sun.png', K=None)]}))
+    assert match_intrinsics(paths[::-1], str(tmp_path), str(manifest)) == [
+        [721.5, 721.5, 609.6, 172.9], [518.9, 519.5, 325.6, 253.7]]
+    assert read_intrinsics_table(str(manifest))[0]['sun.png'] is None
+    with pytest.raises(MissingFileError):
+        read_intrinsics_table(str(tmp_path / 'nope.json'))
+
+
+def test_manifest_intrinsics_of_the_real_frames(rgbd_real, rgbd_manifest):
+    """The real manifest gives each frame its own K: a KITTI frame never gets NYU's."""
+    from tr2m.apis.infer_inputs import match_intrinsics
+
+    frames = [f for f in rgbd_manifest if f['dataset'] in ('nyu_v2', 'kitti')][::2]
+    paths = [str(rgbd_real / f['rgb']) for f in frames]
+    found = match_intrinsics(paths, str(rgbd_real), str(rgbd_real / 'manifest.json'))
+    assert found == [f['K'] for f in frames]
+    assert len({tuple(k) for k in found}) == 2

@@ -56,9 +56,12 @@ def test_grid_trains_tests_and_summarises(load_tool, tmp_path, synthetic_root):
     first, second = saved['runs']
     assert first['metrics']['abs_rel'] != second['metrics']['abs_rel']
     table = (root / 'lr_grid' / 'summary.md').read_text()
-    assert '| run | optim_wrapper.optimizer.lr | status | abs_rel |' in table
-    assert f"| lr=0.05 | 0.05 | ok | {second['metrics']['abs_rel']:.4f} |" in table
-    assert '| lr=0.0 | synthetic_endoscopic |' in table
+    assert '| run | optim_wrapper.optimizer.lr | seeds | status | train time | abs_rel |' in table
+    assert (f"| lr=0.05 | 0.05 | 1 | ok | {second['train_seconds']:.0f} s | "
+            f"{second['metrics']['abs_rel']:.4f} |") in table
+    assert '| lr=0.0 | synthetic_endoscopic | m |' in table
+    assert [row['metrics']['abs_rel'] for row in saved['pooled']] == [
+        dict(mean=r['metrics']['abs_rel'], std=None, n=1) for r in saved['runs']]
 
     # a second call reuses the finished runs instead of training again
     again = ablate.main(argv)

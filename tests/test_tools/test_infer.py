@@ -58,6 +58,8 @@ def test_infer_writes_every_output(load_tool, infer_config, infer_checkpoint, im
                          *map(str, intr), '--save-ply', '--device', 'cpu'])
     assert report['units'] == 'm' and report['png_scale'] == 1000.0
     assert report['untrained'] is False and report['flip_test'] is None
+    assert report['warnings'] == ['one set of --intrinsics for all 2 images (per-image: '
+                                  '--intrinsics-file)']  # one set for two images: said
     saved = json.loads((out / 'infer.json').read_text())
     assert [e['caption'] for e in saved['images'].values()] == list(CAPTIONS.values())
 
@@ -81,7 +83,8 @@ def test_infer_writes_every_output(load_tool, infer_config, infer_checkpoint, im
         fig = render_panels(rgb, depth, scale=ref.pred_scale.data[0].numpy(),
                             shift=ref.pred_shift.data[0].numpy(), caption=caption,
                             protocol=dict(units='m'), style=DepthStyle(),
-                            title=f'{infer_config.name}  {infer_checkpoint.name}')
+                            title=f'{infer_config.name}  {infer_checkpoint.name}',
+                            warnings=report['warnings'])
         assert list(fig.panels) == ['image', 'pred', 'scale', 'shift']
         assert vis.shape == fig.image.shape
         assert np.abs(vis.astype(int) - fig.image).mean() < 1.0  # float32 round-off only

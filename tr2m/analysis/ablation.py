@@ -21,6 +21,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from mmengine.config import Config
 
+from tr2m.analysis.ablation_report import markdown_summary, pool_runs, pooled_json
 from tr2m.analysis.runs import (
     find_checkpoint,
     finished_entry,
@@ -32,7 +33,6 @@ from tr2m.analysis.runs import (
     train_file,
     write_entry,
 )
-from tr2m.evaluation.functional import METRIC_KEYS
 from tr2m.utils.config import merge_options_strict
 from tr2m.utils.errors import ConfigError, MissingFileError
 
@@ -223,53 +223,12 @@ def execute(spec: dict, run: dict, cfg: Config, run_dir: str, which_ckpt: str,
     return entry
 
 
-# ---- reports -------------------------------------------------------------------------------
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f'{value:.4f}'
-    return '-' if value is None else str(value)
-
-
-def markdown_summary(spec: dict, entries: List[dict]) -> str:
-    """Markdown tables: runs x (grid values, status, aggregate metrics), then per dataset."""
-    keys = list(spec['grid'])
-    lines = [f'# Ablation grid `{spec["name"]}`', '',
-             f'base: `{spec["base"]}`, mode: `{spec["mode"]}`, runs: {len(entries)}', '']
-    head = ['run', *keys, 'status', *METRIC_KEYS]
-    lines += ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
-    datasets = []
-    for e in entries:
-        metrics = e.get('metrics') or {}
-        for k in metrics:
-            prefix, _, name = k.rpartition('/')
-            if prefix and name in METRIC_KEYS and prefix not in datasets:
-                datasets.append(prefix)
-        row = [e['name'], *(str(e['labels'].get(k)) for k in keys), e['status'],
-               *(_fmt(metrics.get(m)) for m in METRIC_KEYS)]
-        lines.append('| ' + ' | '.join(row) + ' |')
-    if datasets:
-        lines += ['', '## Per dataset', '']
-        head = ['run', 'dataset', *METRIC_KEYS]
-        lines += ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
-        for e in entries:
-            metrics = e.get('metrics') or {}
-            for d in datasets:
-                if any(f'{d}/{m}' in metrics for m in METRIC_KEYS):
-                    lines.append('| ' + ' | '.join(
-                        [e['name'], d, *(_fmt(metrics.get(f'{d}/{m}')) for m in METRIC_KEYS)])
-                        + ' |')
-    failed = [e for e in entries if e['status'] == 'failed']
-    if failed:
-        lines += ['', '## Failed runs', '']
-        lines += [f'- `{e["name"]}`: {e["error"]}' for e in failed]
-    return '\n'.join(lines) + '\n'
-
-
 def run_grid(grid_file: str, work_dir: str = 'work_dirs/ablations', ckpt: str = 'last',
              rerun: bool = False, cli_options: Optional[dict] = None, dry_run: bool = False,
              log: Callable[[str], None] = print) -> dict:
     """Check every run of a grid file (all keys, before anything trains), then train and test
-    each; write ``summary.json`` and ``summary.md``.
+    each; write ``summary.json`` and ``summary.md`` (seeds pooled, training time, aggregates
+    only over datasets of one unit: :mod:`tr2m.analysis.ablation_report`).
 
     Returns:
         dict: with ``dry_run``, ``spec`` and ``runs``; otherwise the summary (``runs``: one
@@ -295,7 +254,8 @@ def run_grid(grid_file: str, work_dir: str = 'work_dirs/ablations', ckpt: str = 
         entries.append(execute(spec, run, cfg, osp.join(root, run['name']), ckpt, rerun))
     summary = dict(grid=spec['name'], grid_file=osp.abspath(grid_file), base=spec['base'],
                    mode=spec['mode'], test=spec['test'],
-                   options=to_json({**spec['options'], **cli_options}), runs=entries)
+                   options=to_json({**spec['options'], **cli_options}), runs=entries,
+                   pooled=pooled_json(pool_runs(list(spec['grid']), entries)))
     os.makedirs(root, exist_ok=True)
     with open(osp.join(root, 'summary.json'), 'w') as f:
         json.dump(summary, f, indent=2, default=str)

@@ -17,9 +17,12 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from tr2m.utils.errors import DatasetNotPreparedError
 
-#: The converters folder of this clone.
-CONVERTERS_DIR = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools',
-                          'dataset_converters')
+_PACKAGE = osp.dirname(osp.dirname(osp.abspath(__file__)))  # tr2m/
+_CLONE_CONVERTERS = osp.join(osp.dirname(_PACKAGE), 'tools', 'dataset_converters')
+_SHIPPED_CONVERTERS = osp.join(_PACKAGE, '.mim', 'tools', 'dataset_converters')
+#: The converters folder of this clone, or the copy a wheel ships (``tr2m/.mim/tools``).
+CONVERTERS_DIR = _SHIPPED_CONVERTERS if not osp.isdir(_CLONE_CONVERTERS) and \
+    osp.isdir(_SHIPPED_CONVERTERS) else _CLONE_CONVERTERS
 #: ``{dataset class: (name shown, command that prepares it)}``; ``{root}`` is the data root.
 PREPARE_COMMANDS: Dict[str, tuple] = {
     'NYUv2Dataset': ('NYUv2', 'python {tools}/prepare_nyu.py --out {root} '

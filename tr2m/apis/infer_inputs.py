@@ -162,8 +162,96 @@ def check_images(images: Sequence[str]) -> List[Tuple[int, int]]:
     return sizes
 
 
+def _intrinsics(value, where: str) -> Optional[List[float]]:
+    """``[fx, fy, cx, cy]`` floats of a table entry (None stays None: no intrinsics known)."""
+    if value is None:
+        return None
+    try:
+        k = [float(v) for v in value]
+    except (TypeError, ValueError):
+        k = []
+    if len(k) != 4 or not all(np.isfinite(k)) or k[0] <= 0 or k[1] <= 0:
+        raise DataError(f'{where}: intrinsics must be [fx, fy, cx, cy] with fx, fy > 0, got '
+                        f'{value!r}')
+    return k
+
+
+def read_intrinsics_table(path: str) -> Tuple[Dict[str, Optional[List[float]]], bool]:
+    """``({image key: [fx, fy, cx, cy] or None}, is_manifest)`` of an intrinsics file.
+
+    Three forms:
+
+    - a JSON object ``{image: [fx, fy, cx, cy]}``;
+    - a dataset manifest (``{"frames": [{"rgb": path, "K": [fx, fy, cx, cy] or null}, ...]}``,
+      the format of ``DepthManifestDataset`` and ``tools/dataset_converters/make_manifest.py``):
+      each frame is known by its ``rgb`` path relative to the manifest, by that path made
+      absolute and by its file name;
+    - text lines ``image fx fy cx cy`` (blank lines and ``#`` comments ignored).
+
+    Raises:
+        MissingFileError: the file does not exist.
+        DataError: an entry that is not four numbers with positive focal lengths (naming it).
+    """
+    if not osp.isfile(path):
+        raise MissingFileError(f'intrinsics file not found: {path}')
+    table: Dict[str, Optional[List[float]]] = {}
+    if path.lower().endswith('.json'):
+        data = read_json_object(path, 'a JSON object {image: [fx, fy, cx, cy]} or a manifest '
+                                '{"frames": [...]}')
+        if isinstance(data.get('frames'), list):
+            root = osp.dirname(osp.abspath(path))
+            for i, frame in enumerate(data['frames']):
+                if not isinstance(frame, dict) or 'rgb' not in frame:
+                    raise DataError(f'{path}: frame {i} has no "rgb" entry')
+                k = _intrinsics(frame.get('K'), f'{path}: frame {frame["rgb"]}')
+                rel = _norm_key(frame['rgb'])
+                for key in (rel, osp.normpath(osp.join(root, rel)), osp.basename(rel)):
+                    table.setdefault(key, k)
+            return table, True
+        for key, value in data.items():
+            table[_norm_key(key)] = _intrinsics(value, f'{path}: {key}')
+        return table, False
+    with open(path, encoding='utf-8') as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip() or line.lstrip().startswith('#'):
+                continue
+            parts = line.split()
+            if len(parts) != 5:
+                raise DataError(f"{path}:{lineno}: expected 'image fx fy cx cy', got "
+                                f'{line.strip()[:60]!r}')
+            table[_norm_key(parts[0])] = _intrinsics(parts[1:], f'{path}:{lineno}')
+    return table, False
+
+
+def match_intrinsics(images: Sequence[str], img_spec: str, path: str
+                     ) -> List[Optional[List[float]]]:
+    """Per image its ``[fx, fy, cx, cy]`` from ``--intrinsics-file`` (matched by name like
+    the captions, or by absolute path for a manifest; None where a manifest gives ``K: null``).
+
+    Raises:
+        DataError: an image the file does not name, or (not a manifest) entries naming no image.
+    """
+    table, is_manifest = read_intrinsics_table(path)
+    found, used = [], set()
+    for img in images:
+        keys = [osp.normpath(osp.abspath(img))] + image_keys(img, img_spec)
+        hits = [k for k in keys if k in table]
+        if not hits:
+            raise DataError(f'no intrinsics for image {img} in {path} (looked for '
+                            f'{keys[1:]})')
+        used.update(hits)
+        found.append(table[hits[0]])
+    unused = sorted(set(table) - used)
+    if unused and not is_manifest:
+        shown = ', '.join(unused[:5]) + (f' (+{len(unused) - 5} more)' if len(unused) > 5 else '')
+        raise DataError(f'{path} has intrinsics for images that are not among the '
+                        f'{len(images)} given: {shown}')
+    return found
+
+
 __all__ = ['collect_images', 'image_keys', 'read_caption_table', 'match_captions',
-           'check_images', 'IMG_EXTS']
+           'check_images', 'IMG_EXTS', 'read_intrinsics_table', 'match_intrinsics',
+           'load_rel_depths']
 
 
 def load_rel_depths(spec: Optional[str], images: List[str], scale: float = 1.0,

@@ -1,5 +1,7 @@
 """What ``tools/infer.py`` does around the model: the unit of its outputs, building (and
-refusing) the models, and writing each image's files (depth NPY/PNG, panels, comparison, PLY)."""
+refusing) the models, the warnings its outputs carry (an untrained model, the quickstart's demo
+model, relative depth supplied by the user, one set of intrinsics for many images), and writing
+each image's files (depth NPY/PNG, panels or the depth picture alone, comparison, PLY)."""
 import os.path as osp
 from typing import Dict, List, Optional
 
@@ -88,10 +90,62 @@ def load_models(args):
     return models[0], (models[1] if len(models) > 1 else None), warnings
 
 
+#: Relative-depth components that are no network: a model built on one is the quickstart's demo.
+DEMO_RELATIVE_DEPTHS = ('SimulatedRelativeDepth',)
+
+
+def demo_model_reason(model) -> Optional[str]:
+    """Why ``model``'s metric depth says nothing about a real photo (None for a real model):
+    its relative depth is simulated from ground truth (the quickstart's demo model)."""
+    inner = getattr(model, 'module', model)  # a flip-test wrapper holds the depther
+    kind = type(getattr(inner, 'relative_depth', None)).__name__
+    if kind in DEMO_RELATIVE_DEPTHS:
+        return (f'demo model: its relative depth is simulated from ground truth ({kind}), as '
+                'in the offline quickstart; its metric depth shows the code path, not a trained '
+                'TR2M on real images')
+    return None
+
+
+def input_warnings(args, images: List[str]) -> List[str]:
+    """Warnings about what the user supplied: relative depth given instead of computed, and
+    one set of ``--intrinsics`` for several images."""
+    found = []
+    if getattr(args, 'rel_depth', None):
+        found.append(f'relative depth supplied by the user (--rel-depth {args.rel_depth}), '
+                     "not computed by the model's relative-depth network")
+    if getattr(args, 'intrinsics', None) is not None and len(images) > 1:
+        found.append(f'one set of --intrinsics for all {len(images)} images (per-image: '
+                     '--intrinsics-file)')
+    return found
+
+
+def depth_picture(depth: np.ndarray, style, grayscale: bool = False) -> np.ndarray:
+    """The depth alone at the image's size, RGB uint8 ``(H, W, 3)``: ``style``'s colour map,
+    or grey levels (near = white, far = black; no depth = black) with ``grayscale``, over
+    ``style``'s range (``'image'``: the 1st-99th percentiles of the image)."""
+    from tr2m.visualization.colormaps import colorize_depth, depth_to_unit, robust_range
+
+    valid = np.isfinite(depth) & (depth > 0)
+    if isinstance(style.depth_range, tuple):
+        lo, hi = style.depth_range
+    else:
+        lo, hi = robust_range(depth, valid, style.percentiles) or (1.0, 2.0)
+    if not grayscale:
+        return colorize_depth(depth, lo, hi, valid, style.cmap, style.depth_scale,
+                              style.invalid)
+    t = depth_to_unit(np.where(valid, depth, hi), lo, hi, style.depth_scale)
+    grey = np.where(valid, np.round(t * 255), 0).astype(np.uint8)
+    return np.repeat(grey[..., None], 3, axis=2)
+
+
 def save_outputs(out_dir: str, stem: str, rgb: np.ndarray, result: Dict, png_scale: float,
-                 args, units: str, warnings: List[str], compared: Optional[Dict] = None
-                 ) -> Dict:
-    """Write the files of one image; return its ``infer.json`` entry."""
+                 args, units: str, warnings: List[str], compared: Optional[Dict] = None,
+                 intrinsics: Optional[List[float]] = None) -> Dict:
+    """Write the files of one image; return its ``infer.json`` entry.
+
+    ``<stem>_vis.png`` is the panels, or with ``args.pred_only`` / ``args.grayscale`` the depth
+    picture alone (:func:`depth_picture`). ``intrinsics`` (this image's ``[fx, fy, cx, cy]``,
+    default ``args.intrinsics``) back-project the PLY."""
     from tr2m.apis.pointcloud import depth_to_points, write_ply
     from tr2m.structures import DepthProtocol
     from tr2m.visualization import DepthStyle, render_comparison, render_panels, save_rgb
@@ -107,11 +161,16 @@ def save_outputs(out_dir: str, stem: str, rgb: np.ndarray, result: Dict, png_sca
                        depth_range=tuple(args.depth_range) if args.depth_range else 'image')
     protocol = DepthProtocol(units=units)
     notes = [f'flip test ({args.flip_merge})'] if args.flip_test else []
-    figure = render_panels(rgb, depth, scale=result.get('scale'), shift=result.get('shift'),
-                           caption=result['caption'], protocol=protocol, style=style,
-                           title=f'{osp.basename(args.config)}  {osp.basename(args.checkpoint)}',
-                           notes=notes, warnings=warnings)
-    save_rgb(osp.join(out_dir, files['vis']), figure.image)
+    grayscale = getattr(args, 'grayscale', False)
+    if getattr(args, 'pred_only', False) or grayscale:
+        save_rgb(osp.join(out_dir, files['vis']), depth_picture(depth, style, grayscale))
+    else:
+        figure = render_panels(
+            rgb, depth, scale=result.get('scale'), shift=result.get('shift'),
+            caption=result['caption'], protocol=protocol, style=style,
+            title=f'{osp.basename(args.config)}  {osp.basename(args.checkpoint)}',
+            notes=notes, warnings=warnings)
+        save_rgb(osp.join(out_dir, files['vis']), figure.image)
     if compared is not None:
         files['compare'] = f'{stem}_compare.png'
         names = [osp.splitext(osp.basename(c))[0] for c in (args.config, args.compare[0])]
@@ -129,11 +188,16 @@ def save_outputs(out_dir: str, stem: str, rgb: np.ndarray, result: Dict, png_sca
     if compared is not None:
         entry['compared_depth_median'] = float(np.median(compared['depth'][valid])) \
             if valid.any() else None
+    intrinsics = intrinsics if intrinsics is not None else getattr(args, 'intrinsics', None)
+    entry['intrinsics'] = None if intrinsics is None else [float(v) for v in intrinsics]
     if args.save_ply:
-        points, colors = depth_to_points(depth, args.intrinsics, rgb)
+        if intrinsics is None:
+            raise ArgumentError(f'--save-ply: no intrinsics for image {result["img_path"]} '
+                                '(its entry in --intrinsics-file is null)')
+        points, colors = depth_to_points(depth, intrinsics, rgb)
         files['ply'] = f'{stem}.ply'
         write_ply(osp.join(out_dir, files['ply']), points, colors, comments=[
             f'tr2m infer: {osp.basename(result["img_path"])}', f'units {units}',
-            'intrinsics fx fy cx cy ' + ' '.join(f'{v:.6g}' for v in args.intrinsics)])
+            'intrinsics fx fy cx cy ' + ' '.join(f'{v:.6g}' for v in intrinsics)])
         entry['points'] = int(points.shape[0])
     return entry

@@ -277,7 +277,8 @@ def infer_depths(model: nn.Module, images: Sequence[ImageLike],
             caption (None, or no ``captions``) is written by ``captioner``.
         captioner: preset name, config or built captioner for missing captions. Defaults to
             :data:`tr2m.apis.auto_caption.DEFAULT_CAPTIONER`.
-        intrinsics: ``[fx, fy, cx, cy]`` shared by the images, or None.
+        intrinsics: ``[fx, fy, cx, cy]`` shared by the images, one such list (or None) per
+            image, or None.
         rel_depths: per image a precomputed relative inverse depth (or None), see
             :func:`infer_depth`.
         batch_size (int): images per forward pass. Defaults to 1.
@@ -290,6 +291,9 @@ def infer_depths(model: nn.Module, images: Sequence[ImageLike],
 
         captions = fill_captions(images, captions, captioner)
     rel_depths = list(rel_depths) if rel_depths is not None else [None] * len(images)
+    per_image = intrinsics is not None and len(intrinsics) == len(images) and all(
+        k is None or isinstance(k, (list, tuple, np.ndarray)) for k in intrinsics)
+    intrinsics = list(intrinsics) if per_image else [intrinsics] * len(images)
     pending: List[tuple] = []
 
     def flush():
@@ -315,8 +319,8 @@ def infer_depths(model: nn.Module, images: Sequence[ImageLike],
                        input_shape=tuple(int(v) for v in packed['inputs'].shape[-2:]))
         pending.clear()
 
-    for image, caption, rel in zip(images, captions, rel_depths):
-        packed, name, size = _pack(model, image, caption, intrinsics, rel)
+    for image, caption, rel, k in zip(images, captions, rel_depths, intrinsics):
+        packed, name, size = _pack(model, image, caption, k, rel)
         if pending and (len(pending) >= batch_size
                         or pending[0][0]['inputs'].shape != packed['inputs'].shape):
             yield from flush()

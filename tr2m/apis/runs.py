@@ -16,7 +16,7 @@ from mmengine.runner import Runner
 
 from tr2m.apis.data_check import check_datasets
 from tr2m.apis.inference import check_checkpoint, is_none_checkpoint
-from tr2m.engine import check_required_hooks
+from tr2m.engine import DepthRunner, check_required_hooks
 from tr2m.evaluation.functional import METRIC_KEYS
 from tr2m.utils.dist import distributed
 from tr2m.utils.errors import CheckpointError
@@ -25,11 +25,12 @@ from tr2m.utils.errors import CheckpointError
 def train_config(cfg: Config) -> None:
     """Check the hooks the model needs (e.g. SOC's momentum update, whatever ``custom_hooks``
     holds) and every dataset training reads (one error listing all that are not prepared, with
-    their prepare commands), then ``Runner.from_cfg(cfg).train()``."""
+    their prepare commands), then ``DepthRunner.from_cfg(cfg).train()`` (mmengine's runner with a
+    short run header on the console, :mod:`tr2m.engine.runner`)."""
     check_required_hooks(cfg)
     check_datasets(cfg, ('train', 'val') if cfg.get('val_cfg') else ('train',))
     with distributed(cfg):  # the process group for the launcher, started before the runner
-        Runner.from_cfg(cfg).train()
+        DepthRunner.from_cfg(cfg).train()
 
 
 class TestOutcome(NamedTuple):
@@ -88,7 +89,7 @@ def test_config(cfg: Config, checkpoint: str,
     cfg.load_from = None if is_none_checkpoint(checkpoint) else checkpoint
     cfg.resume = False
     with distributed(cfg):
-        runner = Runner.from_cfg(cfg)
+        runner = DepthRunner.from_cfg(cfg)
         if setup is not None:
             setup(runner)
         load_weights(runner)

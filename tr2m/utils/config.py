@@ -5,6 +5,7 @@ import difflib
 import glob
 import inspect
 import os.path as osp
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
 from mmengine.config import Config, ConfigDict
@@ -84,11 +85,51 @@ def merge_options_strict(cfg: Config, options: Dict[str, Any]) -> Config:
     return cfg
 
 
+def config_roots() -> List[Path]:
+    """The folders shipped configs are looked up in, in order: ``configs/`` of the clone the
+    package runs from (an editable install or ``PYTHONPATH``), then the configs a wheel ships
+    inside the package (``tr2m/.mim/configs``, where OpenMMLab's ``mim`` keeps them)."""
+    package = Path(__file__).resolve().parents[1]  # tr2m/
+    roots = [package.parent / 'configs', package / '.mim' / 'configs']
+    return [r for r in roots if r.is_dir()]
+
+
+def find_config(path: str) -> Optional[str]:
+    """Where the config ``path`` is: itself when it exists, else a shipped config of that name.
+
+    A path that does not exist from the current folder is looked up in :func:`config_roots`,
+    with or without a leading ``configs/`` and with or without ``.py``, so
+    ``configs/quickstart/tr2m_synthetic.py``, ``quickstart/tr2m_synthetic.py`` and
+    ``quickstart/tr2m_synthetic`` name the same shipped file from any folder.
+
+    Args:
+        path (str): a config path or name, as the user typed it.
+
+    Returns:
+        str or None: the file to read, or None when there is no such config.
+    """
+    if osp.isfile(path):
+        return path
+    if osp.isabs(path):
+        return None
+    rel = Path(path)
+    if rel.parts and rel.parts[0] == 'configs':
+        rel = Path(*rel.parts[1:])
+    names = [rel] if rel.suffix == '.py' else [rel.with_name(rel.name + '.py'), rel]
+    for root in config_roots():
+        for name in names:
+            if (root / name).is_file():
+                return str(root / name)
+    return None
+
+
 def similar_configs(path: str, n: int = 3) -> List[str]:
     """Config files whose path resembles ``path`` (for "did you mean"), each listed once.
 
     Candidates are the ``.py`` files under ``configs/`` of the current folder and under the
-    nearest existing parent folder of ``path``.
+    nearest existing parent folder of ``path``; when none of those resembles ``path``, the
+    shipped configs (:func:`config_roots`), named as :func:`find_config` accepts them
+    (``quickstart/tr2m_synthetic.py``).
     """
     roots = ['configs']
     parent = osp.dirname(osp.abspath(path))
@@ -101,20 +142,33 @@ def similar_configs(path: str, n: int = 3) -> List[str]:
         candidates += glob.glob(osp.join(root, '**', '*.py'), recursive=True)
     style = osp.abspath if osp.isabs(path) else osp.relpath  # answer as the user asked
     found = {style(c): None for c in candidates if '_base_' not in c.split(osp.sep)}
-    return difflib.get_close_matches(style(path), list(found), n=n, cutoff=0.6)
+    near = difflib.get_close_matches(style(path), list(found), n=n, cutoff=0.6)
+    if near or osp.isabs(path):
+        return near
+    shipped = {}
+    for root in config_roots():
+        for c in root.rglob('*.py'):
+            if '_base_' not in c.relative_to(root).parts:
+                shipped.setdefault(c.relative_to(root).as_posix(), None)
+    return difflib.get_close_matches(path, list(shipped), n=n, cutoff=0.6)
 
 
 def read_config(path: str) -> Config:
     """``Config.fromfile(path)`` with the user's mistakes as one-line errors.
 
+    A path that does not exist from the current folder may name a shipped config
+    (:func:`find_config`).
+
     Raises:
         MissingFileError: no such file (naming similar config files).
         ConfigError: the file (or one of its ``_base_`` files) cannot be read or run.
     """
-    if not osp.isfile(path):
+    found = find_config(path)
+    if found is None:
         near = similar_configs(path)
         hint = f'; did you mean {", ".join(near)}?' if near else ''
         raise MissingFileError(f'config not found: {path}{hint}')
+    path = found
     try:
         return Config.fromfile(path)
     except SyntaxError as err:
@@ -160,4 +214,4 @@ def load_config(config: Union[str, Config], cfg_options: Optional[Dict[str, Any]
 
 
 __all__ = ['check_keys_exist', 'merge_options_strict', 'load_config', 'read_config',
-           'similar_configs', 'ConfigDict']
+           'similar_configs', 'find_config', 'config_roots', 'ConfigDict']

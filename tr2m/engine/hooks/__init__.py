@@ -1,5 +1,6 @@
 from .caption_embedding_hook import CaptionEmbeddingHook
 from .checkpoint_hook import SafeCheckpointHook
+from .logger_hook import DepthLoggerHook
 from .loss_balance_hook import LossBalanceHook
 from .momentum_hook import SOCMomentumHook
 from .nonfinite_guard_hook import NonFiniteGuardHook, NonFiniteLossError
@@ -9,4 +10,4 @@ from .visualization_hook import DepthVisualizationHook
 
 __all__ = ['SOCMomentumHook', 'LossBalanceHook', 'DepthVisualizationHook', 'SafeCheckpointHook',
            'NonFiniteGuardHook', 'NonFiniteLossError', 'SampleSeedHook', 'ValidationPanelHook',
-           'CaptionEmbeddingHook']
+           'CaptionEmbeddingHook', 'DepthLoggerHook']

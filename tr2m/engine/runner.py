@@ -1,0 +1,70 @@
+"""tr2m's runner: mmengine's ``Runner`` with a console a person reads.
+
+``DepthRunner`` is ``mmengine.runner.Runner`` with three changes, all about what is shown:
+
+- the environment and the whole config go to files of the work dir (``<work_dir>/<timestamp>/
+  environment.txt``; the config as mmengine dumps it, ``<work_dir>/<config name>.py``) and to the
+  run's ``.log`` file, not to the console; the hook order likewise;
+- a short run header (:class:`~tr2m.engine.console.RunHeaderHook`) before training and testing;
+- mmengine's two deprecation notices of every run silenced
+  (:data:`~tr2m.engine.console.UPSTREAM_DEPRECATIONS`).
+
+Training and testing are mmengine's, unchanged. ``tr2m.apis.runs`` (what ``tools/train.py`` and
+``tools/test.py`` run) builds it with ``DepthRunner.from_cfg(cfg)``.
+"""
+import os.path as osp
+from collections import OrderedDict
+
+from mmengine.runner import Runner
+from mmengine.utils.dl_utils import collect_env
+
+from tr2m.engine.console import RunHeaderHook, environment_text, quiet_console, write_text
+from tr2m.registry import RUNNERS
+
+
+@RUNNERS.register_module()
+class DepthRunner(Runner):
+    """``Runner`` whose console shows a run header instead of the environment and config
+    dumps (see the module docstring). Same arguments as ``mmengine.runner.Runner``.
+
+    Attributes:
+        written_files (dict): ``{'config' | 'environment' | 'log': path}``, what the header
+            names.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        self.written_files = {}
+        super().__init__(*args, **kwargs)
+        name = osp.basename(self.cfg.filename) if self.cfg.filename else f'{self.timestamp}.py'
+        self.written_files = dict(config=osp.abspath(osp.join(self.work_dir, name)),
+                                  **self.written_files)
+        self.register_hook(RunHeaderHook())
+
+    def build_logger(self, *args, **kwargs):
+        """mmengine's logger, with :func:`~tr2m.engine.console.quiet_console` applied."""
+        logger = super().build_logger(*args, **kwargs)
+        log_file = kwargs.get('log_file') or osp.join(self._log_dir, f'{self.timestamp}.log')
+        self.written_files['log'] = osp.abspath(log_file)
+        return quiet_console(logger)
+
+    def _log_env(self, env_cfg: dict) -> None:
+        """Write the environment to ``environment.txt`` of the log dir, and log it and the
+        config as mmengine does (the console filter keeps them to the ``.log`` file)."""
+        env = collect_env()
+        runtime = OrderedDict(env_cfg)
+        runtime.update(self._randomness_cfg)
+        runtime['seed'] = self._seed
+        runtime['Distributed launcher'] = self._launcher
+        runtime['Distributed training'] = self._distributed
+        runtime['GPU number'] = self._world_size
+        self.written_files['environment'] = write_text(
+            osp.join(self._log_dir, 'environment.txt'), environment_text(self, env, runtime))
+        dash_line = '-' * 60
+        self.logger.info('\n' + dash_line + '\nSystem environment:' + ''.join(
+            f'\n    {k}: {v}' for k, v in env.items()) + '\n\nRuntime environment:' + ''.join(
+            f'\n    {k}: {v}' for k, v in runtime.items()) + '\n' + dash_line + '\n')
+        if self.cfg._cfg_dict:
+            self.logger.info(f'Config:\n{self.cfg.pretty_text}')
+
+
+__all__ = ['DepthRunner']
