@@ -125,10 +125,10 @@ def parse_args(argv=None):
     text.add_argument('--caption', choices=['auto'],
                       help="'auto': caption every image with --captioner (written to infer.json "
                       'and under each picture)')
-    parser.add_argument('--captioner', default='llava_v16_vicuna',
-                        help='captioner preset of --caption auto (default llava_v16_vicuna, the '
-                        "paper's for unseen images; smolvlm_256m runs on a CPU; tools/caption.py "
-                        '--list)')
+    parser.add_argument('--captioner', default='auto',
+                        help="captioner preset of --caption auto (default 'auto': "
+                        "llava_v16_vicuna, the paper's for unseen images, with CUDA; "
+                        'smolvlm_256m without; tools/caption.py --list)')
     parser.add_argument('--out-dir', default='work_dirs/infer', help='output folder')
     intrinsics = parser.add_mutually_exclusive_group()
     intrinsics.add_argument('--intrinsics', nargs=4, type=float,
@@ -195,6 +195,12 @@ def parse_args(argv=None):
         parser.error('--batch-size must be >= 1')
     if args.png_scale is not None and not args.png_scale > 0:
         parser.error('--png-scale must be positive')
+    if args.caption == 'auto' and args.captioner != 'auto':
+        from tr2m.captioners.presets import CAPTIONER_PRESETS
+
+        if args.captioner not in CAPTIONER_PRESETS:
+            parser.error(f'--captioner {args.captioner!r} is no captioner preset '
+                         '(tools/caption.py --list)')
     return args
 
 

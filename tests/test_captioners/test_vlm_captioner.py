@@ -93,3 +93,28 @@ def test_gumbel_sampler_draws_from_the_softmax():
     assert int(greedy.argmax()) == 1  # banned token never wins
     kept = top_p_filter(logits.clone(), 0.6)
     assert torch.isinf(kept[0, 2]) and not torch.isinf(kept[0, :2]).any()
+
+
+@pytest.mark.parametrize('preset', ['smolvlm_256m_toy', 'llava_v16_mistral_toy'])
+def test_encoding_once_gives_the_captions_of_encoding_every_copy(preset, real_frames):
+    images, keys = real_frames
+    once = build_captioner(preset, batch_size=2)
+    every = build_captioner(preset, batch_size=2, encode_once=False)
+    assert once.encode_once and not every.encode_once
+    assert texts(once.caption_images(images, keys)) == texts(every.caption_images(images, keys))
+
+
+def test_image_splitting_decides_the_image_tokens(real_frames):
+    images, _ = real_frames
+    single = build_captioner('smolvlm_256m_toy')  # the preset's setting: one tile
+    split = build_captioner('smolvlm_256m_toy', image_splitting=True)
+    assert single.sources[0]['image_splitting'] is False
+    assert split.sources[0]['image_splitting'] is True
+    image_token = single.processor.tokenizer.convert_tokens_to_ids('<image>')
+    one = int((single._inputs(images[0])['input_ids'] == image_token).sum())
+    many = int((split._inputs(images[0])['input_ids'] == image_token).sum())
+    # toy: 32x32 tile, patch 8 -> 16 patches, pixel shuffle 2 -> 4 tokens per tile; a 64-pixel
+    # longest edge at the frames' 4:3 gives a 2x2 grid plus the global tile when splitting
+    assert one == 4 and many == 5 * 4
+    with pytest.raises(ValueError, match='SmolVLM / Idefics3'):
+        build_captioner('llava_v16_vicuna_toy', image_splitting=False)

@@ -39,3 +39,33 @@ def test_fill_only_the_missing_captions(synthetic_root):
     paths = [str(synthetic_root / f['rgb']) for f in frames[:2]]
     filled = fill_captions(paths, ['Mine.', None], 'object_list_toy')
     assert filled[0] == 'Mine.' and filled[1].startswith('An image')
+
+
+def test_the_default_captioner_follows_the_device(monkeypatch, synthetic_root):
+    import torch
+
+    from tr2m.apis import auto_caption
+
+    assert auto_caption.DEFAULT_CAPTIONER == 'auto'
+    assert auto_caption.default_captioner(cuda=True) == 'llava_v16_vicuna'
+    assert auto_caption.default_captioner(cuda=False) == 'smolvlm_256m'
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    assert auto_caption.default_captioner() == 'smolvlm_256m'
+    # 'auto' resolves through the rule (toys stand in for the full presets here)
+    monkeypatch.setattr(auto_caption, 'AUTO_CAPTIONERS',
+                        ('llava_v16_vicuna_toy', 'smolvlm_256m_toy'))
+    frames = json.loads((synthetic_root / 'test.json').read_text())['frames']
+    _, provenance = auto_captions([str(synthetic_root / frames[0]['rgb'])], 'auto')
+    assert provenance['captioner'] == 'smolvlm_256m_toy'
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    assert auto_caption.default_captioner() == 'llava_v16_vicuna_toy'
+
+
+def test_an_unknown_captioner_is_one_line_before_the_model(load_tool, capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as err:
+        load_tool('tools/infer.py').main(['missing.py', 'missing.pth', '--img', 'x.png',
+                                          '--caption', 'auto', '--captioner', 'llava'])
+    assert err.value.code == 2
+    assert "--captioner 'llava' is no captioner preset" in capsys.readouterr().err

@@ -1,7 +1,10 @@
 """Captions for images given without one: ``infer.py --caption auto`` and the inference API.
 
-The default captioner is the paper's for images it has not seen (LLaVA v1.6 Vicuna,
-``llava_v16_vicuna``); ``smolvlm_256m`` runs on a laptop CPU. An image's caption is the first
+The default captioner (``'auto'``) follows the device: with CUDA, the paper's captioner for images
+it has not seen (LLaVA v1.6 Vicuna-7B, ``llava_v16_vicuna``: ~15 GB of bfloat16 weights); without
+CUDA, ``smolvlm_256m`` (SmolVLM-256M, one 512x512 tile, seconds per caption on a CPU core; the
+figures are in docs/user_guides/captions.md), because a 7B model takes minutes per caption on a
+CPU. Name a preset to choose another (``--captioner``). An image's caption is the first
 caption the captioner writes for it (the evaluation convention, caption index 0), keyed by the
 image's file name, so it does not depend on the other images.
 """
@@ -12,8 +15,21 @@ import numpy as np
 
 from tr2m.utils.errors import DataError
 
-#: The captioner ``--caption auto`` uses unless ``--captioner`` names another preset.
-DEFAULT_CAPTIONER = 'llava_v16_vicuna'
+#: The captioner ``--caption auto`` uses unless ``--captioner`` names a preset: resolved by
+#: :func:`default_captioner`.
+DEFAULT_CAPTIONER = 'auto'
+#: ``'auto'`` resolves to the first preset with CUDA, to the second without.
+AUTO_CAPTIONERS = ('llava_v16_vicuna', 'smolvlm_256m')
+
+
+def default_captioner(cuda: Optional[bool] = None) -> str:
+    """The preset ``'auto'`` stands for: :data:`AUTO_CAPTIONERS` ``[0]`` when CUDA is available
+    (or ``cuda=True``), ``[1]`` otherwise."""
+    if cuda is None:
+        import torch
+
+        cuda = torch.cuda.is_available()
+    return AUTO_CAPTIONERS[0] if cuda else AUTO_CAPTIONERS[1]
 
 
 def _build(captioner):
@@ -21,6 +37,8 @@ def _build(captioner):
 
     if isinstance(captioner, BaseCaptioner):
         return captioner
+    if captioner == 'auto':
+        captioner = default_captioner()
     if isinstance(captioner, str) and preset_config(captioner)['type'] in (
             'VLMCaptioner', 'ObjectListCaptioner'):
         return build_captioner(captioner, num_captions=1)  # caption 0 is the same either way

@@ -339,8 +339,9 @@ def infer_depth(model: nn.Module, image: ImageLike, caption: Optional[str] = Non
             test pipeline; a model without ``cfg`` sees the image at its own size).
         image (str | np.ndarray): image file, or uint8 RGB array ``(H, W, 3)``.
         caption (str, optional): the image's description; empty is an error naming the image.
-            None: ``captioner`` writes one (default ``llava_v16_vicuna``, the paper's captioner
-            for unseen images; ``'smolvlm_256m'`` runs on a CPU).
+            None: ``captioner`` writes one (default ``'auto'``: ``llava_v16_vicuna``, the
+            paper's captioner for unseen images, with CUDA; ``smolvlm_256m`` without, see
+            :func:`tr2m.apis.auto_caption.default_captioner`).
         captioner: preset name, config or built captioner used when ``caption`` is None.
         intrinsics (Sequence[float], optional): ``[fx, fy, cx, cy]`` in pixels of the original
             image; recorded in the sample's metainfo (and moved along by resizes).

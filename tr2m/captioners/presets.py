@@ -40,8 +40,10 @@ CAPTIONER_PRESETS: Dict[str, tuple] = dict(
                       'LLaVA v1.6 Vicuna-7B, 5 sampled captions (the paper\'s zero-shot sets)'),
     llava_v16_mistral=(_vlm('llava-hf/llava-v1.6-mistral-7b-hf', 'llava_next_mistral_7b'),
                        'LLaVA v1.6 Mistral-7B, 5 sampled captions'),
-    smolvlm_256m=(_vlm('HuggingFaceTB/SmolVLM-256M-Instruct', 'smolvlm_256m'),
-                  'SmolVLM-256M-Instruct, 5 sampled captions (a laptop CPU model)'),
+    smolvlm_256m=(_vlm('HuggingFaceTB/SmolVLM-256M-Instruct', 'smolvlm_256m',
+                       image_splitting=False),
+                  'SmolVLM-256M-Instruct on one 512x512 tile, 5 sampled captions (a laptop CPU '
+                  'model)'),
     object_list=(_OBJECTS, 'COCO panoptic objects (Mask2Former Swin-L) in RSA\'s sentence '
                  'grammar, 5 orders'),
     surgical_c3vd=(dict(type='SurgicalTemplateCaptioner', dataset='c3vd'),
@@ -55,7 +57,8 @@ CAPTIONER_PRESETS: Dict[str, tuple] = dict(
 CAPTIONER_PRESETS.update(
     llava_v16_vicuna_toy=(_toy_vlm('llava_next_vicuna_toy'), 'toy twin of llava_v16_vicuna'),
     llava_v16_mistral_toy=(_toy_vlm('llava_next_mistral_toy'), 'toy twin of llava_v16_mistral'),
-    smolvlm_256m_toy=(_toy_vlm('smolvlm_toy'), 'toy twin of smolvlm_256m'),
+    smolvlm_256m_toy=(dict(_toy_vlm('smolvlm_toy'), image_splitting=False),
+                      'toy twin of smolvlm_256m'),
     object_list_toy=(_OBJECTS_TOY, 'toy twin of object_list'),
     surgical_c3vd_toy=(dict(type='SurgicalTemplateCaptioner', dataset='c3vd'),
                        'twin of surgical_c3vd (no model: identical)'),

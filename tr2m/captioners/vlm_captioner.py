@@ -3,7 +3,9 @@
 The model is any checkpoint ``AutoModelForImageTextToText`` loads without remote code (LLaVA v1.6
 ``LlavaNextForConditionalGeneration``; SmolVLM ``Idefics3ForConditionalGeneration``), with its
 ``AutoProcessor``. Each image gets ``num_captions`` answers to ``prompt``, sampled at
-``temperature`` (and ``top_p``) one token at a time.
+``temperature`` (and ``top_p``) one token at a time. The image and the prompt are encoded once per
+image (``encode_once``): the prompt's key/value cache is computed for one copy and repeated for
+the ``num_captions`` samples, which then decode side by side.
 
 Sampling is made reproducible per image: the sampled token is ``argmax(logits / T + g)`` with ``g``
 Gumbel noise drawn from a generator of its own for every (image, caption), seeded by
@@ -110,6 +112,13 @@ class VLMCaptioner(BaseCaptioner):
         device (str, optional): ``'cpu'``, ``'cuda'``... Defaults to cuda when available.
         dtype (str): ``'auto'`` (bfloat16 on CUDA, float32 on CPU), ``'float32'``,
             ``'bfloat16'`` or ``'float16'``. Defaults to 'auto'.
+        image_splitting (bool, optional): SmolVLM / Idefics3 processors only: False sees the
+            image as one tile of the processor's ``max_image_size`` (512 for SmolVLM: 64 image
+            tokens), True also as a grid of such tiles (up to 17 tiles and 1,088 tokens at
+            SmolVLM's 2048 longest edge); None keeps the processor's setting. Defaults to None.
+        encode_once (bool): encode each image and the prompt once and repeat the cache for the
+            ``num_captions`` samples (the same captions as encoding every copy, up to float
+            rounding; ``num_captions`` times fewer image encodings). Defaults to True.
         **kwargs: :class:`~tr2m.captioners.base.BaseCaptioner` arguments (``seed``,
             ``batch_size``, ``name``).
     """
@@ -118,7 +127,9 @@ class VLMCaptioner(BaseCaptioner):
                  model_path: Optional[str] = None, prompt: str = DEFAULT_PROMPT,
                  num_captions: int = 5, temperature: float = 0.2, top_p: float = 1.0,
                  max_new_tokens: int = 512, suppress_special: bool = False,
-                 device: Optional[str] = None, dtype: str = 'auto', **kwargs) -> None:
+                 device: Optional[str] = None, dtype: str = 'auto',
+                 image_splitting: Optional[bool] = None, encode_once: bool = True,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         if arch not in VLM_ARCHS:
             raise KeyError(f'unknown VLM arch {arch!r}; known: {sorted(VLM_ARCHS)}')
@@ -154,6 +165,8 @@ class VLMCaptioner(BaseCaptioner):
                 'model')
             self.weights = 'pretrained'
         self.model.to(device=self.device, dtype=self.dtype).eval()
+        self.image_splitting = self._set_image_splitting(image_splitting)
+        self.encode_once = bool(encode_once)
         self.chat_prompt = self._render_prompt()
         self._provenance = self._make_provenance()
 
@@ -166,6 +179,20 @@ class VLMCaptioner(BaseCaptioner):
         else:
             raise ValueError(f"dtype must be 'auto', 'float32', 'bfloat16' or 'float16', "
                              f'got {dtype!r}')
+
+    def _set_image_splitting(self, splitting: Optional[bool]) -> Optional[bool]:
+        image_processor = getattr(self.processor, 'image_processor', None)
+        if not hasattr(image_processor, 'do_image_splitting'):
+            if splitting is not None:
+                raise ValueError(f'image_splitting is for SmolVLM / Idefics3 processors; '
+                                 f'{type(image_processor).__name__} has none')
+            return None
+        if splitting is not None:
+            image_processor.do_image_splitting = bool(splitting)
+            if not splitting:  # one tile: the image's longest edge becomes the tile's
+                image_processor.size = {'longest_edge': image_processor.max_image_size[
+                    'longest_edge']}
+        return bool(image_processor.do_image_splitting)
 
     def _render_prompt(self) -> str:
         messages = [dict(role='user', content=[dict(type='image'),
@@ -187,6 +214,7 @@ class VLMCaptioner(BaseCaptioner):
                             'generator per image and caption', temperature=self.temperature,
                             top_p=self.top_p, max_new_tokens=self.max_new_tokens,
                             suppress_special=self.suppress_special),
+            image_splitting=self.image_splitting,
             seed=self.seed, dtype=str(self.dtype).replace('torch.', ''),
             device=self.device.type, count=self.num_per_image)
 
@@ -217,14 +245,34 @@ class VLMCaptioner(BaseCaptioner):
         tok = getattr(self.processor, 'tokenizer', self.processor)
         return list(tok.all_special_ids)
 
+    def _encoded_once(self, inputs: Dict[str, torch.Tensor], n: int) -> Dict[str, object]:
+        """``generate`` arguments whose cache holds the prompt but its last token, computed once
+        per image and repeated ``n`` times (the image tokens are never last in the prompt)."""
+        ids = inputs['input_ids']
+        prefix = {k: (v[:, :-1] if k in ('input_ids', 'attention_mask') else v)
+                  for k, v in inputs.items()}
+        out = self.model(**prefix, use_cache=True)
+        # transformers 5 names the cache ``cache`` (``past_key_values`` before, deprecated after)
+        name = 'cache' if 'cache' in getattr(out, '__dataclass_fields__', {}) else \
+            'past_key_values'
+        cache = out[name]
+        cache.batch_repeat_interleave(n)
+        gen = {'input_ids': ids.repeat_interleave(n, dim=0), name: cache}
+        if 'attention_mask' in inputs:
+            gen['attention_mask'] = inputs['attention_mask'].repeat_interleave(n, dim=0)
+        return gen
+
     @torch.no_grad()
     def _generate(self, batch: List[Dict[str, torch.Tensor]], keys: List[str]) -> List[List[str]]:
         n = self.num_per_image
-        inputs = {name: torch.cat([b[name] for b in batch]).repeat_interleave(n, dim=0)
-                  for name in batch[0]}
+        inputs = {name: torch.cat([b[name] for b in batch]) for name in batch[0]}
         for name, value in inputs.items():
             value = value.to(self.device)
             inputs[name] = value.to(self.dtype) if value.is_floating_point() else value
+        if self.encode_once and n > 1:
+            inputs = self._encoded_once(inputs, n)
+        else:
+            inputs = {k: v.repeat_interleave(n, dim=0) for k, v in inputs.items()}
         seeds = [image_seed(self.seed, key, i) for key in keys for i in range(n)]
         sampler = GumbelSampler(seeds, self.temperature, self.top_p, self._banned())
         from transformers import GenerationConfig, LogitsProcessorList
