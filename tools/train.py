@@ -16,6 +16,7 @@ from tr2m.apis.runs import train_config  # noqa: E402
 from tr2m.cache import apply_feature_cache  # noqa: E402
 from tr2m.utils import cli, register_all_modules  # noqa: E402
 from tr2m.utils.checkpoint import check_checkpoint_file, find_resumable_checkpoint  # noqa: E402
+from tr2m.utils.checkpoint_sources import is_remote_checkpoint  # noqa: E402
 from tr2m.utils.config import load_config  # noqa: E402
 from tr2m.utils.errors import ArgumentError  # noqa: E402
 
@@ -86,7 +87,8 @@ def resolve_resume(cfg: Config, resume) -> None:
             print(f'--resume: no complete checkpoint in {cfg.work_dir}; training from scratch')
         cfg.resume, cfg.load_from = found is not None, found
     elif resume is not None:
-        check_checkpoint_file(resume)
+        if not is_remote_checkpoint(resume):  # a URL is fetched and checked by train_config
+            check_checkpoint_file(resume)
         cfg.resume, cfg.load_from = True, resume
 
 
