@@ -22,7 +22,9 @@ from tr2m.utils.errors import ArgumentError  # noqa: E402
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Train a tr2m depther')
+    parser = argparse.ArgumentParser(
+        description='Train a tr2m depther',
+        epilog=cli.code_execution_note('CONFIG (and every _base_ file it inherits) is'))
     parser.add_argument('config', help='config file')
     parser.add_argument('--work-dir', help='where checkpoints and logs go '
                         '(default: work_dirs/<config name>)')

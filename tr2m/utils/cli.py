@@ -30,6 +30,23 @@ def add_debug_argument(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
     return parser
 
 
+def code_execution_note(what: str, width: Optional[int] = None) -> str:
+    """The sentence a tool's ``--help`` carries about the Python files it executes.
+
+    Args:
+        what: the files and their verb, e.g. ``'CONFIG (and every _base_ file it inherits) is'``.
+        width: wrap to this width (for a ``RawDescriptionHelpFormatter`` description).
+            Defaults to None (one line; argparse wraps an epilog itself).
+    """
+    note = (f'Security: {what} Python, and loading runs its code with your rights (as any '
+            'mmengine config does); use only files you trust.')
+    if width is None:
+        return note
+    import textwrap
+
+    return textwrap.fill(note, width)
+
+
 def debug_requested(argv: Sequence[str]) -> bool:
     """``--debug`` among the arguments, or ``TR2M_DEBUG`` set to anything but ''/'0'."""
     return '--debug' in argv or os.environ.get('TR2M_DEBUG', '0') not in ('', '0')
@@ -77,4 +94,5 @@ def run(main: Callable[[Optional[List[str]]], Any], argv: Optional[Sequence[str]
         raise SystemExit(130) from None
 
 
-__all__ = ['run', 'add_debug_argument', 'debug_requested', 'format_error', 'DEBUG_HELP']
+__all__ = ['run', 'add_debug_argument', 'code_execution_note', 'debug_requested', 'format_error',
+           'DEBUG_HELP']
