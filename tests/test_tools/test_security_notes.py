@@ -13,9 +13,9 @@ NOTE = 'Python, and loading runs its code with your rights'
 @pytest.mark.parametrize('tool,files', [
     ('tools/train.py', 'CONFIG (and every _base_ file it inherits) is'),
     ('tools/test.py', "CONFIG (with its _base_ files, and --compare's CONFIG2) is"),
-    ('tools/ablate.py', 'GRID_FILE (run with runpy) and every config it names are'),
+    ('tools/ablate.py', 'GRID_FILE and every config it names are'),
     ('tools/analysis_tools/compare.py',
-     'COMPARE_FILE (run with runpy) and every config it names are')])
+     'COMPARE_FILE and every config it names are')])
 def test_help_says_the_files_are_python(load_tool, capsys, tool, files):
     with pytest.raises(SystemExit) as info:
         load_tool(tool).parse_args(['--help'])

@@ -28,7 +28,7 @@ def parse_args(argv=None):
 
     parser = argparse.ArgumentParser(
         description='Evaluate several methods on the same test sets and write one table.\n\n'
-        + code_execution_note('COMPARE_FILE (run with runpy) and every config it names are',
+        + code_execution_note('COMPARE_FILE and every config it names are',
                               width=79),
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument('compare_file', help='comparison file (test_set, methods, ...)')
