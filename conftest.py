@@ -93,6 +93,8 @@ SLOW_TESTS = (
     'tests/test_models/test_encoders/test_dinov2.py::test_missing_and_unreachable_sources',
     'tests/test_datasets/test_archive_extraction.py::test_prepare_ibims_refuses_the_link_escape',
     'tests/test_utils/test_workdir_lock.py::test_holder_in_another_process_then_killed',
+    'tests/test_tools/test_dist_restart.py::'
+    'test_a_killed_rank_is_restarted_and_the_run_ends_as_uninterrupted',
 )
 
 

@@ -79,10 +79,32 @@ def build_config(args) -> Config:
     return cfg
 
 
+def restart_count() -> int:
+    """How many times this run was restarted: torchrun's ``TORCHELASTIC_RESTART_COUNT``
+    (``dist_train.sh`` with ``MAX_RESTARTS``) or ``slurm_train.sh``'s ``TR2M_RESTART_COUNT``."""
+    for var in ('TORCHELASTIC_RESTART_COUNT', 'TR2M_RESTART_COUNT'):
+        value = os.environ.get(var, '')
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return 0
+
+
 def resolve_resume(cfg: Config, resume) -> None:
     """``--resume`` alone: the work dir's newest *complete* checkpoint (``last_checkpoint``
     unless it names a missing or torn file; none: train from scratch); ``--resume CKPT``: that
-    file, which must be a complete checkpoint."""
+    file, which must be a complete checkpoint. A restarted run (:func:`restart_count` > 0)
+    resumes from the work dir's newest complete checkpoint whatever the command says (the
+    progress made since CKPT or since the start is kept); without one it starts as told."""
+    restarts = restart_count()
+    if restarts:
+        found = find_resumable_checkpoint(cfg.work_dir)
+        if found is not None:
+            print(f'restart {restarts}: resuming from {found}, the newest complete checkpoint '
+                  f'of {cfg.work_dir}', flush=True)
+            cfg.resume, cfg.load_from = True, found
+            return
+        print(f'restart {restarts}: no complete checkpoint in {cfg.work_dir} yet; starting as '
+              'the command says', flush=True)
     if resume == 'auto':
         found = find_resumable_checkpoint(cfg.work_dir)
         if found is None:
