@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from tr2m.utils.errors import TrainingInterrupted
+
 from .conftest import REPO, max_weight_diff, short_run, weights
 
 HELPERS = REPO / 'tests' / 'test_engine'
@@ -44,8 +46,12 @@ def test_sigterm_saves_and_resume_is_exact(tmp_path, train_tool, tiny_config, un
     config = _child_config(tmp_path, tiny_config, f"dict(type='SelfTermHook', {when})")
     work = tmp_path / 'work'
     extra = ['default_hooks.checkpoint.interval=3'] if 'epoch' in when else []
-    train_tool.main([str(config), '--work-dir', str(work), '--cfg-options', *short_run(EPOCHS),
-                     *extra])
+    argv = [str(config), '--work-dir', str(work), '--cfg-options', *short_run(EPOCHS), *extra]
+    with pytest.raises(TrainingInterrupted) as info:  # main() raises, the tools' run() reports
+        train_tool.main(argv)
+    assert (info.value.signal_name, info.value.iteration) == ('SIGTERM', done)
+    assert info.value.checkpoint == str(work / name) and info.value.report
+    print(info.value)
     out = capsys.readouterr().out
     assert (f'training stopped by SIGTERM after iteration {done} (epoch 2): checkpoint '
             f'{work / name}; continue with --resume') in out
@@ -120,3 +126,23 @@ def test_second_training_on_a_held_work_dir_is_one_line(tmp_path, train_tool, ti
     train_tool.main([str(tiny_config), '--work-dir', str(work), '--cfg-options', *short_run(1)])
     assert (work / 'epoch_1.pth').is_file()  # the lock of the killed holder was taken over
     assert 'taking over the lock of pid' in capsys.readouterr().out
+
+
+def test_the_tools_report_an_interruption_in_one_line_and_exit_0(capsys):
+    from tr2m.utils import cli
+
+    def main(argv):
+        raise TrainingInterrupted('training stopped by SIGTERM after iteration 3 (epoch 2): '
+                                  'checkpoint w/iter_3.pth; continue with --resume',
+                                  checkpoint='w/iter_3.pth', iteration=3)
+
+    assert cli.run(main, [], prog='train.py') is None  # no SystemExit: exit code 0
+    assert capsys.readouterr().out == ('training stopped by SIGTERM after iteration 3 (epoch 2): '
+                                       'checkpoint w/iter_3.pth; continue with --resume\n')
+
+    def other_rank(argv):
+        raise TrainingInterrupted('stopped', report=False)
+
+    assert cli.run(other_rank, [], prog='train.py') is None
+    assert capsys.readouterr().out == ''
+    assert not issubclass(TrainingInterrupted, Exception)  # `except Exception` lets it through

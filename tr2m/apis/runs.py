@@ -16,7 +16,7 @@ from mmengine.runner import Runner
 
 from tr2m.apis.data_check import check_datasets
 from tr2m.apis.inference import check_checkpoint, is_none_checkpoint
-from tr2m.engine import DepthRunner, TrainingInterrupted, check_required_hooks
+from tr2m.engine import DepthRunner, check_required_hooks
 from tr2m.evaluation.functional import METRIC_KEYS
 from tr2m.utils.checkpoint import check_checkpoint_file
 from tr2m.utils.checkpoint_sources import is_remote_checkpoint
@@ -33,17 +33,14 @@ def train_config(cfg: Config) -> None:
     short run header on the console, :mod:`tr2m.engine.runner`).
 
     The work dir is locked for the run (:func:`tr2m.utils.workdir_lock.work_dir_lock`: a second
-    training on it is one line, exit code 2). A SIGTERM saves a checkpoint and returns
-    normally after one line saying where (:class:`tr2m.engine.hooks.PreemptionHook`)."""
+    training on it is one line, exit code 2). A SIGTERM saves a checkpoint and raises
+    :class:`~tr2m.utils.errors.TrainingInterrupted` (:class:`tr2m.engine.hooks.PreemptionHook`;
+    the tools print its line and exit 0)."""
     check_required_hooks(cfg)
     check_load_from(cfg)
     check_datasets(cfg, ('train', 'val') if cfg.get('val_cfg') else ('train',))
     with work_dir_lock(cfg.work_dir), distributed(cfg):  # one training per work dir
-        try:
-            DepthRunner.from_cfg(cfg).train()
-        except TrainingInterrupted as stop:  # SIGTERM: checkpoint saved, a clean end
-            if is_main_process():
-                print(f'{stop}', flush=True)
+        DepthRunner.from_cfg(cfg).train()
 
 
 def check_load_from(cfg: Config) -> None:

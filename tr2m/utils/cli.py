@@ -7,6 +7,8 @@ Every ``tools/*.py`` ends with ``cli.run(main)``. :func:`run` calls ``main(argv)
   stderr and exit code 2, without a traceback;
 - does the same for ``SystemExit('<message>')`` raised by older tool code (a string exit
   status is a message for the user, never an exit code);
+- prints the line of a :class:`~tr2m.utils.errors.TrainingInterrupted` (training stopped by
+  SIGTERM after saving a checkpoint) and returns, so the tool exits with code 0;
 - re-raises everything with its traceback under ``--debug`` (or ``TR2M_DEBUG=1``).
 
 Any other exception is a bug and keeps its traceback. ``main`` stays an ordinary function that
@@ -18,7 +20,7 @@ import os.path as osp
 import sys
 from typing import Any, Callable, List, Optional, Sequence
 
-from tr2m.utils.errors import UserError
+from tr2m.utils.errors import TrainingInterrupted, UserError
 
 #: Help text of ``--debug`` (same in every tool).
 DEBUG_HELP = 'show the full traceback of user errors (config, data, checkpoint, arguments)'
@@ -87,6 +89,10 @@ def run(main: Callable[[Optional[List[str]]], Any], argv: Optional[Sequence[str]
             raise
         print(format_error(str(err.code), prog), file=sys.stderr)
         raise SystemExit(UserError.exit_code) from None
+    except TrainingInterrupted as stop:  # SIGTERM: a checkpoint was saved, a clean end
+        if stop.report:
+            print(str(stop), flush=True)
+        return None
     except KeyboardInterrupt:
         if debug:
             raise

@@ -5,8 +5,9 @@ The signal handler only sets a flag; the training step in progress finishes. Aft
 the end of an epoch) the hook saves a checkpoint through the run's checkpoint hook -- an
 ``iter_<N>.pth`` inside an epoch (resumed exactly, see :class:`SampleSeedHook`), the epoch's
 checkpoint at an epoch's end -- points ``last_checkpoint`` at it and raises
-:class:`TrainingInterrupted`, which ``tr2m.apis.train_config`` turns into one message and a
-clean exit (code 0): ``--resume`` continues from there. Under DDP the ranks agree (a max
+:class:`~tr2m.utils.errors.TrainingInterrupted` (a ``BaseException``, so an ablation grid
+stops too), which the tools' :func:`tr2m.utils.cli.run` turns into one line and a clean exit
+(code 0): ``--resume`` continues from there. Under DDP the ranks agree (a max
 all-reduce of the flag after every iteration), so all of them stop after the same step even when
 the signal reaches them at different times. A second SIGTERM while the first is being handled
 ends the process at once (the scheduler's default).
@@ -20,20 +21,7 @@ from typing import Optional, Sequence
 from mmengine.hooks import CheckpointHook, Hook
 
 from tr2m.registry import HOOKS
-
-
-class TrainingInterrupted(Exception):
-    """Training stopped on a signal after saving a checkpoint.
-
-    Attributes:
-        signal_name (str): e.g. ``'SIGTERM'``.
-        checkpoint (str): the checkpoint saved (or the one already saved at that step).
-        iteration (int): iterations done.
-    """
-
-    def __init__(self, message: str, signal_name: str, checkpoint: str, iteration: int) -> None:
-        super().__init__(message)
-        self.signal_name, self.checkpoint, self.iteration = signal_name, checkpoint, iteration
+from tr2m.utils.errors import TrainingInterrupted
 
 
 @HOOKS.register_module()
@@ -132,7 +120,9 @@ class PreemptionHook(Hook):
                    f'{runner.epoch + 1}): checkpoint {path}; continue with --resume')
         runner.logger.warning(message)
         self._restore()
-        raise TrainingInterrupted(message, name, path, done)
+        from mmengine.dist import is_main_process
+
+        raise TrainingInterrupted(message, name, path, done, report=is_main_process())
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         if self._requested():
