@@ -95,6 +95,7 @@ SLOW_TESTS = (
     'tests/test_utils/test_workdir_lock.py::test_holder_in_another_process_then_killed',
     'tests/test_tools/test_dist_restart.py::'
     'test_a_killed_rank_is_restarted_and_the_run_ends_as_uninterrupted',
+    'tests/test_tools/test_dist_restart.py::test_sigterm_to_one_rank_stops_both_after_the_same_step',
 )
 
 

@@ -75,7 +75,8 @@ def test_sigterm_from_outside_to_a_training_process(tmp_path, train_tool, tiny_c
                OMP_NUM_THREADS='1', TR2M_RANDOM_INIT='1')
     proc = subprocess.Popen([sys.executable, str(REPO / 'tools/train.py'), str(config),
                              '--work-dir', str(work), '--cfg-options', *short_run(EPOCHS)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
     try:
         deadline = time.monotonic() + 300
         while not (markers / 'iter_2').exists():  # after the first iterations
@@ -86,7 +87,8 @@ def test_sigterm_from_outside_to_a_training_process(tmp_path, train_tool, tiny_c
         out, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
     assert proc.returncode == 0, err[-3000:]
     line = [ln for ln in out.splitlines() if ln.startswith('training stopped by SIGTERM')]
     assert len(line) == 1, out[-3000:]

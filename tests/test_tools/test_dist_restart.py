@@ -7,6 +7,7 @@ import signal
 import subprocess
 import time
 
+import pytest
 from dist_tool_utils import REPO, free_port, max_weight_diff, run_script
 
 HELPERS = REPO / 'tests' / 'test_engine'  # _preemption_helpers.RankMarkerHook
@@ -19,47 +20,84 @@ def _opts() -> list:
             'default_hooks.logger.interval=1', 'default_hooks.checkpoint.iter_interval=1']
 
 
-def test_a_killed_rank_is_restarted_and_the_run_ends_as_uninterrupted(tiny_config, tmp_path):
-    run_script([REPO / 'tools/dist_train.sh', tiny_config, 2, '--work-dir', tmp_path / 'plain',
+@pytest.fixture(scope='module')
+def plain_run(tiny_config, tmp_path_factory):
+    """The final checkpoint of an uninterrupted 2-rank run."""
+    work = tmp_path_factory.mktemp('plain')
+    run_script([REPO / 'tools/dist_train.sh', tiny_config, 2, '--work-dir', work,
                 '--cfg-options', *_opts()])
+    return work / f'epoch_{EPOCHS}.pth'
 
+
+def _marked_run(tiny_config, tmp_path, work, signum, max_restarts='0'):
+    """Start 2 ranks with RankMarkerHook, send ``signum`` to rank 1 after its 4th iteration
+    (inside epoch 2), wait for the end; ``(victim pid, returncode, output)``."""
     markers = tmp_path / 'markers'
-    config = tmp_path / 'restart_cfg.py'
+    config = tmp_path / 'marked_cfg.py'
     config.write_text(f"""_base_ = [{str(tiny_config)!r}]
 custom_imports = dict(imports=['_preemption_helpers'], allow_failed_imports=False)
 custom_hooks = [dict(type='RankMarkerHook', marker_dir={str(markers)!r}, seconds=0.5)]
 """)
-    work = tmp_path / 'restarted'
-    env = dict(os.environ, PORT=str(free_port()), OMP_NUM_THREADS='1', MAX_RESTARTS='1',
-               PYTHONPATH=str(HELPERS))
+    env = dict(os.environ, PORT=str(free_port()), OMP_NUM_THREADS='1',
+               MAX_RESTARTS=max_restarts, PYTHONPATH=str(HELPERS))
     proc = subprocess.Popen(['bash', str(REPO / 'tools/dist_train.sh'), str(config), '2',
-                             '--work-dir', str(work), '--cfg-options', *_opts()], cwd=REPO,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                             '--work-dir', str(work), '--cfg-options', *_opts()],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)  # its own group: killed whole
     try:
         deadline = time.monotonic() + 400
         victim = None
-        while victim is None:  # rank 1 after its 4th iteration (inside epoch 2)
+        while victim is None:
             found = list(markers.glob('r1_iter_4_pid*')) if markers.is_dir() else []
             if found:
                 victim = int(re.search(r'pid(\d+)$', found[0].name).group(1))
             assert proc.poll() is None, proc.communicate()[0][-4000:]
             assert time.monotonic() < deadline, 'rank 1 did not reach iteration 4'
             time.sleep(0.05)
-        os.kill(victim, signal.SIGKILL)
+        os.kill(victim, signum)
         out, _ = proc.communicate(timeout=500)
     finally:
         if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, out[-5000:]
+            os.killpg(proc.pid, signal.SIGKILL)  # bash, torchrun and the ranks it started
+            proc.wait()
+    return victim, proc.returncode, out
+
+
+def test_a_killed_rank_is_restarted_and_the_run_ends_as_uninterrupted(tiny_config, tmp_path,
+                                                                      plain_run):
+    markers = tmp_path / 'markers'
+    work = tmp_path / 'restarted'
+    victim, code, out = _marked_run(tiny_config, tmp_path, work, signal.SIGKILL, '1')
+    assert code == 0, out[-5000:]
     # the second round ran in other processes and resumed from a checkpoint of the first
     pids = {int(re.search(r'pid(\d+)$', p.name).group(1)) for p in markers.glob('r1_iter_*')}
     assert victim in pids and len(pids) == 2, pids
     resumed = re.findall(r'restart 1: resuming from (\S+iter_(\d+)\.pth)', out)
     assert len(resumed) == 2, out[-5000:]  # both ranks, from the same checkpoint
     assert resumed[0] == resumed[1] and 3 <= int(resumed[0][1]) < 3 * EPOCHS
-    diff = max_weight_diff(work / f'epoch_{EPOCHS}.pth', tmp_path / 'plain' / f'epoch_{EPOCHS}.pth')
+    diff = max_weight_diff(work / f'epoch_{EPOCHS}.pth', plain_run)
     print(f'killed rank 1 (pid {victim}) after iteration 4; resumed from {resumed[0][0]}; '
           f'max weight difference to the uninterrupted run {diff:.3g}')
+    assert diff <= 1e-6
+
+
+def test_sigterm_to_one_rank_stops_both_after_the_same_step(tiny_config, tmp_path, plain_run):
+    # only rank 1 gets the signal: the ranks agree through the all-reduce of the flag, both stop
+    # after the same step and exit 0 (rank 0 writes the checkpoint), and torchrun ends with 0
+    work = tmp_path / 'stopped'
+    victim, code, out = _marked_run(tiny_config, tmp_path, work, signal.SIGTERM)
+    assert code == 0, out[-5000:]
+    lines = re.findall(r'^training stopped by SIGTERM after iteration (\d+) \(epoch \d\): '
+                       r'checkpoint (\S+); continue with --resume$', out, re.M)
+    assert len(lines) == 1, out[-5000:]  # printed by rank 0 only
+    done, saved = int(lines[0][0]), lines[0][1]
+    assert 4 <= done < 3 * EPOCHS and saved == (work / 'last_checkpoint').read_text()
+    assert not (work / f'epoch_{EPOCHS}.pth').exists()
+    run_script([REPO / 'tools/dist_train.sh', tiny_config, 2, '--work-dir', work, '--resume',
+                '--cfg-options', *_opts()])
+    diff = max_weight_diff(work / f'epoch_{EPOCHS}.pth', plain_run)
+    print(f'SIGTERM to rank 1 (pid {victim}): both ranks stopped after iteration {done}; '
+          f'resumed from {saved}; max weight difference to the uninterrupted run {diff:.3g}')
     assert diff <= 1e-6
 
 
