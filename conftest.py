@@ -57,6 +57,8 @@ SLOW_MODULES = (
     'tests/test_cache/test_builder.py',
     'tests/test_engine/test_nonfinite_guard_hook.py',
     'tests/test_datasets/test_samplers/test_group_batch_sampler.py',
+    'tests/test_engine/test_preemption.py',
+    'tests/test_tools/test_remote_checkpoints.py',
 )
 #: Single tests (node ids; a parametrised test with all its cases) that take more than a few
 #: seconds of CPU: short trainings, two-process runs, hub-failure paths, full-size builds.
@@ -89,6 +91,11 @@ SLOW_TESTS = (
     'tests/test_models/test_depthers/test_metric_baseline.py::test_loading_failures_are_clear',
     'tests/test_models/test_encoders/test_clip_text.py::test_bad_sources',
     'tests/test_models/test_encoders/test_dinov2.py::test_missing_and_unreachable_sources',
+    'tests/test_datasets/test_archive_extraction.py::test_prepare_ibims_refuses_the_link_escape',
+    'tests/test_utils/test_workdir_lock.py::test_holder_in_another_process_then_killed',
+    'tests/test_tools/test_dist_restart.py::'
+    'test_a_killed_rank_is_restarted_and_the_run_ends_as_uninterrupted',
+    'tests/test_tools/test_dist_restart.py::test_sigterm_to_one_rank_stops_both_after_the_same_step',
 )
 
 

@@ -49,7 +49,8 @@ from tr2m.utils import cli, register_all_modules  # noqa: E402
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description='Train (and test) every run of an ablation grid',
+        description='Train (and test) every run of an ablation grid.\n\n' + cli.code_execution_note(
+            'GRID_FILE and every config it names are', width=79),
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument('grid_file', help='grid file (Python: base, grid[, mode, test, options])')
     parser.add_argument('--dry-run', action='store_true',

@@ -38,7 +38,10 @@ from tr2m.utils.errors import ArgumentError  # noqa: E402
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Test a tr2m depther')
+    parser = argparse.ArgumentParser(
+        description='Test a tr2m depther',
+        epilog=cli.code_execution_note('CONFIG (with its _base_ files, and --compare\'s '
+                                       'CONFIG2) is'))
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help="checkpoint file, or 'none'")
     parser.add_argument('--work-dir', help='where logs go (default: work_dirs/<config name>)')

@@ -16,12 +16,15 @@ from tr2m.apis.runs import train_config  # noqa: E402
 from tr2m.cache import apply_feature_cache  # noqa: E402
 from tr2m.utils import cli, register_all_modules  # noqa: E402
 from tr2m.utils.checkpoint import check_checkpoint_file, find_resumable_checkpoint  # noqa: E402
+from tr2m.utils.checkpoint_sources import is_remote_checkpoint  # noqa: E402
 from tr2m.utils.config import load_config  # noqa: E402
 from tr2m.utils.errors import ArgumentError  # noqa: E402
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Train a tr2m depther')
+    parser = argparse.ArgumentParser(
+        description='Train a tr2m depther',
+        epilog=cli.code_execution_note('CONFIG (and every _base_ file it inherits) is'))
     parser.add_argument('config', help='config file')
     parser.add_argument('--work-dir', help='where checkpoints and logs go '
                         '(default: work_dirs/<config name>)')
@@ -76,17 +79,40 @@ def build_config(args) -> Config:
     return cfg
 
 
+def restart_count() -> int:
+    """How many times this run was restarted: torchrun's ``TORCHELASTIC_RESTART_COUNT``
+    (``dist_train.sh`` with ``MAX_RESTARTS``) or ``slurm_train.sh``'s ``TR2M_RESTART_COUNT``."""
+    for var in ('TORCHELASTIC_RESTART_COUNT', 'TR2M_RESTART_COUNT'):
+        value = os.environ.get(var, '')
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return 0
+
+
 def resolve_resume(cfg: Config, resume) -> None:
     """``--resume`` alone: the work dir's newest *complete* checkpoint (``last_checkpoint``
     unless it names a missing or torn file; none: train from scratch); ``--resume CKPT``: that
-    file, which must be a complete checkpoint."""
+    file, which must be a complete checkpoint. A restarted run (:func:`restart_count` > 0)
+    resumes from the work dir's newest complete checkpoint whatever the command says (the
+    progress made since CKPT or since the start is kept); without one it starts as told."""
+    restarts = restart_count()
+    if restarts:
+        found = find_resumable_checkpoint(cfg.work_dir)
+        if found is not None:
+            print(f'restart {restarts}: resuming from {found}, the newest complete checkpoint '
+                  f'of {cfg.work_dir}', flush=True)
+            cfg.resume, cfg.load_from = True, found
+            return
+        print(f'restart {restarts}: no complete checkpoint in {cfg.work_dir} yet; starting as '
+              'the command says', flush=True)
     if resume == 'auto':
         found = find_resumable_checkpoint(cfg.work_dir)
         if found is None:
             print(f'--resume: no complete checkpoint in {cfg.work_dir}; training from scratch')
         cfg.resume, cfg.load_from = found is not None, found
     elif resume is not None:
-        check_checkpoint_file(resume)
+        if not is_remote_checkpoint(resume):  # a URL is fetched and checked by train_config
+            check_checkpoint_file(resume)
         cfg.resume, cfg.load_from = True, resume
 
 

@@ -24,8 +24,12 @@ from tr2m.utils.errors import ArgumentError  # noqa: E402
 
 
 def parse_args(argv=None):
+    from tr2m.utils.cli import code_execution_note
+
     parser = argparse.ArgumentParser(
-        description='Evaluate several methods on the same test sets and write one table',
+        description='Evaluate several methods on the same test sets and write one table.\n\n'
+        + code_execution_note('COMPARE_FILE and every config it names are',
+                              width=79),
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument('compare_file', help='comparison file (test_set, methods, ...)')
     parser.add_argument('--work-dir', default='work_dirs/compare',

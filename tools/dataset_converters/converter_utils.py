@@ -20,11 +20,9 @@ import os.path as osp
 import shutil
 import socket
 import sys
-import tarfile
 import tempfile
 import urllib.error
 import urllib.request
-import zipfile
 from typing import Callable, Iterable, List, Optional, Sequence
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -33,6 +31,7 @@ if REPO not in sys.path:
 
 from tr2m.datasets.captions import read_json_object  # noqa: E402
 from tr2m.utils import cli  # noqa: E402
+from tr2m.utils.archive import safe_extract  # noqa: E402
 from tr2m.utils.errors import DataError, MissingFileError, UserError  # noqa: E402
 
 #: Environment variable that forbids every download (tests, air-gapped machines).
@@ -227,31 +226,11 @@ def run(main: Callable) -> None:
 
 
 def extract(archive: str, dst: str, members: Optional[Iterable[str]] = None) -> None:
-    """Extract a ``.zip`` / ``.tar(.gz)`` archive (optionally only ``members``) into ``dst``."""
-    os.makedirs(dst, exist_ok=True)
+    """Extract a ``.zip`` / ``.tar(.gz)`` archive (optionally only ``members``) into ``dst``:
+    :func:`tr2m.utils.archive.safe_extract`, which refuses links, device files and any member
+    resolving outside ``dst`` in one line (exit code 2) before writing anything."""
     print(f'[extract] {archive} -> {dst}')
-    wanted = None if members is None else set(members)
-    if zipfile.is_zipfile(archive):
-        with zipfile.ZipFile(archive) as zf:
-            names = zf.namelist() if wanted is None else [n for n in zf.namelist()
-                                                           if n in wanted]
-            for name in names:
-                _check_inside(dst, name)
-            zf.extractall(dst, names)
-    elif tarfile.is_tarfile(archive):
-        with tarfile.open(archive) as tf:
-            infos = [m for m in tf.getmembers() if wanted is None or m.name in wanted]
-            for info in infos:
-                _check_inside(dst, info.name)
-            tf.extractall(dst, infos)  # noqa: S202 - paths checked above
-    else:
-        raise DataError(f'not a zip or tar archive (or a corrupt one): {archive}')
-
-
-def _check_inside(root: str, name: str) -> None:
-    target = osp.realpath(osp.join(root, name))
-    if not target.startswith(osp.realpath(root) + os.sep) and target != osp.realpath(root):
-        raise DataError(f'archive member escapes the target folder: {name}')
+    safe_extract(archive, dst, members)
 
 
 def link_or_copy(src: str, dst: str, copy: bool = False) -> None:

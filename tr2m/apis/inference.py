@@ -34,6 +34,7 @@ from tr2m.datasets.depth_io import read_rgb
 from tr2m.registry import MODELS, TRANSFORMS
 from tr2m.utils import register_all_modules
 from tr2m.utils.checkpoint import load_checkpoint_file
+from tr2m.utils.checkpoint_sources import is_remote_checkpoint
 from tr2m.utils.config import load_config
 from tr2m.utils.errors import CheckpointError, MissingCheckpointError
 
@@ -55,6 +56,8 @@ def is_none_checkpoint(checkpoint: Optional[str]) -> bool:
 def check_checkpoint(checkpoint: Optional[str]) -> Optional[dict]:
     """Open a checkpoint the way loading will (``torch.load(weights_only=True)``) and return it,
     so that a missing, empty, truncated or unsafe file is reported before any model is built.
+    A URL (or ``torchvision://``, ``open-mmlab://``, ...) is downloaded into the cache of
+    :mod:`tr2m.utils.checkpoint_sources` and loaded the same way.
 
     Returns:
         dict | None: the loaded checkpoint (None for ``'none'``).
@@ -67,13 +70,18 @@ def check_checkpoint(checkpoint: Optional[str]) -> Optional[dict]:
     if is_none_checkpoint(checkpoint):
         return None
     path = osp.expanduser(str(checkpoint))
-    if not osp.isfile(path):
+    if is_remote_checkpoint(path):  # downloaded once (cached), loaded weights-only
+        from mmengine.runner.checkpoint import CheckpointLoader
+
+        ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu', logger='silent')
+    elif not osp.isfile(path):
         folder = osp.dirname(path) or '.'
         near = sorted(n for n in os.listdir(folder) if n.endswith('.pth'))[:5] \
             if osp.isdir(folder) else []
         hint = f' ({folder} holds {", ".join(near)})' if near else ''
         raise MissingCheckpointError(f'checkpoint not found: {checkpoint}{hint}')
-    ckpt = load_checkpoint_file(path, map_location='cpu')  # the one reader of checkpoints
+    else:
+        ckpt = load_checkpoint_file(path, map_location='cpu')  # the one reader of checkpoints
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict) or not any(isinstance(v, torch.Tensor)
                                               for v in state.values()):

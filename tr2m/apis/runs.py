@@ -18,19 +18,43 @@ from tr2m.apis.data_check import check_datasets
 from tr2m.apis.inference import check_checkpoint, is_none_checkpoint
 from tr2m.engine import DepthRunner, check_required_hooks
 from tr2m.evaluation.functional import METRIC_KEYS
+from tr2m.utils.checkpoint import check_checkpoint_file
+from tr2m.utils.checkpoint_sources import is_remote_checkpoint
 from tr2m.utils.dist import distributed
 from tr2m.utils.errors import CheckpointError
+from tr2m.utils.workdir_lock import work_dir_lock
 
 
 def train_config(cfg: Config) -> None:
     """Check the hooks the model needs (e.g. SOC's momentum update, whatever ``custom_hooks``
-    holds) and every dataset training reads (one error listing all that are not prepared, with
-    their prepare commands), then ``DepthRunner.from_cfg(cfg).train()`` (mmengine's runner with a
-    short run header on the console, :mod:`tr2m.engine.runner`)."""
+    holds), the checkpoint of ``load_from`` (:func:`check_load_from`) and every dataset training
+    reads (one error listing all that are not prepared, with their prepare commands), then
+    ``DepthRunner.from_cfg(cfg).train()`` (mmengine's runner with a
+    short run header on the console, :mod:`tr2m.engine.runner`).
+
+    The work dir is locked for the run (:func:`tr2m.utils.workdir_lock.work_dir_lock`: a second
+    training on it is one line, exit code 2). A SIGTERM saves a checkpoint and raises
+    :class:`~tr2m.utils.errors.TrainingInterrupted` (:class:`tr2m.engine.hooks.PreemptionHook`;
+    the tools print its line and exit 0)."""
     check_required_hooks(cfg)
+    check_load_from(cfg)
     check_datasets(cfg, ('train', 'val') if cfg.get('val_cfg') else ('train',))
-    with distributed(cfg):  # the process group for the launcher, started before the runner
+    with work_dir_lock(cfg.work_dir), distributed(cfg):  # one training per work dir
         DepthRunner.from_cfg(cfg).train()
+
+
+def check_load_from(cfg: Config) -> None:
+    """Check ``cfg.load_from`` (what ``--resume`` or ``load_from=`` names) before anything is
+    built: a local file must be a complete checkpoint; a URL or ``torchvision://``-style name is
+    downloaded (cached) and opened weights-only, so an unsafe or unreachable one is one line
+    now rather than after the model is built."""
+    source = cfg.get('load_from')
+    if not source:
+        return
+    if is_remote_checkpoint(source):
+        check_checkpoint(source)
+    else:
+        check_checkpoint_file(source)
 
 
 class TestOutcome(NamedTuple):
@@ -138,5 +162,5 @@ def test_result(config: str, checkpoint: str, cfg: Config, outcome: TestOutcome)
                 datasets=per_dataset(outcome.metrics, outcome.protocol, digest))
 
 
-__all__ = ['train_config', 'test_config', 'TestOutcome', 'load_weights', 'protocol_summary',
-           'config_hash', 'format_table', 'per_dataset', 'test_result']
+__all__ = ['train_config', 'check_load_from', 'test_config', 'TestOutcome', 'load_weights',
+           'protocol_summary', 'config_hash', 'format_table', 'per_dataset', 'test_result']

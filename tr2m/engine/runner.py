@@ -1,6 +1,8 @@
 """tr2m's runner: mmengine's ``Runner`` with a console a person reads.
 
-``DepthRunner`` is ``mmengine.runner.Runner`` with three changes, all about what is shown:
+``DepthRunner`` is ``mmengine.runner.Runner`` with a
+:class:`~tr2m.engine.hooks.PreemptionHook` (a SIGTERM saves a checkpoint and stops training
+cleanly) and three changes about what is shown:
 
 - the environment and the whole config go to files of the work dir (``<work_dir>/<timestamp>/
   environment.txt``; the config as mmengine dumps it, ``<work_dir>/<config name>.py``) and to the
@@ -19,6 +21,7 @@ from mmengine.runner import Runner
 from mmengine.utils.dl_utils import collect_env
 
 from tr2m.engine.console import RunHeaderHook, environment_text, quiet_console, write_text
+from tr2m.engine.hooks.preemption_hook import PreemptionHook
 from tr2m.registry import RUNNERS
 
 
@@ -39,6 +42,7 @@ class DepthRunner(Runner):
         self.written_files = dict(config=osp.abspath(osp.join(self.work_dir, name)),
                                   **self.written_files)
         self.register_hook(RunHeaderHook())
+        self.register_hook(PreemptionHook())  # SIGTERM: checkpoint, then a clean stop
 
     def build_logger(self, *args, **kwargs):
         """mmengine's logger, with :func:`~tr2m.engine.console.quiet_console` applied."""

@@ -10,7 +10,9 @@ Checkpoints written by tr2m's tools therefore load safely, and a file a user han
 unpickled with weights_only off.
 
 mmengine's loading of local files goes through :func:`load_checkpoint_file`, which says in one line
-what is wrong with a missing, empty, torn or unsafe file; :func:`find_resumable_checkpoint` picks
+what is wrong with a missing, empty, torn or unsafe file, and every remote source (URLs,
+``torchvision://``, ``open-mmlab://``, ...) through :mod:`tr2m.utils.checkpoint_sources`, which
+downloads with tr2m's code and loads the same way; :func:`find_resumable_checkpoint` picks
 the newest complete checkpoint of a work dir when ``last_checkpoint`` names a broken one.
 """
 import copyreg
@@ -99,6 +101,27 @@ def _weights_only_detail(err: BaseException) -> str:
     return named[0].replace('WeightsUnpickler error: ', '').rstrip('.')
 
 
+def torch_load_weights_only(source, name: str, map_location=None):
+    """``torch.load(source, weights_only=True)`` (a path or a file object), every failure one
+    :class:`CheckpointError` line naming ``name`` (the checkpoint as the user gave it)."""
+    import pickle
+
+    from tr2m.utils.errors import CheckpointError
+
+    try:
+        return torch.load(source, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise CheckpointError(
+            f'checkpoint {name} holds an object tr2m does not unpickle '
+            f'({_weights_only_detail(err)}): tr2m loads checkpoints with weights_only=True '
+            'only, never running code from a file; if you trust its source, load it in your '
+            'own code and save its tensors again') from None
+    except (RuntimeError, EOFError, OSError, ValueError) as err:
+        first = (str(err).splitlines() or [type(err).__name__])[0]
+        raise CheckpointError(f'cannot read checkpoint {name}: {first} '
+                              '(truncated or corrupt?)') from None
+
+
 def load_checkpoint_file(path: str, map_location=None):
     """``torch.load(path, weights_only=True)`` with one clear line for every way it can fail.
 
@@ -108,36 +131,25 @@ def load_checkpoint_file(path: str, map_location=None):
             allowlist of :func:`allow_mmengine_checkpoints` (it is never unpickled otherwise).
     """
     import os.path as osp
-    import pickle
-
-    from tr2m.utils.errors import CheckpointError
 
     path = osp.expanduser(path)
     check_checkpoint_file(path)
-    try:
-        return torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise CheckpointError(
-            f'checkpoint {path} holds an object tr2m does not unpickle '
-            f'({_weights_only_detail(err)}): tr2m loads checkpoints with weights_only=True '
-            'only, never running code from a file; if you trust its source, load it in your '
-            'own code and save its tensors again') from None
-    except (RuntimeError, EOFError, OSError, ValueError) as err:
-        raise CheckpointError(f'cannot read checkpoint {path}: {str(err).splitlines()[0]} '
-                              '(truncated or corrupt?)') from None
+    return torch_load_weights_only(path, path, map_location)
 
 
-def _load_from_local(filename: str, map_location=None):
-    # mmengine's CheckpointLoader scheme for local paths (runner.load_checkpoint, resume,
-    # load_checkpoint): the same torch.load, with tr2m's messages
+def load_from_local(filename: str, map_location=None):
+    """mmengine's ``CheckpointLoader`` scheme for local paths (runner.load_checkpoint, resume,
+    load_checkpoint): :func:`load_checkpoint_file`, with tr2m's messages."""
     return load_checkpoint_file(filename, map_location)
 
 
 def register_checkpoint_loader() -> None:
-    """Route mmengine's loading of local checkpoint files through :func:`load_checkpoint_file`."""
-    from mmengine.runner.checkpoint import CheckpointLoader
+    """Route every source of mmengine's ``CheckpointLoader`` (local paths, URLs,
+    ``torchvision://``, ``open-mmlab://``, ``mmcls://``, object storage) through a
+    ``weights_only=True`` load (:mod:`tr2m.utils.checkpoint_sources`)."""
+    from tr2m.utils.checkpoint_sources import register_safe_loaders
 
-    CheckpointLoader.register_scheme(prefixes='', loader=_load_from_local, force=True)
+    register_safe_loaders()
 
 
 # ---- finding what to resume from ----------------------------------------------------------

@@ -7,6 +7,8 @@ Every ``tools/*.py`` ends with ``cli.run(main)``. :func:`run` calls ``main(argv)
   stderr and exit code 2, without a traceback;
 - does the same for ``SystemExit('<message>')`` raised by older tool code (a string exit
   status is a message for the user, never an exit code);
+- prints the line of a :class:`~tr2m.utils.errors.TrainingInterrupted` (training stopped by
+  SIGTERM after saving a checkpoint) and returns, so the tool exits with code 0;
 - re-raises everything with its traceback under ``--debug`` (or ``TR2M_DEBUG=1``).
 
 Any other exception is a bug and keeps its traceback. ``main`` stays an ordinary function that
@@ -18,7 +20,7 @@ import os.path as osp
 import sys
 from typing import Any, Callable, List, Optional, Sequence
 
-from tr2m.utils.errors import UserError
+from tr2m.utils.errors import TrainingInterrupted, UserError
 
 #: Help text of ``--debug`` (same in every tool).
 DEBUG_HELP = 'show the full traceback of user errors (config, data, checkpoint, arguments)'
@@ -28,6 +30,23 @@ def add_debug_argument(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
     """Add ``--debug`` (handled by :func:`run`) to a tool's parser; returns the parser."""
     parser.add_argument('--debug', action='store_true', help=DEBUG_HELP)
     return parser
+
+
+def code_execution_note(what: str, width: Optional[int] = None) -> str:
+    """The sentence a tool's ``--help`` carries about the Python files it executes.
+
+    Args:
+        what: the files and their verb, e.g. ``'CONFIG (and every _base_ file it inherits) is'``.
+        width: wrap to this width (for a ``RawDescriptionHelpFormatter`` description).
+            Defaults to None (one line; argparse wraps an epilog itself).
+    """
+    note = (f'Security: {what} Python, and loading runs its code with your rights (as any '
+            'mmengine config does); use only files you trust.')
+    if width is None:
+        return note
+    import textwrap
+
+    return textwrap.fill(note, width)
 
 
 def debug_requested(argv: Sequence[str]) -> bool:
@@ -70,6 +89,10 @@ def run(main: Callable[[Optional[List[str]]], Any], argv: Optional[Sequence[str]
             raise
         print(format_error(str(err.code), prog), file=sys.stderr)
         raise SystemExit(UserError.exit_code) from None
+    except TrainingInterrupted as stop:  # SIGTERM: a checkpoint was saved, a clean end
+        if stop.report:
+            print(str(stop), flush=True)
+        return None
     except KeyboardInterrupt:
         if debug:
             raise
@@ -77,4 +100,5 @@ def run(main: Callable[[Optional[List[str]]], Any], argv: Optional[Sequence[str]
         raise SystemExit(130) from None
 
 
-__all__ = ['run', 'add_debug_argument', 'debug_requested', 'format_error', 'DEBUG_HELP']
+__all__ = ['run', 'add_debug_argument', 'code_execution_note', 'debug_requested', 'format_error',
+           'DEBUG_HELP']

@@ -132,8 +132,33 @@ def init_distributed(cfg) -> bool:
                                                             broadcast_buffers=False))
         wrapper.setdefault('device_ids', None)  # a CPU module takes no device ids
         cfg['model_wrapper_cfg'] = wrapper
+    store = _attempt_store(launcher, rank, world, kwargs.get('timeout'))
+    if store is not None:
+        kwargs['store'] = store
     torch_dist.init_process_group(backend=backend, rank=rank, world_size=world, **kwargs)
     return True
+
+
+def _attempt_store(launcher: str, rank: int, world: int, timeout=None):
+    """Under torchrun, the rendezvous store of this attempt: the launcher's store at
+    ``MASTER_ADDR:MASTER_PORT`` behind the prefix ``tr2m/attempt_<TORCHELASTIC_RESTART_COUNT>``;
+    None elsewhere (``init_process_group``'s ``env://`` then).
+
+    torchrun's static rendezvous (``--master_addr/--master_port``) keeps one store for all the
+    restarts of ``--max-restarts``, and the keys the process group of a failed attempt wrote
+    there (each rank's gloo address) stay: a restarted rank could read the address of a dead
+    process before its peer rewrote it, and wait for a connection forever. A prefix per attempt
+    gives every attempt its own keys.
+    """
+    attempt = os.environ.get('TORCHELASTIC_RESTART_COUNT')
+    if launcher != 'pytorch' or attempt is None:
+        return None
+    agent_hosts = os.environ.get('TORCHELASTIC_USE_AGENT_STORE') == str(True)
+    store = torch_dist.TCPStore(
+        os.environ['MASTER_ADDR'], int(os.environ['MASTER_PORT']), world,
+        is_master=not agent_hosts and rank == 0,
+        timeout=timeout or datetime.timedelta(minutes=30))
+    return torch_dist.PrefixStore(f'tr2m/attempt_{attempt}', store)
 
 
 @contextlib.contextmanager

@@ -54,5 +54,28 @@ class DatasetNotPreparedError(DataError):
         self.problems = list(problems)
 
 
-__all__ = ['UserError', 'ConfigError', 'DataError', 'MissingFileError', 'CheckpointError',
-           'ArgumentError', 'MissingCheckpointError', 'DatasetNotPreparedError']
+class TrainingInterrupted(BaseException):
+    """Not an error: training stopped on a signal (SIGTERM) after saving a checkpoint.
+
+    A ``BaseException``, like ``KeyboardInterrupt``, so that code catching ``Exception`` (an
+    ablation grid going on after one failed run) does not swallow it: the whole command stops.
+    The tools print its one line (from rank 0) and exit with code 0 (:func:`tr2m.utils.cli.run`).
+
+    Attributes:
+        signal_name (str): e.g. ``'SIGTERM'``.
+        checkpoint (str): the checkpoint saved (or already saved at that step).
+        iteration (int): iterations done.
+        report (bool): whether this process prints the line (rank 0).
+    """
+
+    exit_code = 0
+
+    def __init__(self, message: str, signal_name: str = 'SIGTERM', checkpoint: str = '',
+                 iteration: int = 0, report: bool = True) -> None:
+        super().__init__(message)
+        self.signal_name, self.checkpoint, self.iteration = signal_name, checkpoint, iteration
+        self.report = report
+
+
+__all__ = ['TrainingInterrupted', 'UserError', 'ConfigError', 'DataError', 'MissingFileError',
+           'CheckpointError', 'ArgumentError', 'MissingCheckpointError', 'DatasetNotPreparedError']

@@ -5,9 +5,10 @@ from .loss_balance_hook import LossBalanceHook
 from .momentum_hook import SOCMomentumHook
 from .nonfinite_guard_hook import NonFiniteGuardHook, NonFiniteLossError
 from .panel_hook import ValidationPanelHook
+from .preemption_hook import PreemptionHook, TrainingInterrupted
 from .sample_seed_hook import SampleSeedHook
 from .visualization_hook import DepthVisualizationHook
 
 __all__ = ['SOCMomentumHook', 'LossBalanceHook', 'DepthVisualizationHook', 'SafeCheckpointHook',
            'NonFiniteGuardHook', 'NonFiniteLossError', 'SampleSeedHook', 'ValidationPanelHook',
-           'CaptionEmbeddingHook', 'DepthLoggerHook']
+           'CaptionEmbeddingHook', 'DepthLoggerHook', 'PreemptionHook', 'TrainingInterrupted']

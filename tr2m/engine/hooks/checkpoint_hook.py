@@ -175,7 +175,17 @@ class SafeCheckpointHook(CheckpointHook):
                 or not self.every_n_train_iters(runner, self.iter_interval)
                 or self.is_last_train_iter(runner)):
             return
-        # inside an epoch: the loop resumes from here (SampleSeedHook skips the done batches)
+        self.save_iteration_checkpoint(runner)
+
+    def save_iteration_checkpoint(self, runner) -> str:
+        """Save ``iter_<N>.pth`` now, after iteration N (called from ``after_train_iter``):
+        atomically, replacing the previous iteration checkpoint, and point ``last_checkpoint``
+        at it. Resuming from it continues inside its epoch (SampleSeedHook skips the batches
+        done). Also what :class:`~tr2m.engine.hooks.PreemptionHook` saves on a SIGTERM.
+
+        Returns:
+            str: the checkpoint's path.
+        """
         step = runner.iter + 1
         name = f'iter_{step}.pth'
         runner.logger.info(f'Saving checkpoint at {step} iterations ({name})')
@@ -186,7 +196,7 @@ class SafeCheckpointHook(CheckpointHook):
                                    save_param_scheduler=self.save_param_scheduler,
                                    meta=dict(epoch=runner.epoch, iter=step), by_epoch=False,
                                    backend_args=self.backend_args)
-            if previous:
+            if previous and previous != osp.join(self.out_dir, name):
                 self.file_backend.remove(previous)
         self._last_iter_ckpt = self.last_ckpt = osp.join(self.out_dir, name)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
@@ -195,6 +205,7 @@ class SafeCheckpointHook(CheckpointHook):
             with open(tmp, 'w') as f:
                 f.write(self.last_ckpt)
             replace_atomically(tmp, osp.join(runner.work_dir, 'last_checkpoint'))
+        return self.last_ckpt
 
     # ---- what a checkpoint may hold -----------------------------------------------------------
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
