@@ -35,6 +35,7 @@ from tr2m.models.tta import FLIP_MERGES, wrap_flip_tta  # noqa: E402
 from tr2m.utils import cli, register_all_modules  # noqa: E402
 from tr2m.utils.config import load_config  # noqa: E402
 from tr2m.utils.errors import ArgumentError  # noqa: E402
+from tr2m.utils.files import check_writable_dir  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -121,6 +122,8 @@ def main(argv=None):
     args = parse_args(argv)
     if args.out:
         check_out_path(args.out)
+    if args.show_dir:
+        check_writable_dir(args.show_dir, '--show-dir')
     register_all_modules()
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
     apply_feature_cache(cfg)  # frozen outputs read from the feature cache (when configured)

@@ -33,7 +33,7 @@ from torch import nn
 from tr2m.datasets.depth_io import read_rgb
 from tr2m.registry import MODELS, TRANSFORMS
 from tr2m.utils import register_all_modules
-from tr2m.utils.checkpoint import load_checkpoint_file
+from tr2m.utils.checkpoint import load_checkpoint_file, nonfinite_tensors
 from tr2m.utils.config import load_config
 from tr2m.utils.errors import CheckpointError, MissingCheckpointError
 
@@ -62,7 +62,7 @@ def check_checkpoint(checkpoint: Optional[str]) -> Optional[dict]:
     Raises:
         MissingCheckpointError: no such file (a ``FileNotFoundError``; similar files named).
         CheckpointError: empty, not a torch checkpoint, truncated, refused by the
-            ``weights_only`` allowlist, or without weights.
+            ``weights_only`` allowlist, without weights, or with NaN / inf weights.
     """
     if is_none_checkpoint(checkpoint):
         return None
@@ -79,6 +79,11 @@ def check_checkpoint(checkpoint: Optional[str]) -> Optional[dict]:
                                               for v in state.values()):
         raise CheckpointError(f'checkpoint {checkpoint} holds no weights (no state_dict of '
                               'tensors)')
+    bad = nonfinite_tensors(state)
+    if bad:  # found now, not as NaN metrics after the model was built and run
+        raise CheckpointError(f'checkpoint {checkpoint}: {len(bad)} of {len(state)} weights hold '
+                              f'NaN or inf (first {bad[0]}); the training that wrote it diverged: '
+                              'use an earlier checkpoint')
     return ckpt
 
 

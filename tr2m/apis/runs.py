@@ -20,6 +20,7 @@ from tr2m.engine import DepthRunner, check_required_hooks
 from tr2m.evaluation.functional import METRIC_KEYS
 from tr2m.utils.dist import distributed
 from tr2m.utils.errors import CheckpointError
+from tr2m.utils.files import check_writable_dir
 
 
 def train_config(cfg: Config) -> None:
@@ -27,6 +28,7 @@ def train_config(cfg: Config) -> None:
     holds) and every dataset training reads (one error listing all that are not prepared, with
     their prepare commands), then ``DepthRunner.from_cfg(cfg).train()`` (mmengine's runner with a
     short run header on the console, :mod:`tr2m.engine.runner`)."""
+    check_writable_dir(cfg.work_dir, 'work_dir')  # read-only or a file: one line, nothing built
     check_required_hooks(cfg)
     check_datasets(cfg, ('train', 'val') if cfg.get('val_cfg') else ('train',))
     with distributed(cfg):  # the process group for the launcher, started before the runner
@@ -85,6 +87,7 @@ def test_config(cfg: Config, checkpoint: str,
         TestOutcome: metrics, protocol and whether this process reports.
     """
     check_checkpoint(checkpoint)
+    check_writable_dir(cfg.work_dir, 'work_dir')  # the test's logs go there
     check_datasets(cfg, ('test',))
     cfg.load_from = None if is_none_checkpoint(checkpoint) else checkpoint
     cfg.resume = False

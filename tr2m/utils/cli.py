@@ -7,6 +7,9 @@ Every ``tools/*.py`` ends with ``cli.run(main)``. :func:`run` calls ``main(argv)
   stderr and exit code 2, without a traceback;
 - does the same for ``SystemExit('<message>')`` raised by older tool code (a string exit
   status is a message for the user, never an exit code);
+- turns a full disk (``ENOSPC`` / ``EDQUOT`` anywhere in the chain of an exception) into one
+  line naming the file being written, also exit code 2 (what was written before, e.g. the
+  last complete checkpoint, is kept; see :mod:`tr2m.utils.files`);
 - re-raises everything with its traceback under ``--debug`` (or ``TR2M_DEBUG=1``).
 
 Any other exception is a bug and keeps its traceback. ``main`` stays an ordinary function that
@@ -19,6 +22,7 @@ import sys
 from typing import Any, Callable, List, Optional, Sequence
 
 from tr2m.utils.errors import UserError
+from tr2m.utils.files import disk_full_message, is_disk_full
 
 #: Help text of ``--debug`` (same in every tool).
 DEBUG_HELP = 'show the full traceback of user errors (config, data, checkpoint, arguments)'
@@ -75,6 +79,11 @@ def run(main: Callable[[Optional[List[str]]], Any], argv: Optional[Sequence[str]
             raise
         print(f'{prog}: interrupted', file=sys.stderr)
         raise SystemExit(130) from None
+    except Exception as err:  # noqa: BLE001 -- only a full disk is handled here
+        if debug or not is_disk_full(err):
+            raise
+        print(format_error(disk_full_message(err), prog), file=sys.stderr)
+        raise SystemExit(UserError.exit_code) from None
 
 
 __all__ = ['run', 'add_debug_argument', 'debug_requested', 'format_error', 'DEBUG_HELP']

@@ -77,6 +77,70 @@ def check_keys_exist(cfg: Config, options: Dict[str, Any]) -> None:
             walked.append(part)
 
 
+def _registry_nodes() -> list:
+    from tr2m import registry
+
+    return [getattr(registry, n) for n in dir(registry)
+            if n.isupper() and hasattr(getattr(registry, n), 'get')]
+
+
+def _registered_names(nodes) -> List[str]:
+    names = set()
+    for node in nodes:
+        while node is not None:
+            names.update(node.module_dict)
+            node = node.parent
+    return sorted(names)
+
+
+def _type_nodes(node: Any, path: str = ''):
+    """``(dotted path, type name)`` of every ``dict(type='Name', ...)`` in a config tree."""
+    if isinstance(node, dict):
+        if isinstance(node.get('type'), str):
+            yield (f'{path}.type' if path else 'type'), node['type']
+        for key, value in node.items():
+            if key != 'type':
+                yield from _type_nodes(value, f'{path}.{key}' if path else str(key))
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _type_nodes(value, f'{path}.{i}' if path else str(i))
+
+
+def check_registry_types(cfg: Config) -> None:
+    """Raise :class:`~tr2m.utils.errors.ConfigError` when a ``type`` of the config names no
+    registered class or function (a typo like ``CrossModalAttentionNek``), before anything is
+    built; mmengine would raise a ``KeyError`` deep inside the runner's build.
+
+    Every ``dict(type='Name')`` of the config is looked up in tr2m's registries (and, through
+    them, mmengine's); a name found in any of them passes (which registry builds it is the
+    builder's business). A ``scope.Name`` type is looked up as mmengine does.
+    """
+    from mmengine.registry import DefaultScope
+    from torch import nn
+
+    from tr2m.utils.setup_env import register_all_modules
+
+    register_all_modules(init_default_scope=False)
+    nodes = _registry_nodes()
+    scope = DefaultScope.get_current_instance()
+    tree = cfg._cfg_dict if isinstance(cfg, Config) else cfg
+    unknown = []
+    with DefaultScope.overwrite_default_scope(scope.scope_name if scope else 'tr2m'):
+        for where, name in _type_nodes(tree.to_dict() if hasattr(tree, 'to_dict') else tree):
+            if not any(node.get(name) is not None for node in nodes) and \
+                    not isinstance(getattr(nn, name, None), type):  # act_cfg: a torch.nn class
+                unknown.append((where, name))
+    if unknown:
+        where, name = unknown[0]
+        near = difflib.get_close_matches(name.rpartition('.')[2], _registered_names(nodes),
+                                         n=3, cutoff=0.75)
+        hint = f'; did you mean {", ".join(near)}?' if near else \
+            ' (is it spelled right, and is the module that registers it in custom_imports?)'
+        more = f' ({len(unknown) - 1} more unknown type(s))' if len(unknown) > 1 else ''
+        source = f'config {cfg.filename}: ' if getattr(cfg, 'filename', None) else ''
+        raise ConfigError(f'{source}unknown type {name!r} at {where}{hint}{more}')
+
+
 def merge_options_strict(cfg: Config, options: Dict[str, Any]) -> Config:
     """``cfg.merge_from_dict(options)`` after :func:`check_keys_exist`."""
     if options:
@@ -183,6 +247,38 @@ def read_config(path: str) -> Config:
             from err
 
 
+def run_python_file(path: str, what: str) -> dict:
+    """Run a Python file the user wrote (a grid or comparison file) and return its names;
+    a mistake in it is one line naming the file (and line), not a traceback.
+
+    Like a config, the file runs with the user's rights: only open files you trust.
+
+    Raises:
+        MissingFileError: no such file.
+        ConfigError: a syntax error, or an exception while it runs.
+    """
+    import runpy
+
+    if not osp.isfile(path):
+        raise MissingFileError(f'{what} not found: {path}')
+    try:
+        return runpy.run_path(path)
+    except SyntaxError as err:
+        where = f' (line {err.lineno})' if err.lineno else ''
+        raise ConfigError(f'{what} {path} is not valid Python{where}: {err.msg}') from None
+    except Exception as err:  # noqa: BLE001 -- any mistake in the user's file
+        tb = err.__traceback__
+        line = None
+        while tb is not None:
+            if osp.abspath(tb.tb_frame.f_code.co_filename) == osp.abspath(path):
+                line = tb.tb_lineno
+            tb = tb.tb_next
+        where = f' (line {line})' if line else ''
+        first = str(err).splitlines()[0] if str(err) else ''
+        raise ConfigError(f'{what} {path} fails when run{where}: {type(err).__name__}: '
+                          f'{first}') from None
+
+
 def load_config(config: Union[str, Config], cfg_options: Optional[Dict[str, Any]] = None,
                 work_dir: Optional[str] = None, launcher: str = 'none') -> Config:
     """Read a config (a path, or a ``Config`` that is copied), apply strict overrides, and
@@ -195,7 +291,8 @@ def load_config(config: Union[str, Config], cfg_options: Optional[Dict[str, Any]
 
     Raises:
         MissingFileError: the config file does not exist (a ``FileNotFoundError``).
-        ConfigError: it cannot be read, or an override names an unknown key (a ``KeyError``).
+        ConfigError: it cannot be read, an override names an unknown key (a ``KeyError``), or
+            a ``type`` names nothing registered (:func:`check_registry_types`).
     """
     if isinstance(config, Config):
         cfg = copy.deepcopy(config)
@@ -204,6 +301,7 @@ def load_config(config: Union[str, Config], cfg_options: Optional[Dict[str, Any]
     else:
         raise TypeError(f'config must be a path or a Config, got {type(config).__name__}')
     merge_options_strict(cfg, cfg_options or {})
+    check_registry_types(cfg)  # a misspelt type: one line now, not a KeyError in the build
     cfg.launcher = launcher
     if work_dir:
         cfg.work_dir = work_dir
@@ -213,5 +311,6 @@ def load_config(config: Union[str, Config], cfg_options: Optional[Dict[str, Any]
     return cfg
 
 
-__all__ = ['check_keys_exist', 'merge_options_strict', 'load_config', 'read_config',
-           'similar_configs', 'find_config', 'config_roots', 'ConfigDict']
+__all__ = ['check_keys_exist', 'check_registry_types', 'merge_options_strict', 'load_config',
+           'read_config', 'run_python_file', 'similar_configs', 'find_config', 'config_roots',
+           'ConfigDict']

@@ -1,0 +1,471 @@
+"""The bad-input matrix: every way a user's input can be wrong ends in exit code 2 and exactly
+one non-empty line on stderr naming the file, key or argument, with nothing lost and nothing
+written outside its place.
+
+Most cases call a tool's ``main`` in-process through :func:`tr2m.utils.cli.run` (the real
+top level of every tool, fast); a few run the tool as a process for the real exit path
+(``test_subprocess_exit_path``). A read-only folder is a read-only tmpfs mounted by the test
+when it runs as root with the right to mount, else a ``chmod 555`` folder for a user that is
+not root, else (root without mount rights) the write probe is made to fail with ``EROFS``; a
+full disk is a small tmpfs, else the write is made to fail with ``ENOSPC``; each case says
+which it got (``print``), and none skips.
+"""
+import contextlib
+import errno
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import cv2
+import pytest
+import torch
+
+from tr2m.utils import cli
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+def snapshot(root: Path) -> dict:
+    """``{relative path: (size, mtime_ns)}`` of every file under ``root``."""
+    out = {}
+    for path in Path(root).rglob('*'):
+        if path.is_file():
+            st = path.stat()
+            out[str(path.relative_to(root))] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+def one_line(main, argv, capsys, prog='tool') -> str:
+    """Run ``main(argv)`` under the tools' top level: exit code 2 and the single non-empty line
+    of stderr (returned without the ``<prog>: error: `` prefix)."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as info:
+        cli.run(main, [str(a) for a in argv], prog=prog)
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert info.value.code == 2, (info.value.code, err[-2000:])
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f'{prog}: error: '), lines[0]
+    return lines[0][len(f'{prog}: error: '):]
+
+
+def _can_mount() -> bool:
+    if os.geteuid() != 0 or not shutil.which('mount'):
+        return False
+    with tempfile.TemporaryDirectory() as d:
+        ok = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', d],
+                            capture_output=True).returncode == 0
+        if ok:
+            subprocess.run(['umount', d], capture_output=True)
+        return ok
+
+
+CAN_MOUNT = _can_mount()
+
+
+@contextlib.contextmanager
+def _tmpfs(path: Path, options: str):
+    path.mkdir(parents=True, exist_ok=True)
+    subprocess.run(['mount', '-t', 'tmpfs', '-o', options, 'tmpfs', str(path)], check=True,
+                   capture_output=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(['umount', '-l', str(path)], capture_output=True)
+
+
+@pytest.fixture
+def readonly_dir(tmp_path, monkeypatch):
+    """A folder nothing can be written into (see the module docstring for how)."""
+    path = tmp_path / 'readonly'
+    if CAN_MOUNT:
+        with _tmpfs(path, 'ro,size=64k'):
+            print('read-only folder: a read-only tmpfs')
+            yield path
+        return
+    path.mkdir()
+    if os.geteuid() != 0:
+        path.chmod(0o555)
+        print('read-only folder: chmod 555')
+        yield path
+        path.chmod(0o755)
+        return
+    print('read-only folder: simulated (EROFS from the write probe; no mount rights)')
+    real = tempfile.mkstemp
+
+    def mkstemp(*args, dir=None, **kwargs):
+        if dir is not None and Path(dir).resolve().is_relative_to(path.resolve()):
+            raise OSError(errno.EROFS, 'Read-only file system', str(dir))
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, 'mkstemp', mkstemp)
+    yield path
+
+
+@pytest.fixture
+def data_copy(tmp_path, synthetic_root):
+    """A private copy of the demo set (cases damage its files)."""
+    root = tmp_path / 'data'
+    shutil.copytree(synthetic_root, root)
+    return root
+
+
+def _config_on(tmp_path, tiny_config, root, name='cfg.py', extra=''):
+    """The tiny config with its data at ``root`` (and ``extra`` lines)."""
+    path = tmp_path / name
+    path.write_text(f"_base_ = [{str(tiny_config)!r}]\n"
+                    f"train_dataloader = dict(dataset=dict(data_root={str(root)!r}))\n"
+                    f"val_dataloader = dict(dataset=dict(data_root={str(root)!r}))\n"
+                    f"test_dataloader = dict(dataset=dict(data_root={str(root)!r}))\n" + extra)
+    return path
+
+
+SHORT = ['train_cfg.max_epochs=1', 'train_cfg.val_interval=1000',
+         'default_hooks.logger.interval=1']
+
+
+def _jpeg_set(root: Path, truncate: int = None) -> Path:
+    """Turn the first train and test frame of the demo set at ``root`` into JPEGs (the first
+    train one cut to a third when ``truncate``); returns the cut file."""
+    cut = None
+    for split in ('train', 'test'):
+        manifest = json.loads((root / f'{split}.json').read_text())
+        frame = manifest['frames'][0]
+        png = root / frame['rgb']
+        jpg = png.with_suffix('.jpg')
+        cv2.imwrite(str(jpg), cv2.imread(str(png)))
+        frame['rgb'] = str(Path(frame['rgb']).with_suffix('.jpg'))
+        (root / f'{split}.json').write_text(json.dumps(manifest))
+        if truncate:
+            data = jpg.read_bytes()
+            jpg.write_bytes(data[:len(data) // 3])
+            cut = cut or jpg
+    return cut
+
+
+# ---- 1. config, registry types -------------------------------------------------------------
+def test_unknown_registry_type_in_a_config(load_tool, tiny_config, tmp_path, capsys):
+    cfg = tmp_path / 'typo.py'
+    cfg.write_text(f"_base_ = [{str(tiny_config)!r}]\n"
+                   "model = dict(neck=dict(type='CrossModalAttentionNek'))\n")
+    work = tmp_path / 'work'
+    msg = one_line(load_tool('tools/train.py').main, [cfg, '--work-dir', work], capsys)
+    assert msg == (f"config {cfg}: unknown type 'CrossModalAttentionNek' at model.neck.type; "
+                   'did you mean CrossModalAttentionNeck?')
+    assert not work.exists()  # found before the runner made its work dir
+
+
+def test_unknown_registry_type_from_cfg_options(load_tool, tiny_config, tmp_path, capsys):
+    msg = one_line(load_tool('tools/test.py').main,
+                   [tiny_config, 'none', '--work-dir', tmp_path / 'w', '--cfg-options',
+                    'test_evaluator.type=DepthMetrik'], capsys)
+    assert "unknown type 'DepthMetrik' at test_evaluator.type; did you mean DepthMetric?" in msg
+
+
+def test_every_shipped_config_passes_the_type_check():
+    from tr2m.utils import register_all_modules
+    from tr2m.utils.config import check_registry_types, read_config
+
+    register_all_modules()
+    for path in ['configs/tr2m_da_s.py', 'configs/quickstart/tr2m_synthetic.py']:
+        check_registry_types(read_config(str(REPO / path)))  # no false alarm
+    # act_cfg names a torch.nn class, not a registered one
+    from mmengine.config import Config
+
+    check_registry_types(Config(dict(model=dict(type='TR2M', scale_head=dict(
+        act_cfg=dict(type='LeakyReLU'))))))
+
+
+# ---- 1. folders that cannot be written ------------------------------------------------------
+def test_read_only_work_dir(load_tool, tiny_config, readonly_dir, capsys):
+    work = readonly_dir / 'run'
+    msg = one_line(load_tool('tools/train.py').main, [tiny_config, '--work-dir', work], capsys)
+    assert msg.startswith(f'work_dir {work}: cannot write there (its parent {readonly_dir} '
+                          'exists): ')
+    assert list(readonly_dir.iterdir()) == []
+
+
+def test_read_only_work_dir_of_test_py(load_tool, tiny_config, readonly_dir, capsys):
+    msg = one_line(load_tool('tools/test.py').main,
+                   [tiny_config, 'none', '--work-dir', readonly_dir], capsys)
+    assert msg.startswith(f'work_dir {readonly_dir}: cannot write there: ')
+
+
+def test_work_dir_is_a_file(load_tool, tiny_config, tmp_path, capsys):
+    blocker = tmp_path / 'a_file'
+    blocker.write_text('keep me')
+    msg = one_line(load_tool('tools/train.py').main,
+                   [tiny_config, '--work-dir', blocker / 'run'], capsys)
+    assert msg == f'work_dir {blocker}/run: {blocker} is a file, not a folder'
+    assert blocker.read_text() == 'keep me'
+
+
+def test_read_only_output_of_make_synthetic_rgbd(load_tool, readonly_dir, capsys):
+    tool = load_tool('tools/dataset_converters/make_synthetic_rgbd.py')
+    msg = one_line(tool.main, [readonly_dir / 'synthetic', '--train', '1', '--test', '1'],
+                   capsys)
+    assert msg.startswith(f'output folder {readonly_dir}/synthetic: cannot write there')
+    assert list(readonly_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize('flag', ['--train', '--test'])
+def test_negative_frame_count_of_make_synthetic_rgbd(load_tool, tmp_path, capsys, flag):
+    tool = load_tool('tools/dataset_converters/make_synthetic_rgbd.py')
+    msg = one_line(tool.main, [tmp_path / 'out', flag, '-3'], capsys)
+    assert msg == f'{flag} -3: the number of frames per domain cannot be negative'
+    assert not (tmp_path / 'out').exists()
+
+
+def test_read_only_out_dir_of_infer_before_the_model_is_built(load_tool, infer_config,
+                                                               infer_checkpoint, synthetic_root,
+                                                               readonly_dir, capsys,
+                                                               monkeypatch):
+    infer = load_tool('tools/infer.py')
+    built = []
+    monkeypatch.setattr(infer, 'load_models', lambda args: built.append(1))
+    img = synthetic_root / 'test' / 'indoor' / '0000_rgb.png'
+    msg = one_line(infer.main, [infer_config, infer_checkpoint, '--img', img, '--text', 'a room',
+                                '--out-dir', readonly_dir / 'out'], capsys)
+    assert msg.startswith(f'--out-dir {readonly_dir}/out: cannot write there')
+    assert built == []  # refused before the model was built
+
+
+def test_read_only_show_dir_of_test_py(load_tool, tiny_config, readonly_dir, tmp_path, capsys):
+    msg = one_line(load_tool('tools/test.py').main,
+                   [tiny_config, 'none', '--work-dir', tmp_path / 'w', '--show-dir',
+                    readonly_dir / 'vis'], capsys)
+    assert msg.startswith(f'--show-dir {readonly_dir}/vis: cannot write there')
+    assert not (tmp_path / 'w').exists()
+
+
+# ---- 1. text that is not UTF-8 ----------------------------------------------------------------
+def test_non_utf8_caption_file_of_infer(load_tool, infer_config, infer_checkpoint,
+                                        synthetic_root, tmp_path, capsys):
+    captions = tmp_path / 'captions.txt'
+    captions.write_bytes('0000_rgb.png\tune chambre \xe0 coucher\n'.encode('latin-1'))
+    img = synthetic_root / 'test' / 'indoor' / '0000_rgb.png'
+    out = tmp_path / 'out'
+    msg = one_line(load_tool('tools/infer.py').main,
+                   [infer_config, infer_checkpoint, '--img', img, '--text-file', captions,
+                    '--out-dir', out], capsys)
+    assert msg == (f'caption file {captions} is not UTF-8 text (byte 0xe0 at offset 25): save '
+                   'it as UTF-8')
+    assert not out.exists()
+
+
+def test_non_utf8_json_caption_file(tmp_path):
+    from tr2m.datasets import JSONCaptionSource
+    from tr2m.utils.errors import DataError
+
+    path = tmp_path / 'captions.json'
+    path.write_bytes(b'{"a.png": ["caf\xe9"]}')
+    with pytest.raises(DataError) as info:
+        JSONCaptionSource(str(path))
+    assert str(info.value) == (f'caption file {path} is not UTF-8 text (byte 0xe9 at offset '
+                               '15): save it as UTF-8')
+
+
+def test_non_utf8_rsa_caption_file(tmp_path):
+    from tr2m.datasets import RSACaptionSource
+    from tr2m.utils.errors import DataError
+
+    folder = tmp_path / 'nyu' / 'test' / 'bathroom'
+    folder.mkdir(parents=True)
+    (folder / 'rgb_00045.txt').write_bytes(b'a bathroom\n\xff\xfe broken\n')
+    with pytest.raises(DataError, match=r'caption file .*rgb_00045.txt is not UTF-8 text '
+                                        r'\(byte 0xff at offset 11\)'):
+        RSACaptionSource(str(tmp_path), 'nyu', 'test').captions('bathroom/rgb_00045.jpg')
+
+
+def test_non_utf8_manifest(load_tool, tiny_config, data_copy, tmp_path, capsys):
+    manifest = data_copy / 'test.json'
+    manifest.write_bytes(manifest.read_bytes().replace(b'"indoor"', b'"ind\xf6or"', 1))
+    cfg = _config_on(tmp_path, tiny_config, data_copy)
+    msg = one_line(load_tool('tools/test.py').main,
+                   [cfg, 'none', '--work-dir', tmp_path / 'w'], capsys)
+    assert msg.startswith(f'manifest {manifest} is not UTF-8 text (byte 0xf6 at offset ')
+
+
+# ---- 1. checkpoints ---------------------------------------------------------------------------
+def test_nan_weights_refused_before_the_model_is_built(load_tool, tiny_config, tiny_checkpoint,
+                                                      tmp_path, capsys, monkeypatch):
+    ckpt = torch.load(tiny_checkpoint, map_location='cpu', weights_only=True)
+    name = next(k for k, v in ckpt['state_dict'].items() if v.is_floating_point())
+    ckpt['state_dict'][name] = torch.full_like(ckpt['state_dict'][name], float('nan'))
+    bad = tmp_path / 'nan.pth'
+    torch.save(ckpt, bad)
+    from tr2m.engine import DepthRunner
+
+    monkeypatch.setattr(DepthRunner, 'from_cfg', classmethod(
+        lambda cls, cfg: pytest.fail('the runner was built')))
+    msg = one_line(load_tool('tools/test.py').main,
+                   [tiny_config, bad, '--work-dir', tmp_path / 'w'], capsys)
+    n = len(ckpt['state_dict'])
+    assert msg == (f'checkpoint {bad}: 1 of {n} weights hold NaN or inf (first {name}); the '
+                   'training that wrote it diverged: use an earlier checkpoint')
+
+
+@pytest.fixture(scope='module')
+def trained_run(tmp_path_factory, tiny_config):
+    """One short epoch of the tiny config: the work dir and its checkpoint."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location('tr2m_matrix_train', REPO / 'tools/train.py')
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    work = tmp_path_factory.mktemp('trained')
+    train.main([str(tiny_config), '--work-dir', str(work), '--cfg-options', *SHORT])
+    return work, work / 'epoch_1.pth'
+
+
+def test_resume_with_another_architecture(load_tool, tiny_config, trained_run, tmp_path, capsys):
+    _, ckpt = trained_run
+    work = tmp_path / 'w'
+    shutil.copy(ckpt, tmp_path / 'epoch_1.pth')
+    msg = one_line(load_tool('tools/train.py').main,
+                   [tiny_config, '--work-dir', work, '--resume', tmp_path / 'epoch_1.pth',
+                    '--cfg-options', *SHORT[:1], 'train_cfg.max_epochs=2',
+                    'model.neck.head_dim=4'], capsys)
+    assert msg.startswith(f'checkpoint {tmp_path}/epoch_1.pth: checkpoint does not fit TR2M '
+                          '(is it from another model or config?)')
+    assert not (work / 'epoch_2.pth').exists()
+
+
+def test_resume_with_another_learning_rate_is_applied_and_said(load_tool, tiny_config,
+                                                               trained_run, tmp_path, capsys):
+    work, ckpt = trained_run
+    run = tmp_path / 'run'
+    shutil.copytree(work, run)
+    saved = torch.load(ckpt, map_location='cpu', weights_only=True)
+    old = saved['optimizer']['param_groups'][0]
+    train = load_tool('tools/train.py')
+    train.main([str(tiny_config), '--work-dir', str(run), '--resume', str(run / 'epoch_1.pth'),
+                '--cfg-options', *SHORT, 'train_cfg.max_epochs=2',
+                f"optim_wrapper.optimizer.lr={old['initial_lr'] / 2}"])
+    log = ''.join(p.read_text() for p in run.rglob('*.log'))
+    assert f"optimizer settings (lr {old['initial_lr']} -> {old['initial_lr'] / 2}): the " \
+           "config's are applied" in log
+    new = torch.load(run / 'epoch_2.pth', map_location='cpu', weights_only=True)
+    group = new['optimizer']['param_groups'][0]
+    assert group['initial_lr'] == pytest.approx(old['initial_lr'] / 2)
+    # the schedule went on from the new base: one more decay step of gamma 0.95
+    assert group['lr'] == pytest.approx(old['lr'] / 2 * 0.95, rel=1e-6)
+
+
+def test_resume_with_another_learning_rate_can_be_refused(load_tool, tiny_config, trained_run,
+                                                          tmp_path, capsys):
+    work, ckpt = trained_run
+    run = tmp_path / 'run'
+    shutil.copytree(work, run)
+    kept = {k: v for k, v in snapshot(run).items() if k.endswith(('.pth', 'last_checkpoint'))}
+    msg = one_line(load_tool('tools/train.py').main,
+                   [tiny_config, '--work-dir', run, '--resume', run / 'epoch_1.pth',
+                    '--cfg-options', *SHORT, 'train_cfg.max_epochs=2',
+                    'optim_wrapper.optimizer.weight_decay=0.5',
+                    'default_hooks.checkpoint.on_optimizer_change=refuse'], capsys)
+    assert msg.startswith('resuming with different optimizer settings (weight_decay ')
+    assert '-> 0.5): refused (default_hooks.checkpoint.on_optimizer_change=refuse)' in msg
+    after = {k: v for k, v in snapshot(run).items() if k.endswith(('.pth', 'last_checkpoint'))}
+    assert after == kept  # no checkpoint lost, none written
+
+
+def test_resume_with_another_optimizer_type_is_refused(load_tool, tiny_config, trained_run,
+                                                       tmp_path, capsys):
+    work, _ = trained_run
+    run = tmp_path / 'run'
+    shutil.copytree(work, run)
+    sgd = tmp_path / 'sgd.py'
+    sgd.write_text(f"_base_ = [{str(tiny_config)!r}]\n"
+                   "optim_wrapper = dict(optimizer=dict(_delete_=True, type='SGD', lr=0.01))\n")
+    msg = one_line(load_tool('tools/train.py').main,
+                   [sgd, '--work-dir', run, '--resume', run / 'epoch_1.pth',
+                    '--cfg-options', *SHORT, 'train_cfg.max_epochs=2'], capsys)
+    assert 'refused (another optimizer type or parameter grouping' in msg
+    assert 'load_from=CHECKPOINT' in msg
+
+
+# ---- 1. grid files ----------------------------------------------------------------------------
+def test_grid_file_with_a_syntax_error(load_tool, tmp_path, capsys):
+    grid = tmp_path / 'grid.py'
+    grid.write_text("base = 'configs/quickstart/tr2m_synthetic.py'\ngrid = {'a': [1, 2}\n")
+    msg = one_line(load_tool('tools/ablate.py').main,
+                   [grid, '--dry-run', '--work-dir', tmp_path / 'abl'], capsys)
+    assert msg.startswith(f'grid file {grid} is not valid Python (line 2): ')
+    assert not (tmp_path / 'abl').exists()
+
+
+def test_grid_file_that_raises(load_tool, tmp_path, capsys):
+    grid = tmp_path / 'grid.py'
+    grid.write_text("base = 'configs/quickstart/tr2m_synthetic.py'\nx = 1 / 0\n")
+    msg = one_line(load_tool('tools/ablate.py').main, [grid, '--dry-run'], capsys)
+    assert msg == (f'grid file {grid} fails when run (line 2): ZeroDivisionError: division by '
+                   'zero')
+
+
+# ---- 1. truncated JPEG ------------------------------------------------------------------------
+def test_truncated_jpeg_is_an_error_in_infer(load_tool, infer_config, infer_checkpoint,
+                                             synthetic_root, tmp_path, capsys):
+    img = tmp_path / 'cut.jpg'
+    cv2.imwrite(str(img), cv2.imread(str(synthetic_root / 'test/indoor/0000_rgb.png')))
+    data = img.read_bytes()
+    img.write_bytes(data[:len(data) // 3])
+    msg = one_line(load_tool('tools/infer.py').main,
+                   [infer_config, infer_checkpoint, '--img', img, '--text', 'a room',
+                    '--out-dir', tmp_path / 'out'], capsys)
+    assert msg.startswith('truncated or corrupt image (image file is truncated')
+    assert msg.endswith(f'{len(data) // 3} bytes): {img}')
+    assert not (tmp_path / 'out').exists()
+
+
+def test_complete_jpeg_and_jpeg_with_trailing_data_pass(tmp_path, synthetic_root):
+    from tr2m.datasets.depth_io import check_jpeg_complete, read_rgb
+
+    img = tmp_path / 'ok.jpg'
+    cv2.imwrite(str(img), cv2.imread(str(synthetic_root / 'test/indoor/0000_rgb.png')))
+    check_jpeg_complete(str(img))
+    img.write_bytes(img.read_bytes() + b'camera trailer after the end marker')
+    assert read_rgb(str(img)).shape == (96, 128, 3)
+
+
+def test_truncated_jpeg_is_an_error_in_test(load_tool, tiny_config, data_copy, tmp_path, capsys):
+    cut = _jpeg_set(data_copy, truncate=True)
+    test_cut = data_copy / json.loads((data_copy / 'test.json').read_text())['frames'][0]['rgb']
+    cfg = _config_on(tmp_path, tiny_config, data_copy)
+    msg = one_line(load_tool('tools/test.py').main, [cfg, 'none', '--work-dir', tmp_path / 'w'],
+                   capsys)
+    assert msg.startswith('truncated or corrupt image (') and msg.endswith(str(test_cut))
+    assert cut != test_cut
+
+
+def test_truncated_jpeg_is_a_counted_skip_in_training(data_copy):
+    from tr2m.datasets import DepthManifestDataset
+    from tr2m.registry import TRANSFORMS
+    from tr2m.utils import register_all_modules
+
+    register_all_modules()
+    cut = _jpeg_set(data_copy, truncate=True)
+    pipeline = [TRANSFORMS.build(dict(type=t)) for t in ('LoadRGBImage', 'LoadDepth')]
+    train = DepthManifestDataset(ann_file='train.json', data_root=str(data_copy),
+                                 pipeline=pipeline)
+    logged = []
+    import tr2m.datasets.seeding as seeding
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(seeding, 'print_log', lambda msg, **kw: logged.append(msg))
+        sample = train[0]  # the cut frame: skipped, another one loaded
+    assert sample['img_path'] != str(cut)
+    assert train.skipped_truncated == 1
+    assert len(logged) == 1
+    assert logged[0].startswith('DepthManifestDataset: skipped a truncated image (1 so far in '
+                                'this process): truncated or corrupt image (')
+    assert logged[0].endswith(f'{os.path.getsize(cut)} bytes): {cut}')
+    test = DepthManifestDataset(ann_file='train.json', data_root=str(data_copy),
+                                pipeline=pipeline, test_mode=True)
+    from tr2m.datasets.depth_io import TruncatedImageError
+
+    with pytest.raises(TruncatedImageError):
+        test[0]
