@@ -469,3 +469,239 @@ def test_truncated_jpeg_is_a_counted_skip_in_training(data_copy):
 
     with pytest.raises(TruncatedImageError):
         test[0]
+
+
+# ---- 2. a full disk -----------------------------------------------------------------------------
+@contextlib.contextmanager
+def full_disk(path: Path, size: str, monkeypatch, fail_write):
+    """``path`` on a tmpfs of ``size`` (grown to 64m by calling the yielded function), or,
+    without mount rights, a normal folder where ``fail_write(monkeypatch)`` makes the writes
+    fail with ENOSPC (undone by the yielded function)."""
+    if CAN_MOUNT:
+        with _tmpfs(path, f'size={size}'):
+            print(f'full disk: a tmpfs of {size}')
+
+            def grow():
+                subprocess.run(['mount', '-o', 'remount,size=64m', str(path)], check=True)
+
+            yield grow
+        return
+    print('full disk: simulated (ENOSPC from the write; no mount rights)')
+    path.mkdir(parents=True, exist_ok=True)
+    with monkeypatch.context() as mp:
+        fail_write(mp)
+        yield mp.undo
+
+
+def _enospc(path):
+    return OSError(errno.ENOSPC, 'No space left on device', str(path))
+
+
+def test_full_disk_during_training_keeps_the_last_checkpoint(load_tool, tiny_config, tmp_path,
+                                                             capsys, monkeypatch):
+    work = tmp_path / 'work'
+
+    def fail_second_save(mp):
+        import tr2m.engine.hooks.checkpoint_hook as hook
+
+        real, calls = hook.replace_atomically, []
+
+        def replace(tmp, final):
+            calls.append(final)
+            if len(calls) == 2:
+                raise _enospc(tmp)
+            real(tmp, final)
+
+        mp.setattr(hook, 'replace_atomically', replace)
+
+    train = load_tool('tools/train.py').main
+    options = ['--cfg-options', *SHORT[1:], 'train_cfg.max_epochs=2']
+    with full_disk(work, '8m', monkeypatch, fail_second_save) as grow:
+        msg = one_line(train, [tiny_config, '--work-dir', work, *options], capsys)
+        assert msg.startswith(f'cannot write checkpoint {work}/epoch_2.pth: No space left on '
+                              'device (disk full?); nothing was deleted, the previous checkpoint '
+                              'is kept')
+        files = {p.name for p in work.iterdir()}
+        assert 'epoch_1.pth' in files and 'epoch_2.pth' not in files
+        assert not [f for f in files if f.endswith('.tmp')]  # no torn temporary left behind
+        assert (work / 'last_checkpoint').read_text().strip().endswith('epoch_1.pth')
+        torch.load(work / 'epoch_1.pth', map_location='cpu', weights_only=True)  # complete
+        grow()  # space freed: the run goes on from the kept checkpoint
+        train([str(tiny_config), '--work-dir', str(work), '--resume', *options])
+        assert (work / 'epoch_2.pth').is_file()
+
+
+def test_full_disk_while_the_log_is_written_is_one_line(tmp_path, capsys):
+    """A full disk under the run's log file stops the run at the next log line with our line,
+    not with logging's "--- Logging error ---" traceback for every record."""
+    import logging
+
+    from tr2m.engine.console import stop_on_full_disk
+
+    handler = logging.FileHandler(tmp_path / 'run.log')
+    stop_on_full_disk(handler)
+    logger = logging.getLogger('tr2m_full_disk_test')
+    logger.addHandler(handler)
+    real_emit = logging.FileHandler.emit
+
+    def emit(self, record):
+        try:
+            raise _enospc(tmp_path / 'run.log')
+        except OSError:
+            self.handleError(record)
+
+    try:
+        logging.FileHandler.emit = emit
+
+        def main(argv):
+            logger.warning('epoch 1')
+
+        msg = one_line(main, [], capsys)
+    finally:
+        logging.FileHandler.emit = real_emit
+        logger.removeHandler(handler)
+    assert msg.startswith(f'no space left on the device writing {tmp_path}/run.log (')
+    assert msg.endswith('MiB free there): free some space and run again')
+
+
+CACHED = REPO / 'configs' / 'cache' / 'tr2m_synthetic.py'
+
+
+def _cache_config(path: Path, data_root: Path, cache_root: Path, extra: str = '') -> Path:
+    path.write_text(f"""_base_ = [{str(CACHED)!r}]
+model = dict(text_encoder=dict(arch='bert_tiny', pretrained=None),
+             scale_head=dict(channels=8), shift_head=dict(channels=8),
+             neck=dict(num_heads=2, head_dim=8),
+             soc=dict(projector=dict(hidden_channels=8, out_channels=8)){extra})
+cache = dict(root={str(cache_root)!r})
+train_dataloader = dict(batch_size=4, dataset=dict(data_root={str(data_root)!r}))
+val_dataloader = dict(dataset=dict(data_root={str(data_root)!r}))
+test_dataloader = dict(dataset=dict(data_root={str(data_root)!r}))
+train_cfg = dict(max_epochs=1, val_interval=100)
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(save_best=None))
+""")
+    return path
+
+
+def test_full_disk_during_a_cache_build_then_the_rerun_continues(load_tool, synthetic_root,
+                                                                 tmp_path, capsys, monkeypatch):
+    import tr2m.cache.builder as builder
+    from tr2m.cache.store import PartWriter
+
+    root = tmp_path / 'cache'
+    config = _cache_config(tmp_path / 'cfg.py', synthetic_root, root)
+    tool = load_tool('tools/cache_features.py').main
+    # the free-space check passes (another writer fills the disk after it)
+    monkeypatch.setattr(builder, 'check_disk', lambda root, plans, log: None)
+
+    def fail_appends(mp):
+        real, calls = PartWriter._append, []
+
+        def append(self, name, arr):
+            calls.append(name)
+            if len(calls) > 12:
+                raise _enospc(osp_join(self.folder, name))
+            return real(self, name, arr)
+
+        mp.setattr(PartWriter, '_append', append)
+
+    with full_disk(root, '300k', monkeypatch, fail_appends) as grow:
+        msg = one_line(tool, [config, '--no-progress'], capsys)
+        assert msg.startswith(f'no space left on the device writing {root}/')
+        meta = json.loads((root / 'cache.json').read_text())
+        assert not all(p['complete'] for p in meta['parts'].values())
+        # training from the interrupted cache says so, in one line
+        msg = one_line(load_tool('tools/train.py').main,
+                       [config, '--work-dir', tmp_path / 'w'], capsys)
+        assert 'of the feature cache' in msg and 'is incomplete; rerun tools/cache_features.py' \
+            in msg
+        grow()
+        capsys.readouterr()
+        meta = tool([str(config), '--no-progress'])  # continues from the committed chunks
+        assert all(p['complete'] for p in meta['parts'].values())
+        out = capsys.readouterr().out
+        print(out)
+        assert 'resuming (' in out and out.count(': done, ') == len(meta['parts'])
+
+
+def osp_join(*parts):
+    return os.path.join(*[str(p) for p in parts])
+
+
+def test_cache_of_another_config(load_tool, synthetic_root, tmp_path, capsys):
+    root = tmp_path / 'cache'
+    config = _cache_config(tmp_path / 'cfg.py', synthetic_root, root)
+    load_tool('tools/cache_features.py').main([str(config), '--no-progress'])
+    other = _cache_config(tmp_path / 'other.py', synthetic_root, root,
+                          extra=",\n             image_encoder=dict(arch='vit_small14')")
+    msg = one_line(load_tool('tools/train.py').main, [other, '--work-dir', tmp_path / 'w'],
+                   capsys)
+    assert msg.startswith(f'config {other} does not match the feature cache {root}: the frozen '
+                          'models differ (')
+    assert not (tmp_path / 'w').exists()
+
+
+# ---- 2. manifests and captions ------------------------------------------------------------------
+@pytest.mark.parametrize('text, where', [
+    ('{"frames": [', 'line 1, column 13: Expecting value'),
+    ('{"frames": [{"rgb": "a.png", "depth": "a.png"},]}', 'line 1, column 48: Expecting value'),
+    ('', 'line 1, column 1: Expecting value'),
+])
+def test_malformed_manifest_json(load_tool, tiny_config, data_copy, tmp_path, capsys, text,
+                                 where):
+    (data_copy / 'test.json').write_text(text)
+    cfg = _config_on(tmp_path, tiny_config, data_copy)
+    msg = one_line(load_tool('tools/test.py').main, [cfg, 'none', '--work-dir', tmp_path / 'w'],
+                   capsys)
+    assert msg == f'manifest {data_copy}/test.json is not valid JSON ({where})'
+
+
+@pytest.mark.parametrize('manifest, expected', [
+    ('{"images": []}', 'must hold {"frames": [...]} or a list of frames, got dict without a '
+                       '"frames" list'),
+    ('{"frames": [["a.png", "b.png"]]}', 'frame 0 is a list, not an object'),
+    ('{"frames": [{"rgb": "a.png"}]}', "frame 0 has no ['depth']"),
+])
+def test_manifest_of_the_wrong_shape(load_tool, tiny_config, data_copy, tmp_path, capsys,
+                                     manifest, expected):
+    (data_copy / 'test.json').write_text(manifest)
+    cfg = _config_on(tmp_path, tiny_config, data_copy)
+    msg = one_line(load_tool('tools/test.py').main, [cfg, 'none', '--work-dir', tmp_path / 'w'],
+                   capsys)
+    assert msg.startswith(f'manifest {data_copy}/test.json') and expected in msg
+
+
+def test_empty_caption_list_in_a_manifest(load_tool, tiny_config, data_copy, tmp_path, capsys):
+    manifest = json.loads((data_copy / 'test.json').read_text())
+    manifest['frames'][0]['captions'] = []
+    (data_copy / 'test.json').write_text(json.dumps(manifest))
+    cfg = _config_on(tmp_path, tiny_config, data_copy)
+    msg = one_line(load_tool('tools/test.py').main, [cfg, 'none', '--work-dir', tmp_path / 'w'],
+                   capsys)
+    img = data_copy / manifest['frames'][0]['rgb']
+    assert msg.startswith(f'no (non-empty) caption for image {img}')
+
+
+def test_empty_caption_list_in_a_caption_file_of_infer(load_tool, infer_config, infer_checkpoint,
+                                                       synthetic_root, tmp_path, capsys):
+    captions = tmp_path / 'captions.json'
+    captions.write_text('{"0000_rgb.png": []}')
+    img = synthetic_root / 'test' / 'indoor' / '0000_rgb.png'
+    msg = one_line(load_tool('tools/infer.py').main,
+                   [infer_config, infer_checkpoint, '--img', img, '--text-file', captions,
+                    '--out-dir', tmp_path / 'out'], capsys)
+    assert msg == (f'empty caption for image {img} in {captions}: every image needs a '
+                   'non-empty caption')
+    assert not (tmp_path / 'out').exists()
+
+
+def test_empty_caption_list_in_a_json_caption_source(tmp_path):
+    from tr2m.datasets import JSONCaptionSource
+    from tr2m.datasets.captions import CaptionNotFoundError
+
+    path = tmp_path / 'captions.json'
+    path.write_text('{"a.png": [], "b.png": ["  "]}')
+    source = JSONCaptionSource(str(path))
+    for key in ('a.png', 'b.png'):
+        with pytest.raises(CaptionNotFoundError, match=key):
+            source.captions(key)

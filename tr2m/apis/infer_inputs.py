@@ -137,7 +137,9 @@ def match_captions(images: Sequence[str], img_spec: str, text: Optional[str],
                             f'{len(images)} given: {shown}')
     for path, caption in zip(images, captions):
         if not isinstance(caption, str) or not caption.strip():
-            raise DataError(f'empty caption for image {path}')
+            where = f'in {text_file}' if text_file else '(--text)'
+            raise DataError(f'empty caption for image {path} {where}: every image needs a '
+                            'non-empty caption')
     return captions
 
 
