@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -49,8 +50,10 @@ def one_line(main, argv, capsys, prog='tool') -> str:
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert info.value.code == 2, (info.value.code, err[-2000:])
     assert len(lines) == 1, lines
-    assert lines[0].startswith(f'{prog}: error: '), lines[0]
-    return lines[0][len(f'{prog}: error: '):]
+    assert ': error: ' in lines[0], lines[0]  # argparse's own errors name the script
+    head, _, msg = lines[0].partition(': error: ')
+    assert head == prog or ' ' not in head, lines[0]
+    return msg
 
 
 def _can_mount() -> bool:
@@ -705,3 +708,267 @@ def test_empty_caption_list_in_a_json_caption_source(tmp_path):
     for key in ('a.png', 'b.png'):
         with pytest.raises(CaptionNotFoundError, match=key):
             source.captions(key)
+
+
+# ---- 3. the matrix: every tool, every kind of mistake, exit 2 and one line ---------------------
+class Ctx:
+    """What a matrix case builds its bad input from (``tmp``: its own folder)."""
+
+    def __init__(self, tmp, tiny_config, tiny_checkpoint, infer_config, infer_checkpoint, data,
+                 monkeypatch):
+        self.tmp, self.cfg, self.ckpt = tmp, tiny_config, tiny_checkpoint
+        self.icfg, self.ickpt, self.data, self.mp = infer_config, infer_checkpoint, data, \
+            monkeypatch
+        self.img = data / 'test' / 'indoor' / '0000_rgb.png'
+
+    def file(self, name, content=b''):
+        path = self.tmp / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+        return path
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, ('echo unsafe',))
+
+
+def _torn(c):
+    path = c.tmp / 'torn.pth'
+    torch.save(dict(state_dict=dict(w=torch.ones(1000))), path)
+    path.write_bytes(path.read_bytes()[:700])
+    return path
+
+
+def _evil(c):
+    path = c.tmp / 'evil.pth'
+    torch.save(dict(state_dict={}, x=_Evil()), path)
+    return path
+
+
+def _no_weights(c):
+    path = c.tmp / 'meta_only.pth'
+    torch.save(dict(meta=dict(epoch=1)), path)
+    return path
+
+
+def _no_launcher_env(c):
+    for var in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'):
+        c.mp.delenv(var, raising=False)
+
+
+def _grid(c, body):
+    return c.file('grid.py', f"base = {str(c.cfg)!r}\n{body}\n")
+
+
+TRAIN, TEST, INFER = 'tools/train.py', 'tools/test.py', 'tools/infer.py'
+ABLATE, CACHE = 'tools/ablate.py', 'tools/cache_features.py'
+SYNTH = 'tools/dataset_converters/make_synthetic_rgbd.py'
+MANIFEST = 'tools/dataset_converters/make_manifest.py'
+CAPTION = 'tools/caption.py'
+#: ``(id, tool, argv(ctx) -> list, what the one line must contain[, where it may write])``;
+#: ``{tmp}`` is the case's folder. (A config whose datasets are not prepared is exit 2 with one
+#: line per dataset and its prepare command: tests/test_apis/test_data_check.py.)
+MATRIX = [
+    # train.py: config, keys, checkpoints, launcher, data, arguments
+    ('train-config-missing', TRAIN, lambda c: [c.tmp / 'nope.py'],
+     'config not found: {tmp}/nope.py'),
+    ('train-config-syntax', TRAIN, lambda c: [c.file('bad.py', 'model = dict(\n')],
+     'config {tmp}/bad.py is not valid Python (line'),
+    ('train-config-base-missing', TRAIN,
+     lambda c: [c.file('child.py', "_base_ = ['missing_base.py']\n")],
+     'a file it inherits or reads does not exist'),
+    ('train-unknown-key', TRAIN, lambda c: [c.cfg, '--work-dir', c.tmp / 'w', '--cfg-options',
+                                             'model.nek=1'],
+     "unknown config key 'model.nek': model has no 'nek'; did you mean model.neck"),
+    ('train-key-typo', TRAIN, lambda c: [c.cfg, '--work-dir', c.tmp / 'w', '--cfg-options',
+                                          'train_cfg.max_epoch=3'],
+     'did you mean train_cfg.max_epochs?'),
+    ('train-unknown-type', TRAIN, lambda c: [c.cfg, '--work-dir', c.tmp / 'w', '--cfg-options',
+                                              'model.type=TR2N'],
+     "unknown type 'TR2N' at model.type"),
+    ('train-resume-missing', TRAIN, lambda c: [c.cfg, '--work-dir', c.tmp / 'w', '--resume',
+                                                c.tmp / 'nope.pth'],
+     'checkpoint not found: {tmp}/nope.pth'),
+    ('train-resume-empty', TRAIN, lambda c: [c.cfg, '--work-dir', c.tmp / 'w', '--resume',
+                                              c.file('epoch_3.pth')],
+     'checkpoint {tmp}/epoch_3.pth is empty (0 bytes)'),
+    ('train-resume-torn', TRAIN, lambda c: [c.cfg, '--work-dir', c.tmp / 'w', '--resume',
+                                             _torn(c)],
+     'checkpoint {tmp}/torn.pth (700 bytes) is not a complete PyTorch checkpoint'),
+    ('train-launcher-env', TRAIN,
+     lambda c: [_no_launcher_env(c), c.cfg, '--work-dir', c.tmp / 'w', '--launcher',
+                'pytorch'][1:],
+     '--launcher pytorch: the environment lacks RANK, WORLD_SIZE'),
+    ('train-work-dir-file', TRAIN, lambda c: [c.cfg, '--work-dir', c.file('f') / 'run'],
+     'work_dir {tmp}/f/run: {tmp}/f is a file, not a folder'),
+    ('train-bad-choice', TRAIN, lambda c: [c.cfg, '--amp-dtype', 'float8'],
+     "argument --amp-dtype: invalid choice: 'float8'"),
+    ('train-unknown-argument', TRAIN, lambda c: [c.cfg, '--epochs', '3'],
+     'unrecognized arguments: --epochs 3'),
+    ('train-no-config', TRAIN, lambda c: [],
+     'the following arguments are required: config'),
+    # test.py
+    ('test-ckpt-missing', TEST, lambda c: [c.cfg, c.tmp / 'nope.pth'],
+     'checkpoint not found: {tmp}/nope.pth'),
+    ('test-ckpt-empty', TEST, lambda c: [c.cfg, c.file('e.pth'), '--work-dir', c.tmp / 'w'],
+     'checkpoint {tmp}/e.pth is empty (0 bytes)'),
+    ('test-ckpt-unsafe', TEST, lambda c: [c.cfg, _evil(c), '--work-dir', c.tmp / 'w'],
+     'checkpoint {tmp}/evil.pth holds an object tr2m does not unpickle ('),
+    ('test-ckpt-no-weights', TEST, lambda c: [c.cfg, _no_weights(c), '--work-dir', c.tmp / 'w'],
+     'checkpoint {tmp}/meta_only.pth holds no weights'),
+    ('test-ckpt-other-model', TEST,
+     lambda c: [c.cfg, c.ickpt, '--work-dir', c.tmp / 'w'],
+     'checkpoint does not fit TR2M (is it from another model or config?)', 'w/'),
+    ('test-out-under-a-file', TEST,
+     lambda c: [c.cfg, 'none', '--work-dir', c.tmp / 'w', '--out', c.file('f') / 'm.json'],
+     '--out {tmp}/f/m.json: {tmp}/f is a file, not a folder'),
+    ('test-compare-without-show-dir', TEST,
+     lambda c: [c.cfg, 'none', '--compare', c.cfg, 'none'],
+     '--compare draws pictures: give --show-dir DIR too'),
+    ('test-bad-flip-merge', TEST, lambda c: [c.cfg, 'none', '--flip-merge', 'median'],
+     "argument --flip-merge: invalid choice: 'median'"),
+    ('test-config-missing', TEST, lambda c: [c.tmp / 'nope.py', 'none'],
+     'config not found: {tmp}/nope.py'),
+    # infer.py
+    ('infer-img-missing', INFER,
+     lambda c: [c.icfg, c.ickpt, '--img', c.tmp / 'nope.png', '--text', 'x'],
+     '{tmp}/nope.png'),
+    ('infer-img-folder-empty', INFER,
+     lambda c: [c.icfg, c.ickpt, '--img', c.file('empty/readme.txt', 'x').parent, '--text',
+                'x'],
+     '{tmp}/empty'),
+    ('infer-img-corrupt', INFER,
+     lambda c: [c.icfg, c.ickpt, '--img', c.file('bad.png', b'\x89PNG not really'), '--text',
+                'x', '--out-dir', c.tmp / 'out'],
+     'cannot decode image (corrupt, empty or not an image): {tmp}/bad.png'),
+    ('infer-text-file-missing', INFER,
+     lambda c: [c.icfg, c.ickpt, '--img', c.img, '--text-file', c.tmp / 'nope.txt'],
+     '{tmp}/nope.txt'),
+    ('infer-text-file-no-tab', INFER,
+     lambda c: [c.icfg, c.ickpt, '--img', c.img, '--text-file',
+                c.file('caps.txt', '0000_rgb.png a room\n')],
+     "{tmp}/caps.txt:1: expected 'image<TAB>caption'"),
+    ('infer-text-file-unknown-image', INFER,
+     lambda c: [c.icfg, c.ickpt, '--img', c.img, '--text-file',
+                c.file('caps.json', '{"0000_rgb.png": "a", "zzz.png": "b"}')],
+     'has captions for images that are not among the 1 given: zzz.png'),
+    ('infer-text-file-bad-json', INFER,
+     lambda c: [c.icfg, c.ickpt, '--img', c.img, '--text-file', c.file('caps.json', '{"a": ')],
+     'caption file {tmp}/caps.json is not valid JSON (line 1, column 7'),
+    ('infer-save-ply-without-intrinsics', INFER,
+     lambda c: [c.icfg, c.ickpt, '--img', c.img, '--text', 'x', '--save-ply'],
+     '--save-ply needs --intrinsics FX FY CX CY or --intrinsics-file F'),
+    ('infer-batch-size-0', INFER,
+     lambda c: [c.icfg, c.ickpt, '--img', c.img, '--text', 'x', '--batch-size', '0'],
+     '--batch-size must be >= 1'),
+    ('infer-no-model', INFER, lambda c: ['--img', c.img, '--text', 'x'],
+     'give CONFIG CKPT, or --model REPO_ID_OR_DIR'),
+    ('infer-intrinsics-file-missing', INFER,
+     lambda c: [c.icfg, c.ickpt, '--img', c.img, '--text', 'x', '--intrinsics-file',
+                c.tmp / 'K.txt'],
+     'intrinsics file not found: {tmp}/K.txt'),
+    ('infer-intrinsics-file-not-utf8', INFER,
+     lambda c: [c.icfg, c.ickpt, '--img', c.img, '--text', 'x', '--intrinsics-file',
+                c.file('K.txt', b'0000_rgb.png 1 1 1 1 \xff\n')],
+     'intrinsics file {tmp}/K.txt is not UTF-8 text (byte 0xff at offset 21)'),
+    ('infer-rel-depth-missing', INFER,
+     lambda c: [c.icfg, c.ickpt, '--img', c.img, '--text', 'x', '--rel-depth',
+                c.tmp / 'rel.npy'],
+     '{tmp}/rel.npy'),
+    ('infer-untrained', INFER,
+     lambda c: [c.icfg, 'none', '--img', c.img, '--text', 'x', '--out-dir', c.tmp / 'out'],
+     '--allow-untrained'),
+    # ablate.py
+    ('ablate-grid-missing', ABLATE, lambda c: [c.tmp / 'nope.py', '--dry-run'],
+     'grid file not found: {tmp}/nope.py'),
+    ('ablate-grid-unknown-name', ABLATE,
+     lambda c: [_grid(c, "grid = {'model.neck.num_heads': [2]}\nrepeats = 3"), '--dry-run'],
+     "grid file {tmp}/grid.py: unknown top-level names ['repeats']"),
+    ('ablate-grid-unknown-key', ABLATE,
+     lambda c: [_grid(c, "grid = {'model.nek.num_heads': [2, 4]}"), '--dry-run',
+                '--work-dir', c.tmp / 'abl'],
+     "unknown config key 'model.nek.num_heads'"),
+    ('ablate-grid-bad-mode', ABLATE,
+     lambda c: [_grid(c, "grid = {'model.neck.num_heads': [2]}\nmode = 'cross'"), '--dry-run'],
+     "mode must be one of ('product', 'zip'), got 'cross'"),
+    ('ablate-grid-not-utf8', ABLATE,
+     lambda c: [c.file('grid.py', b"base = 'caf\xe9.py'\n"), '--dry-run'],
+     'grid file {tmp}/grid.py is not valid Python (line 1)'),
+    # converters and the cache tool
+    ('synthetic-count-not-an-int', SYNTH, lambda c: [c.tmp / 'out', '--train', 'abc'],
+     "argument --train: invalid int value: 'abc'"),
+    ('cache-config-missing', CACHE, lambda c: [c.tmp / 'nope.py', '--dry-run'],
+     'config not found: {tmp}/nope.py'),
+    ('manifest-source-missing', MANIFEST,
+     lambda c: ['--from-manifest', c.tmp / 'nope.json', '--out', c.tmp / 'm.json'],
+     'manifest not found: {tmp}/nope.json'),
+    ('manifest-source-malformed', MANIFEST,
+     lambda c: ['--from-manifest', c.file('src.json', '{"frames": [}'), '--out',
+                c.tmp / 'm.json'],
+     'manifest {tmp}/src.json is not valid JSON (line 1, column 13'),
+    ('manifest-source-not-utf8', MANIFEST,
+     lambda c: ['--from-manifest', c.file('src.json', b'{"frames": ["\xe9"]}'), '--out',
+                c.tmp / 'm.json'],
+     'manifest {tmp}/src.json is not UTF-8 text (byte 0xe9 at offset 13)'),
+    ('manifest-rgb-dir-missing', MANIFEST,
+     lambda c: ['--rgb-dir', c.tmp / 'rgb', '--depth-dir', c.tmp / 'depth', '--out',
+                c.tmp / 'm.json'],
+     '{tmp}/rgb'),
+    ('caption-no-input', CAPTION, lambda c: ['--captioner', 'object_list_toy'],
+     'give exactly one of CONFIG and --img'),
+    ('caption-unknown-preset', CAPTION,
+     lambda c: ['--img', c.img, '--captioner', 'llava_v99', '--out', c.tmp / 'c.json'],
+     'llava_v99'),
+]
+
+
+@pytest.mark.parametrize('case, tool, argv, expected, allowed',
+                         [m if len(m) == 5 else (*m, None) for m in MATRIX],
+                         ids=[m[0] for m in MATRIX])
+def test_matrix(case, tool, argv, expected, allowed, load_tool, tiny_config, tiny_checkpoint,
+                infer_config, infer_checkpoint, synthetic_root, tmp_path, capsys, monkeypatch):
+    ctx = Ctx(tmp_path, tiny_config, tiny_checkpoint, infer_config, infer_checkpoint,
+              synthetic_root, monkeypatch)
+    args = argv(ctx)
+    if 'dataset_converters' in tool:  # the converters import their shared helpers by name
+        monkeypatch.syspath_prepend(str(REPO / 'tools' / 'dataset_converters'))
+    before, data_before = snapshot(tmp_path), snapshot(synthetic_root)
+    cwd_before = snapshot(Path.cwd() / 'work_dirs') if (Path.cwd() / 'work_dirs').is_dir() \
+        else {}
+    msg = one_line(load_tool(tool).main, args, capsys, prog=Path(tool).name)
+    assert expected.format(tmp=tmp_path) in msg, msg
+    after = snapshot(tmp_path)
+    if allowed:  # the run's own place (its work dir: logs of a runner built before the check)
+        after = {k: v for k, v in after.items() if not k.startswith(allowed)}
+    assert after == before  # nothing written, nothing lost
+    assert snapshot(synthetic_root) == data_before
+    if (Path.cwd() / 'work_dirs').is_dir():
+        assert snapshot(Path.cwd() / 'work_dirs') == cwd_before
+
+
+# ---- 3. the real exit path: a few tools as processes --------------------------------------------
+@pytest.mark.parametrize('argv, expected', [
+    (['tools/train.py', '{cfg}', '--work-dir', '{tmp}/w', '--cfg-options', 'model.nek=1'],
+     "unknown config key 'model.nek'"),
+    (['tools/test.py', '{cfg}', '{tmp}/nope.pth'], 'checkpoint not found: {tmp}/nope.pth'),
+    (['tools/dataset_converters/make_synthetic_rgbd.py', '{tmp}/out', '--train', '-3'],
+     '--train -3: the number of frames per domain cannot be negative'),
+    (['tools/ablate.py', '{tmp}/grid.py', '--dry-run'],
+     'grid file {tmp}/grid.py is not valid Python (line 1)'),
+    (['tools/train.py', '--amp-dtype', 'float8', '{cfg}'],
+     "argument --amp-dtype: invalid choice: 'float8'"),
+], ids=['train-unknown-key', 'test-ckpt-missing', 'synthetic-negative', 'ablate-syntax',
+        'train-bad-choice'])
+def test_subprocess_exit_path(argv, expected, tiny_config, tmp_path):
+    (tmp_path / 'grid.py').write_text('grid = {\n')
+    args = [a.format(cfg=tiny_config, tmp=tmp_path) for a in argv]
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=str(REPO))
+    proc = subprocess.run([sys.executable, str(REPO / args[0]), *args[1:]], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=300)
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert len(lines) == 1, lines
+    assert lines[0] == f'{Path(args[0]).name}: error: {expected.format(tmp=tmp_path)}' or \
+        lines[0].startswith(f'{Path(args[0]).name}: error: {expected.format(tmp=tmp_path)}')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['grid.py']  # nothing written

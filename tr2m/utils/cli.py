@@ -29,8 +29,20 @@ DEBUG_HELP = 'show the full traceback of user errors (config, data, checkpoint, 
 
 
 def add_debug_argument(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add ``--debug`` (handled by :func:`run`) to a tool's parser; returns the parser."""
+    """Add ``--debug`` (handled by :func:`run`) to a tool's parser and make its argument
+    errors one line (:func:`one_line_errors`); returns the parser."""
     parser.add_argument('--debug', action='store_true', help=DEBUG_HELP)
+    return one_line_errors(parser)
+
+
+def one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """An argument error of ``parser`` is ``<prog>: error: <message> (see --help)`` and exit
+    code 2, as argparse does, without the usage lines before it (the one line every other
+    user mistake gets). Returns the parser."""
+    def error(message: str):
+        parser.exit(2, f'{parser.prog}: error: {message} (see {parser.prog} --help)\n')
+
+    parser.error = error
     return parser
 
 
@@ -86,4 +98,5 @@ def run(main: Callable[[Optional[List[str]]], Any], argv: Optional[Sequence[str]
         raise SystemExit(UserError.exit_code) from None
 
 
-__all__ = ['run', 'add_debug_argument', 'debug_requested', 'format_error', 'DEBUG_HELP']
+__all__ = ['run', 'add_debug_argument', 'one_line_errors', 'debug_requested', 'format_error',
+           'DEBUG_HELP']
