@@ -10,13 +10,10 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone
 
-from mmengine.config import Config, DictAction  # noqa: E402
-
-from tr2m.apis.runs import train_config  # noqa: E402
-from tr2m.cache import apply_feature_cache  # noqa: E402
-from tr2m.utils import cli, register_all_modules  # noqa: E402
-from tr2m.utils.checkpoint import check_checkpoint_file, find_resumable_checkpoint  # noqa: E402
-from tr2m.utils.config import load_config  # noqa: E402
+# Only light imports here: --help, argument errors and config-key errors answer before torch,
+# mmengine's runner and the models are imported (each function imports what it needs).
+from tr2m.utils import cli  # noqa: E402
+from tr2m.utils.cli import DictAction  # noqa: E402
 from tr2m.utils.errors import ArgumentError  # noqa: E402
 
 
@@ -44,7 +41,7 @@ def parse_args(argv=None):
     return args
 
 
-def apply_amp(cfg: Config, dtype: str = 'bfloat16') -> Config:
+def apply_amp(cfg, dtype: str = 'bfloat16'):
     """Mixed precision in the config's optimizer wrapper: ``AutocastOptimWrapper`` (bfloat16,
     CPU or CUDA, no loss scaling) or mmengine's ``AmpOptimWrapper`` (float16 with dynamic loss
     scaling, CUDA only)."""
@@ -65,10 +62,14 @@ def apply_amp(cfg: Config, dtype: str = 'bfloat16') -> Config:
     return cfg
 
 
-def build_config(args) -> Config:
+def build_config(args):
     """The config of the command line: loaded with strict overrides, in cache mode when it
     has ``cache=dict(root=...)``, with ``--amp`` and ``--resume`` applied."""
+    from tr2m.utils.config import load_config
+
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    from tr2m.cache import apply_feature_cache
+
     apply_feature_cache(cfg)  # frozen outputs read from the feature cache (when configured)
     if args.amp:
         apply_amp(cfg, args.amp_dtype)
@@ -76,10 +77,12 @@ def build_config(args) -> Config:
     return cfg
 
 
-def resolve_resume(cfg: Config, resume) -> None:
+def resolve_resume(cfg, resume) -> None:
     """``--resume`` alone: the work dir's newest *complete* checkpoint (``last_checkpoint``
     unless it names a missing or torn file; none: train from scratch); ``--resume CKPT``: that
     file, which must be a complete checkpoint."""
+    from tr2m.utils.checkpoint import check_checkpoint_file, find_resumable_checkpoint
+
     if resume == 'auto':
         found = find_resumable_checkpoint(cfg.work_dir)
         if found is None:
@@ -92,8 +95,10 @@ def resolve_resume(cfg: Config, resume) -> None:
 
 def main(argv=None):
     args = parse_args(argv)
-    register_all_modules()
-    train_config(build_config(args))  # required hooks and datasets checked before any build
+    cfg = build_config(args)  # config, keys, types and values checked first
+    from tr2m.apis.runs import train_config
+
+    train_config(cfg)  # required hooks and datasets checked before any build
 
 
 if __name__ == '__main__':

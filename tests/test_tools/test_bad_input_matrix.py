@@ -787,6 +787,20 @@ MATRIX = [
     ('train-unknown-type', TRAIN, lambda c: [c.cfg, '--work-dir', c.tmp / 'w', '--cfg-options',
                                               'model.type=TR2N'],
      "unknown type 'TR2N' at model.type"),
+    ('train-max-epochs-not-a-number', TRAIN,
+     lambda c: [c.cfg, '--work-dir', c.tmp / 'w', '--cfg-options', 'train_cfg.max_epochs=abc'],
+     "train_cfg.max_epochs='abc' (str): must be a positive integer"),
+    ('train-max-epochs-zero', TRAIN,
+     lambda c: [c.cfg, '--work-dir', c.tmp / 'w', '--cfg-options', 'train_cfg.max_epochs=0'],
+     'train_cfg.max_epochs=0 (int): must be a positive integer'),
+    ('train-batch-size-negative', TRAIN,
+     lambda c: [c.cfg, '--work-dir', c.tmp / 'w', '--cfg-options',
+                'train_dataloader.batch_size=-2'],
+     'train_dataloader.batch_size=-2 (int): must be a positive integer'),
+    ('train-lr-zero', TRAIN,
+     lambda c: [c.cfg, '--work-dir', c.tmp / 'w', '--cfg-options',
+                'optim_wrapper.optimizer.lr=0'],
+     'optim_wrapper.optimizer.lr=0 (int): must be a positive number'),
     ('train-resume-missing', TRAIN, lambda c: [c.cfg, '--work-dir', c.tmp / 'w', '--resume',
                                                 c.tmp / 'nope.pth'],
      'checkpoint not found: {tmp}/nope.pth'),
@@ -820,6 +834,12 @@ MATRIX = [
     ('test-ckpt-other-model', TEST,
      lambda c: [c.cfg, c.ickpt, '--work-dir', c.tmp / 'w'],
      'checkpoint does not fit TR2M (is it from another model or config?)', 'w/'),
+    ('test-pretrained-unreachable', TEST,
+     lambda c: [c.mp.delenv('TR2M_RANDOM_INIT', raising=False), c.mp.setenv('HF_HUB_OFFLINE', '1'),
+                c.cfg, 'none', '--work-dir', c.tmp / 'w', '--cfg-options',
+                'model.text_encoder.pretrained=tr2m-tests/no-such-model'][2:],
+     "'tr2m-tests/no-such-model' was taken for a hub id and could not be fetched (looked for in "
+     'the cache ', 'w/'),
     ('test-out-under-a-file', TEST,
      lambda c: [c.cfg, 'none', '--work-dir', c.tmp / 'w', '--out', c.file('f') / 'm.json'],
      '--out {tmp}/f/m.json: {tmp}/f is a file, not a folder'),
@@ -972,3 +992,65 @@ def test_subprocess_exit_path(argv, expected, tiny_config, tmp_path):
     assert lines[0] == f'{Path(args[0]).name}: error: {expected.format(tmp=tmp_path)}' or \
         lines[0].startswith(f'{Path(args[0]).name}: error: {expected.format(tmp=tmp_path)}')
     assert sorted(p.name for p in tmp_path.iterdir()) == ['grid.py']  # nothing written
+
+
+# ---- 4. tools that answer at once ----------------------------------------------------------------
+_PROBE = """
+import runpy, sys
+sys.argv = {argv!r}
+try:
+    runpy.run_path(sys.argv[0], run_name='__main__')
+except SystemExit as done:
+    print('exit', done.code, 'torch' in sys.modules, 'mmengine.runner' in sys.modules)
+"""
+
+
+@pytest.mark.parametrize('args', [['--help'], ['{cfg}', '--cfg-options', 'model.nek=1'],
+                                  ['{cfg}', '--cfg-options', 'train_cfg.max_epoch=3'],
+                                  ['--amp-dtype', 'float8', '{cfg}']],
+                         ids=['help', 'unknown-model-key', 'unknown-loop-key', 'bad-choice'])
+def test_train_answers_before_torch_is_imported(args, tiny_config, tmp_path):
+    argv = [str(REPO / 'tools' / 'train.py'), *[a.format(cfg=tiny_config) for a in args]]
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=str(REPO))
+    proc = subprocess.run([sys.executable, '-c', _PROBE.format(argv=argv)], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=120)
+    last = proc.stdout.strip().splitlines()[-1]
+    assert last == f"exit {0 if args == ['--help'] else 2} False False", proc.stderr[-2000:]
+
+
+def test_static_constructor_arguments_equal_the_classes():
+    """The source-read arguments that answer a key typo at once are those of the classes."""
+    import tr2m.utils.config as config
+    from tr2m import registry
+    from tr2m.utils import register_all_modules
+
+    register_all_modules()
+    names = set()
+    for node in [getattr(registry, n) for n in dir(registry) if n.isupper()]:
+        while node is not None:
+            names.update(node.module_dict)
+            node = node.parent
+    static = {n: config._static_init_params(n) for n in sorted(names)}
+    settled = {n: p for n, p in static.items() if p is not None}
+    assert len(settled) > 100 and {'TR2M', 'EpochBasedTrainLoop', 'DepthManifestDataset'} <= \
+        set(settled)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(config, '_static_init_params', lambda name, depth=0: None)
+        for name, params in settled.items():
+            assert set(config._init_params(dict(type=name))) == set(params), name
+
+
+def test_import_tr2m_is_cheap_and_still_allows_checkpoints(tmp_path):
+    code = ("import sys, tr2m, tr2m.utils.cli, tr2m.utils.config\n"
+            "print('torch' in sys.modules)\n"
+            "import torch\n"
+            "from mmengine.logging import MessageHub\n"
+            "hub = MessageHub.get_instance('probe')\n"
+            "hub.update_scalar('train/loss', 1.5)\n"
+            f"torch.save(dict(message_hub=hub.state_dict()), {str(tmp_path / 'c.pth')!r})\n"
+            f"print(torch.load({str(tmp_path / 'c.pth')!r}, weights_only=True)['message_hub']"
+            "['log_scalars']['train/loss'].current())\n")
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.run([sys.executable, '-c', code], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.stdout.split() == ['False', '1.5'], proc.stderr[-2000:]

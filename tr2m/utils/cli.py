@@ -28,6 +28,17 @@ from tr2m.utils.files import disk_full_message, is_disk_full
 DEBUG_HELP = 'show the full traceback of user errors (config, data, checkpoint, arguments)'
 
 
+class DictAction(argparse.Action):
+    """mmengine's ``DictAction`` (``--cfg-options key=value ...``), imported only when the
+    option is given, so that ``--help`` and argument errors answer before mmengine loads."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from mmengine.config import DictAction as Impl
+
+        Impl(self.option_strings, self.dest, nargs=self.nargs, default=self.default)(
+            parser, namespace, values, option_string)
+
+
 def add_debug_argument(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add ``--debug`` (handled by :func:`run`) to a tool's parser and make its argument
     errors one line (:func:`one_line_errors`); returns the parser."""
@@ -98,5 +109,5 @@ def run(main: Callable[[Optional[List[str]]], Any], argv: Optional[Sequence[str]
         raise SystemExit(UserError.exit_code) from None
 
 
-__all__ = ['run', 'add_debug_argument', 'one_line_errors', 'debug_requested', 'format_error',
-           'DEBUG_HELP']
+__all__ = ['run', 'DictAction', 'add_debug_argument', 'one_line_errors', 'debug_requested',
+           'format_error', 'DEBUG_HELP']

@@ -1,10 +1,14 @@
 """Config loading for the tools: strict overrides (an unknown key is an error naming the closest
 existing keys) and user mistakes raised as :mod:`tr2m.utils.errors` classes."""
+import ast
 import copy
 import difflib
+import functools
 import glob
+import importlib.util
 import inspect
 import os.path as osp
+import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
@@ -21,10 +25,76 @@ def _children(node: Any):
     return []
 
 
+def _source_roots() -> List[Path]:
+    roots = [Path(__file__).resolve().parents[1]]  # tr2m/
+    spec = importlib.util.find_spec('mmengine')
+    if spec is not None and spec.submodule_search_locations:
+        roots += [Path(p) for p in spec.submodule_search_locations]
+    return roots
+
+
+@functools.cache
+def _class_sources() -> Dict[str, List[Path]]:
+    """``{class name: [files defining it]}`` over tr2m's and mmengine's sources (text only)."""
+    found: Dict[str, List[Path]] = {}
+    pattern = re.compile(r'^class (\w+)\b', re.M)
+    for root in _source_roots():
+        for path in root.rglob('*.py'):
+            try:
+                text = path.read_text(encoding='utf-8')
+            except (OSError, UnicodeDecodeError):
+                continue
+            for name in pattern.findall(text):
+                found.setdefault(name, []).append(path)
+    return found
+
+
+@functools.cache
+def _static_init_params(name: str, depth: int = 0) -> Optional[tuple]:
+    """Constructor arguments of class ``name`` read from its source (tr2m or mmengine) without
+    importing anything, following the bases while ``__init__`` takes ``**kwargs``; None when the
+    source cannot settle it (a class outside them, defined twice, or built dynamically)."""
+    files = _class_sources().get(name, [])
+    if len(files) != 1 or depth > 8:
+        return None
+    tree = ast.parse(files[0].read_text(encoding='utf-8'))
+    classes = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name]
+    if len(classes) != 1:
+        return None
+    cls = classes[0]
+    bases = [b.id if isinstance(b, ast.Name) else b.attr if isinstance(b, ast.Attribute)
+             else None for b in cls.bases]
+    init = next((n for n in cls.body if isinstance(n, ast.FunctionDef)
+                 and n.name == '__init__'), None)
+    if init is None:  # inherited: from its one base (several: the MRO decides, so import)
+        if not bases or bases == ['object']:
+            return ()
+        return _static_init_params(bases[0], depth + 1) if len(bases) == 1 and bases[0] \
+            else None
+    args = init.args
+    params = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs if a.arg != 'self']
+    if args.kwarg is not None:  # **kwargs passed on: the bases' arguments count too
+        for base in bases:
+            if base in (None, 'object'):
+                continue
+            more = _static_init_params(base, depth + 1)
+            if more is None:
+                return None
+            params += list(more)
+    return tuple(dict.fromkeys(params))
+
+
 def _init_params(node: Any) -> list:
-    """Constructor arguments of the class a ``dict(type=...)`` node builds (empty if unknown)."""
+    """Constructor arguments of the class a ``dict(type=...)`` node builds (empty if unknown).
+
+    Read from the source when that settles it (no import: a typo in a key is reported in a
+    fraction of a second), else from the registered class itself."""
     if not isinstance(node, dict) or not isinstance(node.get('type'), (str, type)):
         return []
+    if isinstance(node['type'], str):
+        static = _static_init_params(node['type'])
+        if static is not None:
+            return list(static)
     from mmengine.registry import DefaultScope
 
     from tr2m import registry
@@ -139,6 +209,62 @@ def check_registry_types(cfg: Config) -> None:
         more = f' ({len(unknown) - 1} more unknown type(s))' if len(unknown) > 1 else ''
         source = f'config {cfg.filename}: ' if getattr(cfg, 'filename', None) else ''
         raise ConfigError(f'{source}unknown type {name!r} at {where}{hint}{more}')
+
+
+def _positive_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v > 0
+
+
+def _non_negative_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _positive_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
+
+
+def _non_negative_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+
+
+#: ``(dotted key, what it must be, test)``: values checked when the config is loaded, before
+#: anything is built (mmengine would fail deep inside the runner, or train zero epochs).
+VALUE_RULES = [
+    ('train_cfg.max_epochs', 'a positive integer', _positive_int),
+    ('train_cfg.max_iters', 'a positive integer', _positive_int),
+    ('train_cfg.val_interval', 'a positive integer', _positive_int),
+    ('train_cfg.val_begin', 'a positive integer', _positive_int),
+    *[(f'{split}_dataloader.{key}', what, test) for split in ('train', 'val', 'test')
+      for key, what, test in (('batch_size', 'a positive integer', _positive_int),
+                              ('num_workers', 'an integer >= 0', _non_negative_int))],
+    ('optim_wrapper.optimizer.lr', 'a positive number', _positive_number),
+    ('optim_wrapper.optimizer.weight_decay', 'a number >= 0', _non_negative_number),
+    ('optim_wrapper.accumulative_counts', 'a positive integer', _positive_int),
+    ('default_hooks.logger.interval', 'a positive integer', _positive_int),
+    ('default_hooks.checkpoint.interval', 'a positive integer (or -1: never)',
+     lambda v: v == -1 or _positive_int(v)),
+    ('randomness.seed', 'an integer or None', lambda v: v is None or _non_negative_int(v)),
+]
+
+
+def check_values(cfg: Config) -> None:
+    """Raise :class:`~tr2m.utils.errors.ConfigError` when a value of :data:`VALUE_RULES` has
+    the wrong type or range (``--cfg-options train_cfg.max_epochs=abc`` or ``=0``), naming the
+    key, the value and what it must be."""
+    tree = cfg._cfg_dict if isinstance(cfg, Config) else cfg
+    source = f'config {cfg.filename}: ' if getattr(cfg, 'filename', None) else ''
+    for dotted, what, test in VALUE_RULES:
+        node: Any = tree
+        for part in dotted.split('.'):
+            node = node.get(part, _MISSING) if isinstance(node, dict) else _MISSING
+            if node is _MISSING:
+                break
+        if node is not _MISSING and not test(node):
+            raise ConfigError(f'{source}{dotted}={node!r} ({type(node).__name__}): must be '
+                              f'{what}')
+
+
+_MISSING = object()
 
 
 def merge_options_strict(cfg: Config, options: Dict[str, Any]) -> Config:
@@ -301,6 +427,7 @@ def load_config(config: Union[str, Config], cfg_options: Optional[Dict[str, Any]
     else:
         raise TypeError(f'config must be a path or a Config, got {type(config).__name__}')
     merge_options_strict(cfg, cfg_options or {})
+    check_values(cfg)  # max_epochs=abc or =0: one line now, not deep inside the runner
     check_registry_types(cfg)  # a misspelt type: one line now, not a KeyError in the build
     cfg.launcher = launcher
     if work_dir:
@@ -311,6 +438,6 @@ def load_config(config: Union[str, Config], cfg_options: Optional[Dict[str, Any]
     return cfg
 
 
-__all__ = ['check_keys_exist', 'check_registry_types', 'merge_options_strict', 'load_config',
-           'read_config', 'run_python_file', 'similar_configs', 'find_config', 'config_roots',
-           'ConfigDict']
+__all__ = ['check_keys_exist', 'check_registry_types', 'check_values', 'VALUE_RULES',
+           'merge_options_strict', 'load_config', 'read_config', 'run_python_file',
+           'similar_configs', 'find_config', 'config_roots', 'ConfigDict']
