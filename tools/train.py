@@ -15,6 +15,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 from tr2m.utils import cli  # noqa: E402
 from tr2m.utils.cli import DictAction  # noqa: E402
 from tr2m.utils.errors import ArgumentError  # noqa: E402
+from tr2m.utils.files import check_checkpoint_exists  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -95,6 +96,8 @@ def resolve_resume(cfg, resume) -> None:
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.resume not in (None, 'auto'):
+        check_checkpoint_exists(args.resume)  # a typo in the path: before anything is imported
     cfg = build_config(args)  # config, keys, types and values checked first
     from tr2m.apis.runs import train_config
 

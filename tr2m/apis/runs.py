@@ -15,7 +15,7 @@ from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
 from tr2m.apis.data_check import check_datasets
-from tr2m.apis.inference import check_checkpoint, is_none_checkpoint
+from tr2m.apis.inference import check_checkpoint, check_checkpoint_fits, is_none_checkpoint
 from tr2m.engine import DepthRunner, check_required_hooks
 from tr2m.evaluation.functional import METRIC_KEYS
 from tr2m.utils.dist import distributed
@@ -86,7 +86,9 @@ def test_config(cfg: Config, checkpoint: str,
     Returns:
         TestOutcome: metrics, protocol and whether this process reports.
     """
-    check_checkpoint(checkpoint)
+    ckpt = check_checkpoint(checkpoint)
+    check_checkpoint_fits(cfg.model, ckpt, checkpoint)  # another model's: before the runner
+    del ckpt
     check_writable_dir(cfg.work_dir, 'work_dir')  # the test's logs go there
     check_datasets(cfg, ('test',))
     cfg.load_from = None if is_none_checkpoint(checkpoint) else checkpoint

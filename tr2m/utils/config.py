@@ -219,10 +219,6 @@ def _non_negative_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
 
-def _positive_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
-
-
 def _non_negative_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
 
@@ -237,7 +233,8 @@ VALUE_RULES = [
     *[(f'{split}_dataloader.{key}', what, test) for split in ('train', 'val', 'test')
       for key, what, test in (('batch_size', 'a positive integer', _positive_int),
                               ('num_workers', 'an integer >= 0', _non_negative_int))],
-    ('optim_wrapper.optimizer.lr', 'a positive number', _positive_number),
+    # lr 0 is a real baseline (frozen heads; tests/test_tools/test_ablate.py), a negative one not
+    ('optim_wrapper.optimizer.lr', 'a number >= 0', _non_negative_number),
     ('optim_wrapper.optimizer.weight_decay', 'a number >= 0', _non_negative_number),
     ('optim_wrapper.accumulative_counts', 'a positive integer', _positive_int),
     ('default_hooks.logger.interval', 'a positive integer', _positive_int),

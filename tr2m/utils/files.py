@@ -101,6 +101,26 @@ def check_writable_dir(path: str, what: str) -> None:
     os.remove(probe)
 
 
+def check_checkpoint_exists(checkpoint: Optional[str]) -> None:
+    """A named checkpoint file that does not exist, told before anything is imported or built
+    (``None`` / ``'none'`` pass).
+
+    Raises:
+        MissingCheckpointError: no such file (the ``.pth`` files of its folder named).
+    """
+    from tr2m.utils.errors import MissingCheckpointError
+
+    if checkpoint is None or str(checkpoint).lower() == 'none':
+        return
+    path = osp.expanduser(str(checkpoint))
+    if not osp.isfile(path):
+        folder = osp.dirname(path) or '.'
+        near = sorted(n for n in os.listdir(folder) if n.endswith('.pth'))[:5] \
+            if osp.isdir(folder) else []
+        hint = f' ({folder} holds {", ".join(near)})' if near else ''
+        raise MissingCheckpointError(f'checkpoint not found: {checkpoint}{hint}')
+
+
 def is_disk_full(err: BaseException) -> bool:
     """Whether ``err`` (or what it was raised from) is a full disk or an exhausted quota."""
     seen = set()
@@ -136,5 +156,5 @@ def disk_full_message(err: BaseException, hint: Optional[str] = None) -> str:
     return f'{msg}; {hint}' if hint else f'{msg}: free some space and run again'
 
 
-__all__ = ['read_text', 'load_json', 'check_writable_dir', 'is_disk_full', 'disk_full_message',
-           'DISK_FULL_ERRNOS']
+__all__ = ['read_text', 'load_json', 'check_writable_dir', 'check_checkpoint_exists',
+           'is_disk_full', 'disk_full_message', 'DISK_FULL_ERRNOS']

@@ -318,10 +318,11 @@ class SafeCheckpointHook(CheckpointHook):
         """Compare the config's optimizer with the checkpoint's; refuse, or plan to apply the
         config's settings once the resume has loaded the optimizer state (``before_train``)."""
         optimizer = getattr(getattr(runner, 'optim_wrapper', None), 'optimizer', None)
+        current = getattr(optimizer, 'param_groups', None)  # None: a config, not built yet
         saved = (checkpoint.get('optimizer') or {}).get('param_groups')
-        if optimizer is None or not isinstance(saved, list):
-            return  # several optimizers, or no optimizer state: nothing to compare
-        changes = optimizer_changes(optimizer.param_groups, saved)
+        if not isinstance(current, list) or not isinstance(saved, list):
+            return  # not built, several optimizers, or no optimizer state: nothing to compare
+        changes = optimizer_changes(current, saved)
         if not changes:
             return
         seen, parts = set(), []
