@@ -39,6 +39,7 @@ SLOW_MODULES = (
     'tests/test_tools/test_ablate.py',
     'tests/test_tools/test_benchmark.py',
     'tests/test_tools/test_cache_features.py',
+    'tests/test_tools/test_bad_input_matrix.py',
     'tests/test_tools/test_caption_tool.py',
     'tests/test_tools/test_dist_test.py',
     'tests/test_tools/test_dist_train.py',

@@ -25,6 +25,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 
 from mmengine.config import DictAction  # noqa: E402
 
+from tr2m.utils import cli  # noqa: E402
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
@@ -48,7 +50,7 @@ def parse_args(argv=None):
     parser.add_argument('--dry-run', action='store_true',
                         help='print the plan and the disk it needs; write nothing')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
-    parser.add_argument('--debug', action='store_true', help='show tracebacks of user errors')
+    cli.add_debug_argument(parser)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys (key=value; unknown keys are errors)')
     return parser.parse_args(argv)
@@ -59,22 +61,15 @@ def main(argv=None):
     from tr2m.cache import build_feature_cache
     from tr2m.utils import register_all_modules
     from tr2m.utils.config import load_config
-    from tr2m.utils.errors import UserError
 
-    try:
-        register_all_modules()
-        cfg = load_config(args.config, args.cfg_options)  # as written, not in cache mode
-        return build_feature_cache(
-            cfg, root=args.out, dtype=args.dtype, batch_size=args.batch_size,
-            text_batch_size=args.text_batch_size, device=args.device,
-            loaders=[f'{n}_dataloader' for n in args.loaders], text_tokens=args.text_tokens,
-            progress=not args.no_progress, dry_run=args.dry_run)
-    except UserError as err:
-        if args.debug:
-            raise
-        print(f'error: {err}', file=sys.stderr)
-        raise SystemExit(err.exit_code) from None
+    register_all_modules()
+    cfg = load_config(args.config, args.cfg_options)  # as written, not in cache mode
+    return build_feature_cache(
+        cfg, root=args.out, dtype=args.dtype, batch_size=args.batch_size,
+        text_batch_size=args.text_batch_size, device=args.device,
+        loaders=[f'{n}_dataloader' for n in args.loaders], text_tokens=args.text_tokens,
+        progress=not args.no_progress, dry_run=args.dry_run)
 
 
 if __name__ == '__main__':
-    main()
+    cli.run(main)  # a user mistake or a full disk: one line, exit code 2

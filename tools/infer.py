@@ -101,6 +101,7 @@ from tr2m.apis.infer_outputs import (  # noqa: E402,F401
 )
 from tr2m.utils import cli  # noqa: E402
 from tr2m.utils.errors import DataError  # noqa: E402
+from tr2m.utils.files import check_writable_dir  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -258,6 +259,7 @@ def main(argv=None):
         if rel is not None and tuple(rel.shape) != tuple(size):
             raise DataError(f'--rel-depth for {path} has size {tuple(rel.shape)}, the image '
                             f'{tuple(size)}')
+    check_writable_dir(args.out_dir, '--out-dir')  # before the model is built
     model, compared_model, untrained = (load_published(args) if args.model
                                         else load_models(args))
     warnings = untrained + [w for w in [demo_model_reason(model)] if w] + \

@@ -26,15 +26,15 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone
 
-from mmengine.config import DictAction  # noqa: E402
-
-from tr2m.apis.inference import check_checkpoint, init_depther, untrained_reason  # noqa: E402
-from tr2m.apis.runs import format_table, test_config, test_result  # noqa: E402
-from tr2m.cache import apply_feature_cache  # noqa: E402
-from tr2m.models.tta import FLIP_MERGES, wrap_flip_tta  # noqa: E402
-from tr2m.utils import cli, register_all_modules  # noqa: E402
-from tr2m.utils.config import load_config  # noqa: E402
+# Only light imports here: --help, argument errors and config-key errors answer before torch,
+# mmengine's runner and the models are imported (each function imports what it needs).
+from tr2m.utils import cli  # noqa: E402
+from tr2m.utils.cli import DictAction  # noqa: E402
 from tr2m.utils.errors import ArgumentError  # noqa: E402
+from tr2m.utils.files import check_checkpoint_exists, check_writable_dir  # noqa: E402
+
+#: ``--flip-merge`` rules (``tr2m.models.tta.FLIP_MERGES``, checked against it when used).
+FLIP_MERGES = ('mean', 'border_blend')
 
 
 def parse_args(argv=None):
@@ -61,6 +61,11 @@ def parse_args(argv=None):
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     cli.add_debug_argument(parser)
     args = parser.parse_args(argv)
+    if args.flip_test:
+        from tr2m.models.tta import FLIP_MERGES as merges
+
+        if args.flip_merge not in merges:  # the parser's copy fell behind the package's
+            raise ArgumentError(f'--flip-merge {args.flip_merge}: one of {merges}')
     if args.compare and not args.show_dir:
         raise ArgumentError('--compare draws pictures: give --show-dir DIR too')
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -90,6 +95,9 @@ def check_out_path(path: str) -> None:
 
 def check_compare(args) -> None:
     """``--compare``'s config and checkpoint, before any model is built (one error each)."""
+    from tr2m.apis.inference import check_checkpoint
+    from tr2m.utils.config import load_config
+
     if args.compare:
         load_config(args.compare[0])
         check_checkpoint(args.compare[1])
@@ -102,7 +110,9 @@ def apply_flip_test(cfg, merge: str) -> None:
 
 def add_show_hook(runner, args) -> None:
     """``--show-dir`` (and ``--compare``): the panels hook, warning about an untrained model."""
+    from tr2m.apis.inference import init_depther, untrained_reason
     from tr2m.engine.hooks import DepthVisualizationHook
+    from tr2m.models.tta import wrap_flip_tta
 
     warnings = [w for w in [untrained_reason(runner.model, args.checkpoint)] if w]
     compare, names = None, ('model', 'compared')
@@ -122,10 +132,17 @@ def add_show_hook(runner, args) -> None:
 
 def main(argv=None):
     args = parse_args(argv)
+    check_checkpoint_exists(args.checkpoint)  # a typo in the path: before anything is imported
     if args.out:
         check_out_path(args.out)
-    register_all_modules()
+    if args.show_dir:
+        check_writable_dir(args.show_dir, '--show-dir')
+    from tr2m.utils.config import load_config
+
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    from tr2m.apis.runs import format_table, test_config, test_result
+    from tr2m.cache import apply_feature_cache
+
     apply_feature_cache(cfg)  # frozen outputs read from the feature cache (when configured)
     check_compare(args)
     if args.flip_test:

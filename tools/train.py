@@ -10,15 +10,12 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone
 
-from mmengine.config import Config, DictAction  # noqa: E402
-
-from tr2m.apis.runs import train_config  # noqa: E402
-from tr2m.cache import apply_feature_cache  # noqa: E402
-from tr2m.utils import cli, register_all_modules  # noqa: E402
-from tr2m.utils.checkpoint import check_checkpoint_file, find_resumable_checkpoint  # noqa: E402
-from tr2m.utils.checkpoint_sources import is_remote_checkpoint  # noqa: E402
-from tr2m.utils.config import load_config  # noqa: E402
+# Only light imports here: --help, argument errors and config-key errors answer before torch,
+# mmengine's runner and the models are imported (each function imports what it needs).
+from tr2m.utils import cli  # noqa: E402
+from tr2m.utils.cli import DictAction  # noqa: E402
 from tr2m.utils.errors import ArgumentError  # noqa: E402
+from tr2m.utils.files import check_checkpoint_exists  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -47,7 +44,7 @@ def parse_args(argv=None):
     return args
 
 
-def apply_amp(cfg: Config, dtype: str = 'bfloat16') -> Config:
+def apply_amp(cfg, dtype: str = 'bfloat16'):
     """Mixed precision in the config's optimizer wrapper: ``AutocastOptimWrapper`` (bfloat16,
     CPU or CUDA, no loss scaling) or mmengine's ``AmpOptimWrapper`` (float16 with dynamic loss
     scaling, CUDA only)."""
@@ -68,10 +65,14 @@ def apply_amp(cfg: Config, dtype: str = 'bfloat16') -> Config:
     return cfg
 
 
-def build_config(args) -> Config:
+def build_config(args):
     """The config of the command line: loaded with strict overrides, in cache mode when it
     has ``cache=dict(root=...)``, with ``--amp`` and ``--resume`` applied."""
+    from tr2m.utils.config import load_config
+
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    from tr2m.cache import apply_feature_cache
+
     apply_feature_cache(cfg)  # frozen outputs read from the feature cache (when configured)
     if args.amp:
         apply_amp(cfg, args.amp_dtype)
@@ -89,12 +90,15 @@ def restart_count() -> int:
     return 0
 
 
-def resolve_resume(cfg: Config, resume) -> None:
+def resolve_resume(cfg, resume) -> None:
     """``--resume`` alone: the work dir's newest *complete* checkpoint (``last_checkpoint``
     unless it names a missing or torn file; none: train from scratch); ``--resume CKPT``: that
     file, which must be a complete checkpoint. A restarted run (:func:`restart_count` > 0)
     resumes from the work dir's newest complete checkpoint whatever the command says (the
     progress made since CKPT or since the start is kept); without one it starts as told."""
+    from tr2m.utils.checkpoint import check_checkpoint_file, find_resumable_checkpoint
+    from tr2m.utils.checkpoint_sources import is_remote_checkpoint
+
     restarts = restart_count()
     if restarts:
         found = find_resumable_checkpoint(cfg.work_dir)
@@ -105,6 +109,7 @@ def resolve_resume(cfg: Config, resume) -> None:
             return
         print(f'restart {restarts}: no complete checkpoint in {cfg.work_dir} yet; starting as '
               'the command says', flush=True)
+
     if resume == 'auto':
         found = find_resumable_checkpoint(cfg.work_dir)
         if found is None:
@@ -118,8 +123,12 @@ def resolve_resume(cfg: Config, resume) -> None:
 
 def main(argv=None):
     args = parse_args(argv)
-    register_all_modules()
-    train_config(build_config(args))  # required hooks and datasets checked before any build
+    if args.resume not in (None, 'auto'):
+        check_checkpoint_exists(args.resume)  # a typo in the path: before anything is imported
+    cfg = build_config(args)  # config, keys, types and values checked first
+    from tr2m.apis.runs import train_config
+
+    train_config(cfg)  # required hooks and datasets checked before any build
 
 
 if __name__ == '__main__':

@@ -43,8 +43,11 @@ def test_dry_run_and_refusals(load_tool, synthetic_root, tmp_path, capsys):
     crop = tmp_path / 'crop.py'  # the quickstart itself trains with RandomCrop
     crop.write_text(f"_base_ = [{str(REPO / 'configs/quickstart/tr2m_synthetic.py')!r}]\n"
                     f"train_dataloader = dict(dataset=dict(data_root={str(synthetic_root)!r}))\n")
-    with pytest.raises(SystemExit) as err:
-        run_tool(load_tool, crop, '--out', str(tmp_path / 'c'))
+    from tr2m.utils import cli
+
+    with pytest.raises(SystemExit) as err:  # through the tool's top level: one line, exit 2
+        cli.run(load_tool('tools/cache_features.py').main,
+                [str(crop), '--no-progress', '--out', str(tmp_path / 'c')])
     assert err.value.code == 2
     assert 'RandomCrop cannot be cached' in capsys.readouterr().err
 

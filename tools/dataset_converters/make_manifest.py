@@ -38,6 +38,7 @@ from converter_utils import DataError, MissingFileError, add_source_args, run
 from tr2m.apis.infer_inputs import IMG_EXTS, read_caption_table
 from tr2m.datasets.depth_io import DEPTH_FORMATS
 from tr2m.datasets.folder_dataset import DEPTH_EXTS
+from tr2m.utils.files import load_json
 
 
 def frames_from_folders(rgb_dir: str, depth_dir: str, depth_format: str,
@@ -75,15 +76,15 @@ def frames_from_manifest(path: str) -> List[dict]:
     path as the manifest writes it)."""
     if not osp.isfile(path):
         raise MissingFileError(f'manifest not found: {path}')
-    with open(path) as f:
-        try:
-            data = json.load(f)
-        except json.JSONDecodeError as err:
-            raise DataError(f'manifest {path} is not valid JSON: {err}') from err
-    frames = data['frames'] if isinstance(data, dict) else data
+    data = load_json(path, 'manifest')  # not UTF-8 / not JSON: one line naming it
+    frames = data.get('frames') if isinstance(data, dict) else data
+    if not isinstance(frames, list):
+        raise DataError(f'manifest {path} must hold {{"frames": [...]}} or a list of frames')
     root = osp.dirname(osp.abspath(path))
     out = []
     for i, frame in enumerate(frames):
+        if not isinstance(frame, dict):
+            raise DataError(f'frame {i} of {path} is a {type(frame).__name__}, not an object')
         missing = [k for k in ('rgb', 'depth') if k not in frame]
         if missing:
             raise DataError(f'frame {i} of {path} has no {missing}')

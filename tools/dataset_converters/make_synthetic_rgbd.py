@@ -7,6 +7,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from tr2m.datasets.synthetic import generate_synthetic_rgbd  # noqa: E402
 from tr2m.utils import cli  # noqa: E402
+from tr2m.utils.errors import ArgumentError  # noqa: E402
+from tr2m.utils.files import check_writable_dir  # noqa: E402
 
 
 def main(argv=None):
@@ -17,6 +19,11 @@ def main(argv=None):
     parser.add_argument('--overwrite', action='store_true', help='regenerate existing files')
     cli.add_debug_argument(parser)
     args = parser.parse_args(argv)
+    for flag in ('train', 'test'):
+        if getattr(args, flag) < 0:
+            raise ArgumentError(f'--{flag} {getattr(args, flag)}: the number of frames per '
+                                'domain cannot be negative')
+    check_writable_dir(args.out, 'output folder')  # before the first frame is rendered
     generate_synthetic_rgbd(args.out, dict(train=args.train, test=args.test),
                             overwrite=args.overwrite)
     print(f'synthetic RGB-D set in {args.out} (train.json, test.json)')

@@ -12,7 +12,6 @@ import json
 import os
 import os.path as osp
 import re
-import runpy
 import sys
 import time
 import traceback
@@ -33,7 +32,7 @@ from tr2m.analysis.runs import (
     train_file,
     write_entry,
 )
-from tr2m.utils.config import merge_options_strict
+from tr2m.utils.config import merge_options_strict, run_python_file
 from tr2m.utils.errors import ConfigError, MissingFileError
 
 #: How a grid combines its columns.
@@ -102,7 +101,7 @@ def load_grid(path: str) -> dict:
     values), ``mode``, ``test``, ``options`` and ``name``."""
     if not osp.isfile(path):
         raise MissingFileError(f'grid file not found: {path}')
-    ns = runpy.run_path(path)
+    ns = run_python_file(path, 'grid file')
     unknown = sorted(k for k in ns if not k.startswith('_') and k not in
                      ('base', 'grid', 'mode', 'test', 'options') and not callable(ns[k])
                      and not isinstance(ns[k], type(sys)))

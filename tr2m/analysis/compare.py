@@ -30,7 +30,6 @@ import inspect
 import os
 import os.path as osp
 import re
-import runpy
 import sys
 import time
 import traceback
@@ -52,7 +51,7 @@ from tr2m.analysis.runs import (
 )
 from tr2m.apis.runs import config_hash
 from tr2m.models.pretrained import random_init_requested
-from tr2m.utils.config import merge_options_strict
+from tr2m.utils.config import merge_options_strict, run_python_file
 from tr2m.utils.errors import ArgumentError, ConfigError, MissingFileError
 
 #: Top-level names a comparison file may define.
@@ -84,7 +83,7 @@ def load_compare_spec(path: str) -> dict:
     """
     if not osp.isfile(path):
         raise MissingFileError(f'comparison file not found: {path}')
-    ns = runpy.run_path(path)
+    ns = run_python_file(path, 'comparison file')
     unknown = sorted(k for k in ns if not k.startswith('_') and k not in SPEC_KEYS
                      and not callable(ns[k]) and not isinstance(ns[k], type(sys)))
     if unknown:

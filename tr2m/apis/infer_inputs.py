@@ -21,7 +21,9 @@ import cv2
 import numpy as np
 
 from tr2m.datasets.captions import read_json_object
+from tr2m.datasets.depth_io import check_jpeg_complete
 from tr2m.utils.errors import ArgumentError, DataError, MissingFileError
+from tr2m.utils.files import read_text
 
 #: Image files ``--img FOLDER`` picks up (non-recursive).
 IMG_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.ppm')
@@ -87,21 +89,19 @@ def read_caption_table(text_file: str) -> Dict[str, str]:
                                 'string')
             table[_norm_key(key)] = value
         return table
-    with open(text_file, encoding='utf-8') as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.rstrip('\n').rstrip('\r')
-            if not line.strip() or line.lstrip().startswith('#'):
-                continue
-            key, tab, caption = line.partition('\t')
-            if not tab:
-                raise DataError(
-                    f"{text_file}:{lineno}: expected 'image<TAB>caption', got {line[:60]!r} "
-                    '(captions are matched to images by name, never by their order; or use a '
-                    'JSON object {image: caption})')
-            key = _norm_key(key)
-            if key in table:
-                raise DataError(f'{text_file}:{lineno}: image {key!r} has a caption already')
-            table[key] = caption.strip()
+    for lineno, line in enumerate(read_text(text_file, 'caption file').splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith('#'):
+            continue
+        key, tab, caption = line.partition('\t')
+        if not tab:
+            raise DataError(
+                f"{text_file}:{lineno}: expected 'image<TAB>caption', got {line[:60]!r} "
+                '(captions are matched to images by name, never by their order; or use a '
+                'JSON object {image: caption})')
+        key = _norm_key(key)
+        if key in table:
+            raise DataError(f'{text_file}:{lineno}: image {key!r} has a caption already')
+        table[key] = caption.strip()
     return table
 
 
@@ -137,7 +137,9 @@ def match_captions(images: Sequence[str], img_spec: str, text: Optional[str],
                             f'{len(images)} given: {shown}')
     for path, caption in zip(images, captions):
         if not isinstance(caption, str) or not caption.strip():
-            raise DataError(f'empty caption for image {path}')
+            where = f'in {text_file}' if text_file else '(--text)'
+            raise DataError(f'empty caption for image {path} {where}: every image needs a '
+                            'non-empty caption')
     return captions
 
 
@@ -145,7 +147,8 @@ def check_images(images: Sequence[str]) -> List[Tuple[int, int]]:
     """Decode every image once (nothing is kept) and return their ``(H, W)``.
 
     Raises:
-        DataError: an image that OpenCV cannot decode (corrupt, empty, not an image).
+        DataError: an image that OpenCV cannot decode (corrupt, empty, not an image), or a
+            truncated JPEG (which OpenCV decodes with only a warning).
         ArgumentError: two images whose outputs would have the same name.
     """
     stems = [osp.splitext(osp.basename(p))[0] for p in images]
@@ -158,6 +161,7 @@ def check_images(images: Sequence[str]) -> List[Tuple[int, int]]:
         img = cv2.imread(path, cv2.IMREAD_COLOR)
         if img is None:
             raise DataError(f'cannot decode image (corrupt, empty or not an image): {path}')
+        check_jpeg_complete(path)  # decoded, but maybe grey below a cut
         sizes.append(img.shape[:2])
     return sizes
 
@@ -211,15 +215,14 @@ def read_intrinsics_table(path: str) -> Tuple[Dict[str, Optional[List[float]]], 
         for key, value in data.items():
             table[_norm_key(key)] = _intrinsics(value, f'{path}: {key}')
         return table, False
-    with open(path, encoding='utf-8') as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip() or line.lstrip().startswith('#'):
-                continue
-            parts = line.split()
-            if len(parts) != 5:
-                raise DataError(f"{path}:{lineno}: expected 'image fx fy cx cy', got "
-                                f'{line.strip()[:60]!r}')
-            table[_norm_key(parts[0])] = _intrinsics(parts[1:], f'{path}:{lineno}')
+    for lineno, line in enumerate(read_text(path, 'intrinsics file').splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith('#'):
+            continue
+        parts = line.split()
+        if len(parts) != 5:
+            raise DataError(f"{path}:{lineno}: expected 'image fx fy cx cy', got "
+                            f'{line.strip()[:60]!r}')
+        table[_norm_key(parts[0])] = _intrinsics(parts[1:], f'{path}:{lineno}')
     return table, False
 
 

@@ -18,7 +18,6 @@ original image size (``ori_shape``), since there is no GT.
 """
 import contextlib
 import copy
-import os
 import os.path as osp
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
@@ -33,10 +32,11 @@ from torch import nn
 from tr2m.datasets.depth_io import read_rgb
 from tr2m.registry import MODELS, TRANSFORMS
 from tr2m.utils import register_all_modules
-from tr2m.utils.checkpoint import load_checkpoint_file
+from tr2m.utils.checkpoint import load_checkpoint_file, nonfinite_tensors
 from tr2m.utils.checkpoint_sources import is_remote_checkpoint
 from tr2m.utils.config import load_config
-from tr2m.utils.errors import CheckpointError, MissingCheckpointError
+from tr2m.utils.errors import CheckpointError
+from tr2m.utils.files import check_checkpoint_exists
 
 #: Test-pipeline transforms left out at inference: image/GT/caption loading (done here or not
 #: needed), GT-defined crops and augmentations, and the packing (added back at the end).
@@ -65,21 +65,16 @@ def check_checkpoint(checkpoint: Optional[str]) -> Optional[dict]:
     Raises:
         MissingCheckpointError: no such file (a ``FileNotFoundError``; similar files named).
         CheckpointError: empty, not a torch checkpoint, truncated, refused by the
-            ``weights_only`` allowlist, or without weights.
+            ``weights_only`` allowlist, without weights, or with NaN / inf weights.
     """
     if is_none_checkpoint(checkpoint):
         return None
+    check_checkpoint_exists(checkpoint)
     path = osp.expanduser(str(checkpoint))
     if is_remote_checkpoint(path):  # downloaded once (cached), loaded weights-only
         from mmengine.runner.checkpoint import CheckpointLoader
 
         ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu', logger='silent')
-    elif not osp.isfile(path):
-        folder = osp.dirname(path) or '.'
-        near = sorted(n for n in os.listdir(folder) if n.endswith('.pth'))[:5] \
-            if osp.isdir(folder) else []
-        hint = f' ({folder} holds {", ".join(near)})' if near else ''
-        raise MissingCheckpointError(f'checkpoint not found: {checkpoint}{hint}')
     else:
         ckpt = load_checkpoint_file(path, map_location='cpu')  # the one reader of checkpoints
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
@@ -87,7 +82,58 @@ def check_checkpoint(checkpoint: Optional[str]) -> Optional[dict]:
                                               for v in state.values()):
         raise CheckpointError(f'checkpoint {checkpoint} holds no weights (no state_dict of '
                               'tensors)')
+    bad = nonfinite_tensors(state)
+    if bad:  # found now, not as NaN metrics after the model was built and run
+        raise CheckpointError(f'checkpoint {checkpoint}: {len(bad)} of {len(state)} weights hold '
+                              f'NaN or inf (first {bad[0]}); the training that wrote it diverged: '
+                              'use an earlier checkpoint')
     return ckpt
+
+
+def _has_pretrained_source(node: Any) -> bool:
+    if isinstance(node, dict):
+        if node.get('pretrained') not in (None, False):
+            return True
+        return any(_has_pretrained_source(v) for v in node.values())
+    if isinstance(node, (list, tuple)):
+        return any(_has_pretrained_source(v) for v in node)
+    return False
+
+
+def check_checkpoint_fits(model_cfg: dict, ckpt: Optional[dict], checkpoint: str) -> None:
+    """Refuse a checkpoint of another model before anything real is built, where possible.
+
+    When the config's model loads no pretrained weights (no ``pretrained`` source, or
+    ``TR2M_RANDOM_INIT``), it is built on the meta device (no memory, no weights, no random
+    draws) and the checkpoint's keys and shapes are compared with it, the check
+    ``BaseDepther`` makes when the weights load. Otherwise (building would load weights), or
+    when the model cannot be built that way, nothing is checked here and the loading checks.
+
+    Raises:
+        CheckpointError: missing or unexpected keys, or shapes that differ.
+    """
+    from tr2m.models.pretrained import random_init_requested
+
+    if ckpt is None or not isinstance(model_cfg, dict):
+        return
+    if model_cfg.get('type') == 'DepthTTAModel':
+        model_cfg = model_cfg.get('module')
+    if not isinstance(model_cfg, dict) or (_has_pretrained_source(model_cfg)
+                                           and not random_init_requested()):
+        return
+    try:
+        with torch.random.fork_rng(devices=[]), torch.device('meta'):
+            model = MODELS.build(copy.deepcopy(model_cfg))
+    except Exception:  # noqa: BLE001 -- not buildable on the meta device: checked at load time
+        return
+    check = getattr(model, '_check_checkpoint', None)
+    state = ckpt.get('state_dict', ckpt)
+    if check is None or not isinstance(state, dict):
+        return
+    try:
+        check(state, '', {}, True, [], [], [])
+    except RuntimeError as err:
+        raise CheckpointError(f'checkpoint {checkpoint}: {err}') from None
 
 
 def load_weights(model: nn.Module, checkpoint: str) -> None:

@@ -15,27 +15,29 @@ from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
 from tr2m.apis.data_check import check_datasets
-from tr2m.apis.inference import check_checkpoint, is_none_checkpoint
+from tr2m.apis.inference import check_checkpoint, check_checkpoint_fits, is_none_checkpoint
 from tr2m.engine import DepthRunner, check_required_hooks
 from tr2m.evaluation.functional import METRIC_KEYS
 from tr2m.utils.checkpoint import check_checkpoint_file
 from tr2m.utils.checkpoint_sources import is_remote_checkpoint
 from tr2m.utils.dist import distributed
 from tr2m.utils.errors import CheckpointError
+from tr2m.utils.files import check_writable_dir
 from tr2m.utils.workdir_lock import work_dir_lock
 
 
 def train_config(cfg: Config) -> None:
     """Check the hooks the model needs (e.g. SOC's momentum update, whatever ``custom_hooks``
-    holds), the checkpoint of ``load_from`` (:func:`check_load_from`) and every dataset training
-    reads (one error listing all that are not prepared, with their prepare commands), then
-    ``DepthRunner.from_cfg(cfg).train()`` (mmengine's runner with a
+    holds), the work dir (writable), the checkpoint of ``load_from`` (:func:`check_load_from`)
+    and every dataset training reads (one error listing all that are not prepared, with their
+    prepare commands), then ``DepthRunner.from_cfg(cfg).train()`` (mmengine's runner with a
     short run header on the console, :mod:`tr2m.engine.runner`).
 
     The work dir is locked for the run (:func:`tr2m.utils.workdir_lock.work_dir_lock`: a second
     training on it is one line, exit code 2). A SIGTERM saves a checkpoint and raises
     :class:`~tr2m.utils.errors.TrainingInterrupted` (:class:`tr2m.engine.hooks.PreemptionHook`;
     the tools print its line and exit 0)."""
+    check_writable_dir(cfg.work_dir, 'work_dir')  # read-only or a file: one line, nothing built
     check_required_hooks(cfg)
     check_load_from(cfg)
     check_datasets(cfg, ('train', 'val') if cfg.get('val_cfg') else ('train',))
@@ -108,7 +110,10 @@ def test_config(cfg: Config, checkpoint: str,
     Returns:
         TestOutcome: metrics, protocol and whether this process reports.
     """
-    check_checkpoint(checkpoint)
+    ckpt = check_checkpoint(checkpoint)
+    check_checkpoint_fits(cfg.model, ckpt, checkpoint)  # another model's: before the runner
+    del ckpt
+    check_writable_dir(cfg.work_dir, 'work_dir')  # the test's logs go there
     check_datasets(cfg, ('test',))
     cfg.load_from = None if is_none_checkpoint(checkpoint) else checkpoint
     cfg.resume = False

@@ -93,12 +93,24 @@ def dequantize_int8(q: np.ndarray, scale: np.ndarray) -> np.ndarray:
     return q.astype(np.float32) * scale[None].astype(np.float32)
 
 
+def _named(err: OSError, path: str) -> OSError:
+    """``err`` with the file it was writing (a full disk then names it: tr2m.utils.files)."""
+    if err.filename is None and err.errno is not None:
+        return OSError(err.errno, err.strerror, path)
+    return err
+
+
 def _write_json(path: str, obj: dict) -> None:
     tmp = path + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(obj, f, indent=1, sort_keys=True)
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        with open(tmp, 'w') as f:
+            json.dump(obj, f, indent=1, sort_keys=True)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as err:  # a full disk: the previous file stays, no torn temporary
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise _named(err, path) from err
     os.replace(tmp, path)
 
 
@@ -221,9 +233,12 @@ class PartWriter:
     def _append(self, name: str, arr: np.ndarray) -> int:
         """Append ``arr`` to a data file; returns its element offset in that file."""
         path = osp.join(self.folder, name)
-        with open(path, 'ab') as f:
-            offset = f.tell() // arr.itemsize
-            f.write(np.ascontiguousarray(arr).tobytes())
+        try:
+            with open(path, 'ab') as f:
+                offset = f.tell() // arr.itemsize
+                f.write(np.ascontiguousarray(arr).tobytes())
+        except OSError as err:  # what was appended since the last commit is dropped on resume
+            raise _named(err, path) from err
         return offset
 
     def _commit(self, key: str) -> None:

@@ -29,6 +29,7 @@ from tr2m.datasets.seeding import SeededDrawsMixin
 from tr2m.registry import TRANSFORMS
 from tr2m.structures import DepthProtocol
 from tr2m.utils.errors import MissingFileError
+from tr2m.utils.files import read_text
 
 _MISSING_CAPTION = ('error', 'fallback', 'skip')
 
@@ -76,16 +77,15 @@ def read_split_file(path: str, min_fields: int = 1) -> List[List[str]]:
     if not osp.isfile(path):
         raise MissingFileError(f'split file not found: {path} (check data_root and ann_file)')
     rows = []
-    with open(path, encoding='utf-8') as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.strip()
-            if not line or line.startswith('#'):
-                continue
-            fields = line.split()
-            if len(fields) < min_fields:
-                raise ValueError(f'{path}:{lineno}: expected at least {min_fields} fields, '
-                                 f'got {line!r}')
-            rows.append(fields)
+    for lineno, line in enumerate(read_text(path, 'split file').splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith('#'):
+            continue
+        fields = line.split()
+        if len(fields) < min_fields:
+            raise ValueError(f'{path}:{lineno}: expected at least {min_fields} fields, '
+                             f'got {line!r}')
+        rows.append(fields)
     return rows
 
 
@@ -93,8 +93,7 @@ def read_matrix_intrinsics(path: str) -> List[float]:
     """``[fx, fy, cx, cy]`` from a text file holding a row-major 3x3 camera matrix (VOID
     ``K.txt``, SUN RGB-D ``intrinsics.txt``) or the four numbers ``fx fy cx cy``; numbers may be
     separated by whitespace or commas."""
-    with open(path) as f:
-        text = f.read().replace(',', ' ')
+    text = read_text(path, 'intrinsics file').replace(',', ' ')
     try:
         values = [float(v) for v in text.split()]
     except ValueError as err:

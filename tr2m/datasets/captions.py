@@ -15,13 +15,13 @@ Sources are registered in :data:`tr2m.registry.TASK_UTILS`, so datasets take
 object. Choosing *which* caption a sample uses is the pipeline's job (``LoadCaption``: a random
 one for training, a fixed index for evaluation).
 """
-import json
 import os.path as osp
 import re
 from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 from tr2m.registry import TASK_UTILS
 from tr2m.utils.errors import DataError
+from tr2m.utils.files import load_json, read_text
 
 
 class CaptionNotFoundError(FileNotFoundError):
@@ -36,11 +36,7 @@ def read_json_object(path: str, expected: str) -> dict:
             (``expected`` describes the object in the message, e.g. ``'an object {image:
             [captions]}'``).
     """
-    with open(path, encoding='utf-8') as f:
-        try:
-            data = json.load(f)
-        except json.JSONDecodeError as err:
-            raise DataError(f'caption file {path} is not valid JSON: {err}') from err
+    data = load_json(path, 'caption file')  # not UTF-8 / not JSON: one line naming it
     if not isinstance(data, Mapping):
         raise DataError(f'caption file {path} must hold {expected}, got {type(data).__name__}')
     return dict(data)
@@ -98,8 +94,7 @@ class RSACaptionSource(BaseCaptionSource):
         if not osp.isfile(path):
             raise CaptionNotFoundError(
                 f'no caption file for image {img_path or key}: {path} does not exist')
-        with open(path, encoding='utf-8') as f:
-            captions = _clean(f.read().splitlines())
+        captions = _clean(read_text(path, 'caption file').splitlines())
         if not captions:
             raise CaptionNotFoundError(f'caption file {path} of image {img_path or key} is empty')
         return captions

@@ -20,6 +20,40 @@ from tr2m.utils.errors import DataError, MissingFileError
 class UnreadableFileError(DataError, OSError):
     """An image, depth map or mask that exists but cannot be decoded (corrupt, wrong format)."""
 
+
+class TruncatedImageError(UnreadableFileError):
+    """A JPEG whose end is missing: OpenCV decodes it (grey below the cut, with only libjpeg's
+    "Premature end of JPEG file" on stderr), so it is found by its missing end marker."""
+
+
+def check_jpeg_complete(path: str) -> None:
+    """Raise :class:`TruncatedImageError` when the JPEG ``path`` was cut off.
+
+    A complete JPEG ends with the EOI marker ``FF D9`` (trailing zero padding allowed). A file
+    that does not (some cameras append data after it) is decoded in full with Pillow, which
+    refuses a truncated stream; a file that is not a JPEG passes untouched.
+    """
+    with open(path, 'rb') as f:
+        if f.read(2) != b'\xff\xd8':
+            return  # not a JPEG
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        f.seek(max(0, size - 64))
+        tail = f.read().rstrip(b'\x00')
+    if tail.endswith(b'\xff\xd9'):
+        return
+    try:
+        from PIL import Image
+    except ImportError:  # no Pillow: the missing end marker decides
+        raise TruncatedImageError(f'truncated image (no JPEG end marker, {size} bytes): '
+                                  f'{path}') from None
+    try:
+        with Image.open(path) as im:
+            im.load()
+    except (OSError, SyntaxError, ValueError) as err:
+        raise TruncatedImageError(f'truncated or corrupt image ({err}; {size} bytes): '
+                                  f'{path}') from None
+
 DepthDecoder = Callable[[str, Optional[float]], Tuple[np.ndarray, np.ndarray]]
 DEPTH_FORMATS: Dict[str, DepthDecoder] = {}
 #: Formats whose decoder takes the ``intrinsics`` keyword.
@@ -51,6 +85,7 @@ def read_rgb(path: str) -> np.ndarray:
     img = cv2.imread(path, cv2.IMREAD_COLOR)
     if img is None:
         raise UnreadableFileError(f'cannot decode image (corrupt or unsupported format): {path}')
+    check_jpeg_complete(path)  # OpenCV decodes a cut-off JPEG without an error
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 

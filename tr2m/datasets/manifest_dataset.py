@@ -1,5 +1,4 @@
 """``DepthManifestDataset``: RGB-D frames listed in a JSON manifest."""
-import json
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -10,6 +9,7 @@ from tr2m.datasets.seeding import SeededDrawsMixin
 from tr2m.registry import DATASETS
 from tr2m.structures import DepthProtocol
 from tr2m.utils.errors import DataError, MissingFileError
+from tr2m.utils.files import load_json
 
 
 @DATASETS.register_module()
@@ -61,18 +61,21 @@ class DepthManifestDataset(SeededDrawsMixin, BaseDataset):
         if not osp.isfile(path):
             raise MissingFileError(f'manifest not found: {path} (data_root '
                                    f'{self.data_root!r}; is the dataset root right?)')
-        try:
-            with open(path) as f:
-                manifest = json.load(f)
-        except json.JSONDecodeError as err:
-            raise DataError(f'manifest {path} is not valid JSON: {err}') from err
-        frames = manifest['frames'] if isinstance(manifest, dict) else manifest
+        manifest = load_json(path, 'manifest')  # not UTF-8 / not JSON: one line naming it
+        frames = manifest.get('frames') if isinstance(manifest, dict) else manifest
+        if not isinstance(frames, list):
+            raise DataError(f'manifest {path} must hold {{"frames": [...]}} or a list of '
+                            f'frames, got {type(manifest).__name__}'
+                            + (' without a "frames" list' if isinstance(manifest, dict) else ''))
         root = self.data_root or osp.dirname(path)
         data_list = []
         for i, frame in enumerate(frames):
+            if not isinstance(frame, dict):
+                raise DataError(f'manifest {path}: frame {i} is a {type(frame).__name__}, not '
+                                'an object {"rgb": ..., "depth": ...}')
             missing = [k for k in ('rgb', 'depth') if k not in frame]
             if missing:
-                raise KeyError(f'frame {i} of {path} has no {missing}')
+                raise DataError(f'manifest {path}: frame {i} has no {missing}')
             name = frame.get('dataset', self.dataset_name or 'manifest')
             if self.datasets is not None and name not in self.datasets:
                 continue

@@ -13,10 +13,14 @@ shared-memory tensor, so dataloader workers -- persistent ones included -- see t
 in the main process. Until a seed is set (a dataset used outside a runner), transforms fall back
 to the global numpy generator, as before.
 """
+import logging
 from typing import Optional
 
 import numpy as np
 import torch
+from mmengine.logging import print_log
+
+from tr2m.datasets.depth_io import TruncatedImageError
 
 
 class _GlobalNumpy:
@@ -46,6 +50,10 @@ class SeededDrawsMixin:
     Call :meth:`_init_draw_state` in ``__init__``; :meth:`prepare_data` then adds ``rng`` (and
     ``sample_seed``, the ``[seed, epoch, index]`` it came from) to each sample's data info once
     :meth:`set_draw_seed` has been called.
+
+    A truncated JPEG (:class:`~tr2m.datasets.depth_io.TruncatedImageError`) is an error in
+    ``test_mode``; in training it is skipped with a warning naming it and counting the skips
+    (``skipped_truncated``), and mmengine's ``BaseDataset`` loads another sample instead.
     """
 
     def _init_draw_state(self) -> None:
@@ -74,7 +82,17 @@ class SeededDrawsMixin:
         if entropy is not None:
             data_info['sample_seed'] = entropy
             data_info['rng'] = np.random.default_rng(np.random.SeedSequence(entropy))
-        return self.pipeline(data_info)
+        try:
+            return self.pipeline(data_info)
+        except TruncatedImageError as err:
+            if getattr(self, 'test_mode', True):
+                raise  # evaluation and inference: an error naming the file
+            # training: a counted skip; mmengine's BaseDataset then loads another sample
+            self.skipped_truncated = getattr(self, 'skipped_truncated', 0) + 1
+            print_log(f'{type(self).__name__}: skipped a truncated image '
+                      f'({self.skipped_truncated} so far in this process): {err}',
+                      logger='current', level=logging.WARNING)
+            return None
 
 
 __all__ = ['SeededDrawsMixin', 'sample_rng', 'GLOBAL_NUMPY']

@@ -191,6 +191,9 @@ def generate_synthetic_rgbd(root: str, frames_per_domain: Dict[str, int] = None,
         overwrite (bool): regenerate when the manifests already exist. Defaults to False.
     """
     counts = frames_per_domain or dict(train=48, test=12)
+    negative = {k: n for k, n in counts.items() if n < 0}
+    if negative:
+        raise ValueError(f'frames per domain cannot be negative: {negative}')
     if not overwrite and all(osp.isfile(osp.join(root, f'{s}.json')) for s in counts):
         return
     for split, n in counts.items():
@@ -207,8 +210,10 @@ def generate_synthetic_rgbd(root: str, frames_per_domain: Dict[str, int] = None,
                     raise ValueError(f'{domain} depth exceeds uint16 at scale {scale}')
                 stem = f'{split}/{domain}/{i:04d}'
                 rgb = (fr['img'] * 255).round().astype(np.uint8)
-                cv2.imwrite(osp.join(root, stem + '_rgb.png'), rgb[..., ::-1])
-                cv2.imwrite(osp.join(root, stem + '_depth.png'), raw.astype(np.uint16))
+                for name, pixels in (('_rgb.png', rgb[..., ::-1]),
+                                     ('_depth.png', raw.astype(np.uint16))):
+                    if not cv2.imwrite(osp.join(root, stem + name), pixels):  # False, no raise
+                        raise OSError(f'cannot write {osp.join(root, stem + name)}')
                 valid_depth = fr['depth'][fr['valid']]
                 frames.append(dict(
                     dataset=f'synthetic_{domain}', scene_type=domain, rgb=stem + '_rgb.png',

@@ -12,11 +12,13 @@ runner, ``tr2m/engine/runner.py``) keeps all of it in files of the work dir and 
 """
 import logging
 import os.path as osp
+import sys
 from typing import Optional
 
 from mmengine.hooks import Hook
 
 from tr2m.registry import HOOKS
+from tr2m.utils.files import is_disk_full
 
 #: The beginnings of the two notices mmengine logs on every run (``CheckpointHook`` infers a
 #: ``FileClient`` for the work dir): about mmengine's own internals, nothing a user can act on.
@@ -54,15 +56,37 @@ def is_console(handler: logging.Handler) -> bool:
         not isinstance(handler, logging.FileHandler)
 
 
+def stop_on_full_disk(handler: logging.Handler) -> logging.Handler:
+    """Make a file handler raise when its disk is full, instead of printing logging's
+    "--- Logging error ---" traceback for every record and carrying on: the run stops at once
+    with the one line of :func:`tr2m.utils.cli.run`, its last complete checkpoint kept."""
+    if getattr(handler, '_tr2m_stops_on_full_disk', False):
+        return handler
+    original = handler.handleError
+
+    def handle_error(record: logging.LogRecord) -> None:
+        err = sys.exc_info()[1]
+        if err is not None and is_disk_full(err):
+            raise err
+        original(record)
+
+    handler.handleError = handle_error
+    handler._tr2m_stops_on_full_disk = True
+    return handler
+
+
 def quiet_console(logger: logging.Logger) -> logging.Logger:
     """Attach the two filters to ``logger`` (once): the deprecations dropped everywhere, the
-    digests kept off its console handlers. Returns the logger."""
+    digests kept off its console handlers; its file handlers stop the run when the disk is
+    full (:func:`stop_on_full_disk`). Returns the logger."""
     if not any(isinstance(f, UpstreamDeprecationFilter) for f in logger.filters):
         logger.addFilter(UpstreamDeprecationFilter())
     for handler in logger.handlers:
         if is_console(handler) and \
                 not any(isinstance(f, ConsoleDigestFilter) for f in handler.filters):
             handler.addFilter(ConsoleDigestFilter())
+        elif isinstance(handler, logging.FileHandler):
+            stop_on_full_disk(handler)
     return logger
 
 

@@ -23,6 +23,7 @@ from mmengine.utils.dl_utils import collect_env
 from tr2m.engine.console import RunHeaderHook, environment_text, quiet_console, write_text
 from tr2m.engine.hooks.preemption_hook import PreemptionHook
 from tr2m.registry import RUNNERS
+from tr2m.utils.errors import CheckpointError
 
 
 @RUNNERS.register_module()
@@ -43,6 +44,17 @@ class DepthRunner(Runner):
                                   **self.written_files)
         self.register_hook(RunHeaderHook())
         self.register_hook(PreemptionHook())  # SIGTERM: checkpoint, then a clean stop
+
+    def load_or_resume(self) -> None:
+        """mmengine's, with a checkpoint of another model (``--resume`` or ``load_from`` after
+        the architecture changed) as one line naming the file (a :class:`CheckpointError`),
+        the line ``tools/test.py`` gives."""
+        try:
+            super().load_or_resume()
+        except RuntimeError as err:
+            if 'does not fit' in str(err) and not isinstance(err, CheckpointError):
+                raise CheckpointError(f'checkpoint {self._load_from}: {err}') from None
+            raise
 
     def build_logger(self, *args, **kwargs):
         """mmengine's logger, with :func:`~tr2m.engine.console.quiet_console` applied."""

@@ -16,14 +16,17 @@ offline tests, benchmarks and parameter counts (``tools/analysis_tools/count_par
 Tokenizer vocabularies are data, not weights; they are loaded regardless.
 
 A source that cannot be loaded (no internet, a typo in a path, a checkpoint of another
-architecture) raises a ``RuntimeError`` naming the component, the source, what kind of source
-it was taken for, and what to do.
+architecture) raises a :class:`~tr2m.utils.errors.PretrainedWeightsError` (a ``RuntimeError``;
+one line and exit code 2 in the tools) naming the component, the source, what kind of source
+it was taken for, the cache it was looked for in, and how to point at a local copy.
 """
 import os
 import re
 from typing import Any, Callable, Optional, Sequence
 
 from torch import nn
+
+from tr2m.utils.errors import PretrainedWeightsError
 
 RANDOM_INIT_ENV = 'TR2M_RANDOM_INIT'
 #: File endings that mark a source as a local checkpoint file rather than a hub id.
@@ -92,7 +95,7 @@ def load_or_fail(component: str, source: str, loader: Callable[[str], Any],
     """
     kind = source_kind(source, tags)
     if kind == 'missing local path':
-        raise RuntimeError(
+        raise PretrainedWeightsError(
             f'{component}: {what} not found: local path {source!r} does not exist. '
             'Pass an existing directory (save_pretrained layout) or checkpoint file, a hub id, '
             f'None for random weights, or set {RANDOM_INIT_ENV}=1.')
@@ -111,13 +114,27 @@ def load_or_fail(component: str, source: str, loader: Callable[[str], Any],
                       f'to use what is already cached; or set {RANDOM_INIT_ENV}=1 to build '
                       'random weights.')
         else:
-            remedy = (f'{source!r} was taken for a hub id and could not be fetched. Without '
-                      'internet, download it on a connected machine (`huggingface-cli download '
-                      f'{source} --local-dir DIR`) and pass DIR as `pretrained`; or set '
-                      'HF_HUB_OFFLINE=1 to use what is already cached; or set '
-                      f'{RANDOM_INIT_ENV}=1 to build random weights.')
-        raise RuntimeError(f'{component}: cannot load {what} from {kind} '
-                           f'{source!r} ({type(err).__name__}: {err}). {remedy}') from err
+            remedy = (f'{source!r} was taken for a hub id and could not be fetched (looked for '
+                      f'in the cache {hub_cache()}). Without internet, download it on a '
+                      f'connected machine (`huggingface-cli download {source} --local-dir DIR`) '
+                      'and pass DIR as `pretrained` (e.g. --cfg-options model.<component>.'
+                      'pretrained=DIR); or set HF_HUB_OFFLINE=1 to use what is already cached; '
+                      f'or set {RANDOM_INIT_ENV}=1 to build random weights.')
+        first = next((ln.strip() for ln in str(err).splitlines() if ln.strip()), '')
+        raise PretrainedWeightsError(f'{component}: cannot load {what} from {kind} '
+                                     f'{source!r} ({type(err).__name__}: {first}). {remedy}') \
+            from err
+
+
+def hub_cache() -> str:
+    """The Hugging Face Hub cache folder downloads go to (``HF_HUB_CACHE`` / ``HF_HOME``)."""
+    try:
+        from huggingface_hub import constants
+
+        return str(constants.HF_HUB_CACHE)
+    except ImportError:
+        home = os.environ.get('HF_HOME', os.path.join('~', '.cache', 'huggingface'))
+        return os.environ.get('HF_HUB_CACHE', os.path.join(os.path.expanduser(home), 'hub'))
 
 
 class FrozenMixin:

@@ -16,6 +16,7 @@ downloads with tr2m's code and loads the same way; :func:`find_resumable_checkpo
 the newest complete checkpoint of a work dir when ``last_checkpoint`` names a broken one.
 """
 import copyreg
+import sys
 from typing import List, Optional
 
 import torch
@@ -51,16 +52,28 @@ def _numpy_globals() -> list:
     return found
 
 
-def allow_mmengine_checkpoints() -> None:
-    """Pickle ``HistoryBuffer`` safely and allowlist what mmengine checkpoints contain."""
-    from mmengine.logging import HistoryBuffer
-
-    copyreg.pickle(HistoryBuffer, _reduce_history_buffer)
-    register_checkpoint_loader()
+def allow_torch() -> None:
+    """Allowlist :func:`rebuild_history_buffer` and the numpy helpers for ``weights_only``
+    loads (what ``import tr2m`` arranges once torch is imported)."""
     add = getattr(torch.serialization, 'add_safe_globals', None)
     if add is None:  # torch < 2.4 does not restrict unpickling by default
         return
     add([rebuild_history_buffer, *_numpy_globals()])
+
+
+def allow_history_buffer() -> None:
+    """Pickle mmengine's ``HistoryBuffer`` through :func:`rebuild_history_buffer`."""
+    from mmengine.logging import HistoryBuffer
+
+    copyreg.pickle(HistoryBuffer, _reduce_history_buffer)
+
+
+def allow_mmengine_checkpoints() -> None:
+    """Pickle ``HistoryBuffer`` safely and allowlist what mmengine checkpoints contain (all of
+    it now; ``import tr2m`` does each part when its module is imported)."""
+    allow_history_buffer()
+    register_checkpoint_loader()
+    allow_torch()
 
 
 # ---- reading checkpoints: our own messages for missing, empty, torn and unsafe files ---------
@@ -214,3 +227,11 @@ def nonfinite_tensors(tree, prefix: str = '') -> List[str]:
         for i, value in enumerate(tree):
             found += nonfinite_tensors(value, f'{prefix}.{i}' if prefix else str(i))
     return found
+
+
+# Importing this module (torch is imported above) allowlists what tr2m checkpoints hold, and
+# pickles HistoryBuffer safely when mmengine's logging is loaded already (else ``import tr2m``
+# does it when it is): what ``import tr2m`` arranges once torch is imported.
+allow_torch()
+if 'mmengine.logging' in sys.modules:
+    allow_history_buffer()

@@ -9,6 +9,9 @@ Every ``tools/*.py`` ends with ``cli.run(main)``. :func:`run` calls ``main(argv)
   status is a message for the user, never an exit code);
 - prints the line of a :class:`~tr2m.utils.errors.TrainingInterrupted` (training stopped by
   SIGTERM after saving a checkpoint) and returns, so the tool exits with code 0;
+- turns a full disk (``ENOSPC`` / ``EDQUOT`` anywhere in the chain of an exception) into one
+  line naming the file being written, also exit code 2 (what was written before, e.g. the
+  last complete checkpoint, is kept; see :mod:`tr2m.utils.files`);
 - re-raises everything with its traceback under ``--debug`` (or ``TR2M_DEBUG=1``).
 
 Any other exception is a bug and keeps its traceback. ``main`` stays an ordinary function that
@@ -21,14 +24,38 @@ import sys
 from typing import Any, Callable, List, Optional, Sequence
 
 from tr2m.utils.errors import TrainingInterrupted, UserError
+from tr2m.utils.files import disk_full_message, is_disk_full
 
 #: Help text of ``--debug`` (same in every tool).
 DEBUG_HELP = 'show the full traceback of user errors (config, data, checkpoint, arguments)'
 
 
+class DictAction(argparse.Action):
+    """mmengine's ``DictAction`` (``--cfg-options key=value ...``), imported only when the
+    option is given, so that ``--help`` and argument errors answer before mmengine loads."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from mmengine.config import DictAction as Impl
+
+        Impl(self.option_strings, self.dest, nargs=self.nargs, default=self.default)(
+            parser, namespace, values, option_string)
+
+
 def add_debug_argument(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add ``--debug`` (handled by :func:`run`) to a tool's parser; returns the parser."""
+    """Add ``--debug`` (handled by :func:`run`) to a tool's parser and make its argument
+    errors one line (:func:`one_line_errors`); returns the parser."""
     parser.add_argument('--debug', action='store_true', help=DEBUG_HELP)
+    return one_line_errors(parser)
+
+
+def one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """An argument error of ``parser`` is ``<prog>: error: <message> (see --help)`` and exit
+    code 2, as argparse does, without the usage lines before it (the one line every other
+    user mistake gets). Returns the parser."""
+    def error(message: str):
+        parser.exit(2, f'{parser.prog}: error: {message} (see {parser.prog} --help)\n')
+
+    parser.error = error
     return parser
 
 
@@ -98,7 +125,12 @@ def run(main: Callable[[Optional[List[str]]], Any], argv: Optional[Sequence[str]
             raise
         print(f'{prog}: interrupted', file=sys.stderr)
         raise SystemExit(130) from None
+    except Exception as err:  # noqa: BLE001 -- only a full disk is handled here
+        if debug or not is_disk_full(err):
+            raise
+        print(format_error(disk_full_message(err), prog), file=sys.stderr)
+        raise SystemExit(UserError.exit_code) from None
 
 
-__all__ = ['run', 'add_debug_argument', 'code_execution_note', 'debug_requested', 'format_error',
-           'DEBUG_HELP']
+__all__ = ['run', 'DictAction', 'add_debug_argument', 'code_execution_note',
+           'one_line_errors', 'debug_requested', 'format_error', 'DEBUG_HELP']

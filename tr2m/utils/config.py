@@ -1,10 +1,14 @@
 """Config loading for the tools: strict overrides (an unknown key is an error naming the closest
 existing keys) and user mistakes raised as :mod:`tr2m.utils.errors` classes."""
+import ast
 import copy
 import difflib
+import functools
 import glob
+import importlib.util
 import inspect
 import os.path as osp
+import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
@@ -21,10 +25,76 @@ def _children(node: Any):
     return []
 
 
+def _source_roots() -> List[Path]:
+    roots = [Path(__file__).resolve().parents[1]]  # tr2m/
+    spec = importlib.util.find_spec('mmengine')
+    if spec is not None and spec.submodule_search_locations:
+        roots += [Path(p) for p in spec.submodule_search_locations]
+    return roots
+
+
+@functools.cache
+def _class_sources() -> Dict[str, List[Path]]:
+    """``{class name: [files defining it]}`` over tr2m's and mmengine's sources (text only)."""
+    found: Dict[str, List[Path]] = {}
+    pattern = re.compile(r'^class (\w+)\b', re.M)
+    for root in _source_roots():
+        for path in root.rglob('*.py'):
+            try:
+                text = path.read_text(encoding='utf-8')
+            except (OSError, UnicodeDecodeError):
+                continue
+            for name in pattern.findall(text):
+                found.setdefault(name, []).append(path)
+    return found
+
+
+@functools.cache
+def _static_init_params(name: str, depth: int = 0) -> Optional[tuple]:
+    """Constructor arguments of class ``name`` read from its source (tr2m or mmengine) without
+    importing anything, following the bases while ``__init__`` takes ``**kwargs``; None when the
+    source cannot settle it (a class outside them, defined twice, or built dynamically)."""
+    files = _class_sources().get(name, [])
+    if len(files) != 1 or depth > 8:
+        return None
+    tree = ast.parse(files[0].read_text(encoding='utf-8'))
+    classes = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name]
+    if len(classes) != 1:
+        return None
+    cls = classes[0]
+    bases = [b.id if isinstance(b, ast.Name) else b.attr if isinstance(b, ast.Attribute)
+             else None for b in cls.bases]
+    init = next((n for n in cls.body if isinstance(n, ast.FunctionDef)
+                 and n.name == '__init__'), None)
+    if init is None:  # inherited: from its one base (several: the MRO decides, so import)
+        if not bases or bases == ['object']:
+            return ()
+        return _static_init_params(bases[0], depth + 1) if len(bases) == 1 and bases[0] \
+            else None
+    args = init.args
+    params = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs if a.arg != 'self']
+    if args.kwarg is not None:  # **kwargs passed on: the bases' arguments count too
+        for base in bases:
+            if base in (None, 'object'):
+                continue
+            more = _static_init_params(base, depth + 1)
+            if more is None:
+                return None
+            params += list(more)
+    return tuple(dict.fromkeys(params))
+
+
 def _init_params(node: Any) -> list:
-    """Constructor arguments of the class a ``dict(type=...)`` node builds (empty if unknown)."""
+    """Constructor arguments of the class a ``dict(type=...)`` node builds (empty if unknown).
+
+    Read from the source when that settles it (no import: a typo in a key is reported in a
+    fraction of a second), else from the registered class itself."""
     if not isinstance(node, dict) or not isinstance(node.get('type'), (str, type)):
         return []
+    if isinstance(node['type'], str):
+        static = _static_init_params(node['type'])
+        if static is not None:
+            return list(static)
     from mmengine.registry import DefaultScope
 
     from tr2m import registry
@@ -75,6 +145,123 @@ def check_keys_exist(cfg: Config, options: Dict[str, Any]) -> None:
                 raise ConfigError(f'unknown config key {dotted!r}: {where} has no {part!r}{hint}')
             node = node[int(part)] if isinstance(node, (list, tuple)) else node[part]
             walked.append(part)
+
+
+def _registry_nodes() -> list:
+    from tr2m import registry
+
+    return [getattr(registry, n) for n in dir(registry)
+            if n.isupper() and hasattr(getattr(registry, n), 'get')]
+
+
+def _registered_names(nodes) -> List[str]:
+    names = set()
+    for node in nodes:
+        while node is not None:
+            names.update(node.module_dict)
+            node = node.parent
+    return sorted(names)
+
+
+def _type_nodes(node: Any, path: str = ''):
+    """``(dotted path, type name)`` of every ``dict(type='Name', ...)`` in a config tree."""
+    if isinstance(node, dict):
+        if isinstance(node.get('type'), str):
+            yield (f'{path}.type' if path else 'type'), node['type']
+        for key, value in node.items():
+            if key != 'type':
+                yield from _type_nodes(value, f'{path}.{key}' if path else str(key))
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _type_nodes(value, f'{path}.{i}' if path else str(i))
+
+
+def check_registry_types(cfg: Config) -> None:
+    """Raise :class:`~tr2m.utils.errors.ConfigError` when a ``type`` of the config names no
+    registered class or function (a typo like ``CrossModalAttentionNek``), before anything is
+    built; mmengine would raise a ``KeyError`` deep inside the runner's build.
+
+    Every ``dict(type='Name')`` of the config is looked up in tr2m's registries (and, through
+    them, mmengine's); a name found in any of them passes (which registry builds it is the
+    builder's business). A ``scope.Name`` type is looked up as mmengine does.
+    """
+    from mmengine.registry import DefaultScope
+    from torch import nn
+
+    from tr2m.utils.setup_env import register_all_modules
+
+    register_all_modules(init_default_scope=False)
+    nodes = _registry_nodes()
+    scope = DefaultScope.get_current_instance()
+    tree = cfg._cfg_dict if isinstance(cfg, Config) else cfg
+    unknown = []
+    with DefaultScope.overwrite_default_scope(scope.scope_name if scope else 'tr2m'):
+        for where, name in _type_nodes(tree.to_dict() if hasattr(tree, 'to_dict') else tree):
+            if not any(node.get(name) is not None for node in nodes) and \
+                    not isinstance(getattr(nn, name, None), type):  # act_cfg: a torch.nn class
+                unknown.append((where, name))
+    if unknown:
+        where, name = unknown[0]
+        near = difflib.get_close_matches(name.rpartition('.')[2], _registered_names(nodes),
+                                         n=3, cutoff=0.75)
+        hint = f'; did you mean {", ".join(near)}?' if near else \
+            ' (is it spelled right, and is the module that registers it in custom_imports?)'
+        more = f' ({len(unknown) - 1} more unknown type(s))' if len(unknown) > 1 else ''
+        source = f'config {cfg.filename}: ' if getattr(cfg, 'filename', None) else ''
+        raise ConfigError(f'{source}unknown type {name!r} at {where}{hint}{more}')
+
+
+def _positive_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v > 0
+
+
+def _non_negative_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _non_negative_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+
+
+#: ``(dotted key, what it must be, test)``: values checked when the config is loaded, before
+#: anything is built (mmengine would fail deep inside the runner, or train zero epochs).
+VALUE_RULES = [
+    ('train_cfg.max_epochs', 'a positive integer', _positive_int),
+    ('train_cfg.max_iters', 'a positive integer', _positive_int),
+    ('train_cfg.val_interval', 'a positive integer', _positive_int),
+    ('train_cfg.val_begin', 'a positive integer', _positive_int),
+    *[(f'{split}_dataloader.{key}', what, test) for split in ('train', 'val', 'test')
+      for key, what, test in (('batch_size', 'a positive integer', _positive_int),
+                              ('num_workers', 'an integer >= 0', _non_negative_int))],
+    # lr 0 is a real baseline (frozen heads; tests/test_tools/test_ablate.py), a negative one not
+    ('optim_wrapper.optimizer.lr', 'a number >= 0', _non_negative_number),
+    ('optim_wrapper.optimizer.weight_decay', 'a number >= 0', _non_negative_number),
+    ('optim_wrapper.accumulative_counts', 'a positive integer', _positive_int),
+    ('default_hooks.logger.interval', 'a positive integer', _positive_int),
+    ('default_hooks.checkpoint.interval', 'a positive integer (or -1: never)',
+     lambda v: v == -1 or _positive_int(v)),
+    ('randomness.seed', 'an integer or None', lambda v: v is None or _non_negative_int(v)),
+]
+
+
+def check_values(cfg: Config) -> None:
+    """Raise :class:`~tr2m.utils.errors.ConfigError` when a value of :data:`VALUE_RULES` has
+    the wrong type or range (``--cfg-options train_cfg.max_epochs=abc`` or ``=0``), naming the
+    key, the value and what it must be."""
+    tree = cfg._cfg_dict if isinstance(cfg, Config) else cfg
+    source = f'config {cfg.filename}: ' if getattr(cfg, 'filename', None) else ''
+    for dotted, what, test in VALUE_RULES:
+        node: Any = tree
+        for part in dotted.split('.'):
+            node = node.get(part, _MISSING) if isinstance(node, dict) else _MISSING
+            if node is _MISSING:
+                break
+        if node is not _MISSING and not test(node):
+            raise ConfigError(f'{source}{dotted}={node!r} ({type(node).__name__}): must be '
+                              f'{what}')
+
+
+_MISSING = object()
 
 
 def merge_options_strict(cfg: Config, options: Dict[str, Any]) -> Config:
@@ -183,6 +370,38 @@ def read_config(path: str) -> Config:
             from err
 
 
+def run_python_file(path: str, what: str) -> dict:
+    """Run a Python file the user wrote (a grid or comparison file) and return its names;
+    a mistake in it is one line naming the file (and line), not a traceback.
+
+    Like a config, the file runs with the user's rights: only open files you trust.
+
+    Raises:
+        MissingFileError: no such file.
+        ConfigError: a syntax error, or an exception while it runs.
+    """
+    import runpy
+
+    if not osp.isfile(path):
+        raise MissingFileError(f'{what} not found: {path}')
+    try:
+        return runpy.run_path(path)
+    except SyntaxError as err:
+        where = f' (line {err.lineno})' if err.lineno else ''
+        raise ConfigError(f'{what} {path} is not valid Python{where}: {err.msg}') from None
+    except Exception as err:  # noqa: BLE001 -- any mistake in the user's file
+        tb = err.__traceback__
+        line = None
+        while tb is not None:
+            if osp.abspath(tb.tb_frame.f_code.co_filename) == osp.abspath(path):
+                line = tb.tb_lineno
+            tb = tb.tb_next
+        where = f' (line {line})' if line else ''
+        first = str(err).splitlines()[0] if str(err) else ''
+        raise ConfigError(f'{what} {path} fails when run{where}: {type(err).__name__}: '
+                          f'{first}') from None
+
+
 def load_config(config: Union[str, Config], cfg_options: Optional[Dict[str, Any]] = None,
                 work_dir: Optional[str] = None, launcher: str = 'none') -> Config:
     """Read a config (a path, or a ``Config`` that is copied), apply strict overrides, and
@@ -195,7 +414,8 @@ def load_config(config: Union[str, Config], cfg_options: Optional[Dict[str, Any]
 
     Raises:
         MissingFileError: the config file does not exist (a ``FileNotFoundError``).
-        ConfigError: it cannot be read, or an override names an unknown key (a ``KeyError``).
+        ConfigError: it cannot be read, an override names an unknown key (a ``KeyError``), or
+            a ``type`` names nothing registered (:func:`check_registry_types`).
     """
     if isinstance(config, Config):
         cfg = copy.deepcopy(config)
@@ -204,6 +424,8 @@ def load_config(config: Union[str, Config], cfg_options: Optional[Dict[str, Any]
     else:
         raise TypeError(f'config must be a path or a Config, got {type(config).__name__}')
     merge_options_strict(cfg, cfg_options or {})
+    check_values(cfg)  # max_epochs=abc or =0: one line now, not deep inside the runner
+    check_registry_types(cfg)  # a misspelt type: one line now, not a KeyError in the build
     cfg.launcher = launcher
     if work_dir:
         cfg.work_dir = work_dir
@@ -213,5 +435,6 @@ def load_config(config: Union[str, Config], cfg_options: Optional[Dict[str, Any]
     return cfg
 
 
-__all__ = ['check_keys_exist', 'merge_options_strict', 'load_config', 'read_config',
+__all__ = ['check_keys_exist', 'check_registry_types', 'check_values', 'VALUE_RULES',
+           'merge_options_strict', 'load_config', 'read_config', 'run_python_file',
            'similar_configs', 'find_config', 'config_roots', 'ConfigDict']

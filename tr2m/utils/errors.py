@@ -42,6 +42,11 @@ class MissingCheckpointError(CheckpointError, MissingFileError):
     """A checkpoint path that does not exist (both a checkpoint and a missing-file error)."""
 
 
+class PretrainedWeightsError(CheckpointError):
+    """Pretrained weights of a component (a hub id, a tag, a local copy) that cannot be loaded:
+    the message names the source, the cache looked in and how to point at a local copy."""
+
+
 class DatasetNotPreparedError(DataError):
     """Dataset roots, split files or caption folders of a config that are missing.
 
@@ -78,4 +83,5 @@ class TrainingInterrupted(BaseException):
 
 
 __all__ = ['TrainingInterrupted', 'UserError', 'ConfigError', 'DataError', 'MissingFileError',
-           'CheckpointError', 'ArgumentError', 'MissingCheckpointError', 'DatasetNotPreparedError']
+           'CheckpointError', 'ArgumentError', 'MissingCheckpointError', 'DatasetNotPreparedError',
+           'PretrainedWeightsError']

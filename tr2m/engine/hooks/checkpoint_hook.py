@@ -21,6 +21,39 @@ from tr2m.utils.checkpoint import nonfinite_tensors
 from tr2m.utils.errors import CheckpointError, ConfigError
 
 SCHEDULE_CHANGE = ('replan', 'refuse')
+#: What a resume does with optimizer settings that differ from the checkpoint's.
+OPTIMIZER_CHANGE = ('apply', 'refuse')
+#: Optimizer group entries that are implementation switches, not settings of the method.
+_IMPL_KEYS = ('params', 'foreach', 'fused', 'capturable', 'differentiable')
+
+
+def optimizer_changes(current: List[dict], saved: List[dict]) -> List[tuple]:
+    """``[(group index, key, saved value, config value)]`` where the optimizer built from the
+    config differs from a checkpoint's (its ``param_groups``). A scheduled setting is compared
+    by its starting value (``initial_lr`` for ``lr``, ``initial_momentum``...); a key present on
+    one side only (another optimizer type) is listed with ``None`` on the other side."""
+    changes = []
+    if len(current) != len(saved):
+        return [(-1, 'param_groups', len(saved), len(current))]
+    for i, (new, old) in enumerate(zip(current, saved)):
+        for key in sorted(set(new) | set(old)):
+            if key in _IMPL_KEYS or key.startswith('initial_'):
+                continue
+            compare = f'initial_{key}' if f'initial_{key}' in new and \
+                f'initial_{key}' in old else key
+            a, b = old.get(compare), new.get(compare)
+            if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+                same = a is not None and b is not None and len(a) == len(b) and all(
+                    abs(float(x) - float(y)) <= 1e-12 * max(1.0, abs(float(x)))
+                    for x, y in zip(a, b))
+            elif isinstance(a, (int, float)) and isinstance(b, (int, float)) and \
+                    not isinstance(a, bool) and not isinstance(b, bool):
+                same = abs(float(a) - float(b)) <= 1e-12 * max(1.0, abs(float(a)))
+            else:
+                same = a == b
+            if not same:
+                changes.append((i, key, a, b))
+    return changes
 
 
 def _fsync(path: str) -> None:
@@ -83,15 +116,30 @@ class SafeCheckpointHook(CheckpointHook):
             ``'replan'`` continues each scheduler from its saved state up to the new ``end``
             (with a log line saying so) and ``'refuse'`` raises :class:`ConfigError`.
             Defaults to 'replan'.
+        on_optimizer_change (str): when a resumed run's optimizer settings (learning rate,
+            weight decay, betas, ..., or the optimizer type) differ from the checkpoint's, which
+            mmengine would silently replace by the checkpoint's: ``'apply'`` keeps the
+            checkpoint's optimizer state and schedule progress but takes the config's settings
+            (a new base ``lr`` rescales the current one by new / old, so the schedule continues
+            from the new base), with one log line naming each change; ``'refuse'`` raises
+            :class:`ConfigError` naming them. Another optimizer type is always refused (its
+            state cannot carry over; train from the weights with ``load_from`` instead).
+            Defaults to 'apply'.
         **kwargs: :class:`mmengine.hooks.CheckpointHook` arguments.
     """
 
     def __init__(self, *args, iter_interval: Optional[int] = None,
-                 on_schedule_change: str = 'replan', **kwargs) -> None:
+                 on_schedule_change: str = 'replan', on_optimizer_change: str = 'apply',
+                 **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if on_schedule_change not in SCHEDULE_CHANGE:
             raise ValueError(f'on_schedule_change must be one of {SCHEDULE_CHANGE}, '
                              f'got {on_schedule_change!r}')
+        if on_optimizer_change not in OPTIMIZER_CHANGE:
+            raise ValueError(f'on_optimizer_change must be one of {OPTIMIZER_CHANGE}, '
+                             f'got {on_optimizer_change!r}')
+        self.on_optimizer_change = on_optimizer_change
+        self._optim_apply: List[tuple] = []
         if iter_interval is not None and (not isinstance(iter_interval, int)
                                           or iter_interval <= 0):
             raise ValueError(f'iter_interval must be a positive int or None, got {iter_interval!r}')
@@ -232,6 +280,7 @@ class SafeCheckpointHook(CheckpointHook):
         loop = runner.train_loop
         if not hasattr(loop, 'max_iters'):
             return  # not built yet: no training to resume
+        self._check_optimizer(runner, checkpoint)
         meta = checkpoint.get('meta', {})
         changes = []
         for key in ('max_epochs', 'max_iters'):
@@ -276,8 +325,64 @@ class SafeCheckpointHook(CheckpointHook):
                               + (', taking the steps the old schedule skipped after its end'
                                  if self._replay else ''))
 
+    def _check_optimizer(self, runner, checkpoint: dict) -> None:
+        """Compare the config's optimizer with the checkpoint's; refuse, or plan to apply the
+        config's settings once the resume has loaded the optimizer state (``before_train``)."""
+        optimizer = getattr(getattr(runner, 'optim_wrapper', None), 'optimizer', None)
+        current = getattr(optimizer, 'param_groups', None)  # None: a config, not built yet
+        saved = (checkpoint.get('optimizer') or {}).get('param_groups')
+        if not isinstance(current, list) or not isinstance(saved, list):
+            return  # not built, several optimizers, or no optimizer state: nothing to compare
+        changes = optimizer_changes(current, saved)
+        if not changes:
+            return
+        seen, parts = set(), []
+        for _, key, old, new in changes:
+            if key not in seen:
+                seen.add(key)
+                parts.append(f'{key} {old} -> {new}')
+        what = ', '.join(parts)
+        retyped = any(old is None or new is None or key == 'param_groups'
+                      for _, key, old, new in changes)
+        if retyped or self.on_optimizer_change == 'refuse':
+            why = ('another optimizer type or parameter grouping, whose state cannot carry '
+                   'over' if retyped else
+                   'default_hooks.checkpoint.on_optimizer_change=refuse')
+            raise ConfigError(
+                f'resuming with different optimizer settings ({what}): refused ({why}); resume '
+                'with the original settings, or start a new run from the weights with '
+                '--cfg-options load_from=CHECKPOINT')
+        self._optim_apply = changes
+        runner.logger.warning(f'resuming with different optimizer settings ({what}): the '
+                              "config's are applied to the resumed optimizer state")
+
+    def _apply_optimizer_changes(self, runner) -> None:
+        """After the resume: the config's settings into the loaded optimizer groups (a base
+        ``lr`` change rescales the current, scheduled ``lr`` and the schedulers' bases)."""
+        groups = runner.optim_wrapper.optimizer.param_groups
+        schedulers = runner.param_schedulers or []
+        if isinstance(schedulers, dict):
+            schedulers = [s for group in schedulers.values() for s in group]
+        for i, key, old, new in self._optim_apply:
+            group = groups[i]
+            if f'initial_{key}' in group:
+                if isinstance(old, (int, float)) and old:
+                    group[key] = group[key] * (float(new) / float(old))
+                else:
+                    group[key] = new
+                group[f'initial_{key}'] = new
+                for scheduler in schedulers:
+                    if getattr(scheduler, 'param_name', None) == key and \
+                            i < len(getattr(scheduler, 'base_values', [])):
+                        scheduler.base_values[i] = new
+            else:
+                group[key] = new
+        self._optim_apply = []
+
     def before_train(self, runner) -> None:
         super().before_train(runner)
+        if self._optim_apply:
+            self._apply_optimizer_changes(runner)
         # after the resume loaded the schedulers' and the optimizer's states: take the steps the
         # old, shorter schedule skipped (an ExponentialLR extended from 20 to 30 epochs decays
         # as if planned for 30 from the start)
