@@ -89,3 +89,31 @@ def test_longer_schedule_on_resume_can_be_refused(tmp_path, train_tool, tiny_con
         _train(train_tool, tiny_config, tmp_path,
                short_run(2, 4, 'default_hooks.checkpoint.on_schedule_change=refuse'),
                resume=True)
+
+
+def test_resume_never_executes_the_config_text_of_a_checkpoint(tmp_path, train_tool,
+                                                                tiny_config):
+    """A checkpoint that loads weights-only can still carry Python text in ``meta['config']``,
+    which mmengine's ``resume`` executes (``Config.fromstring``); tr2m's runner drops it."""
+    import torch
+
+    from tr2m.engine import DepthRunner
+
+    _train(train_tool, tiny_config, tmp_path, short_run(1))
+    ckpt_path = tmp_path / 'epoch_1.pth'
+    ckpt = torch.load(ckpt_path, weights_only=True)
+    marker = tmp_path / 'code_ran'
+    ckpt['meta']['config'] = f"a = __import__('os').system('touch {marker}')"
+    torch.save(ckpt, ckpt_path)
+
+    def resume(runner_cls, work):
+        argv = [str(tiny_config), '--work-dir', str(work), '--resume', str(ckpt_path),
+                '--cfg-options', *short_run(2)]
+        runner_cls.from_cfg(train_tool.build_config(train_tool.parse_args(argv))).train()
+
+    resume(Runner, tmp_path / 'plain')  # mmengine's own runner runs the text: the hole
+    assert marker.exists()
+    marker.unlink()
+    resume(DepthRunner, tmp_path / 'tr2m')
+    assert not marker.exists()
+    assert (tmp_path / 'tr2m' / 'epoch_2.pth').is_file()  # and the resume itself went on

@@ -2,7 +2,10 @@
 
 ``DepthRunner`` is ``mmengine.runner.Runner`` with a
 :class:`~tr2m.engine.hooks.PreemptionHook` (a SIGTERM saves a checkpoint and stops training
-cleanly) and three changes about what is shown:
+cleanly), a resume that never executes text from a checkpoint (mmengine's ``resume`` parses the
+config text stored in ``meta['config']`` as a Python config, which runs any code written there;
+the text is dropped when the checkpoint is loaded, see :meth:`DepthRunner.load_checkpoint`), and
+three changes about what is shown:
 
 - the environment and the whole config go to files of the work dir (``<work_dir>/<timestamp>/
   environment.txt``; the config as mmengine dumps it, ``<work_dir>/<config name>.py``) and to the
@@ -55,6 +58,18 @@ class DepthRunner(Runner):
             if 'does not fit' in str(err) and not isinstance(err, CheckpointError):
                 raise CheckpointError(f'checkpoint {self._load_from}: {err}') from None
             raise
+
+    def load_checkpoint(self, *args, **kwargs) -> dict:
+        """mmengine's, returning the checkpoint without ``meta['config']``: its ``resume``
+        passes that text to ``Config.fromstring``, which executes it as Python (only to compare
+        ``gpu_ids``, which tr2m configs do not set), so a checkpoint that loads weights-only
+        could still run code on ``--resume``. tr2m never reads the stored text; the config of a
+        run is the one given on the command line."""
+        checkpoint = super().load_checkpoint(*args, **kwargs)
+        meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+        if isinstance(meta, dict):
+            meta.pop('config', None)
+        return checkpoint
 
     def build_logger(self, *args, **kwargs):
         """mmengine's logger, with :func:`~tr2m.engine.console.quiet_console` applied."""
