@@ -29,7 +29,12 @@ Sections (``--sections``, default all):
 - ``frozen``: the uncached step with captions encoded every step (table off), with timing hooks
   on every top-level child: each one's forward time and share of the step.
 - ``amp``: the ``train`` (and ``cache``) steps under bfloat16 autocast (``AutocastOptimWrapper``,
-  what ``tools/train.py --amp`` uses), and the relative difference of its losses from float32.
+  what ``tools/train.py --amp`` uses), the relative difference of its losses from float32
+  (same weights, and at the 3rd step of both runs from identical weights); with ``predict``
+  also ``test_step`` under bfloat16 autocast, interleaved with the float32 one.
+- ``optim``: ``AdamW.step()`` on copies of the trainable parameters with random gradients, the
+  for-loop, foreach and fused implementations interleaved, and their weights' difference
+  from the for-loop's after the steps (the default is fused: ``TrainableOptimWrapperConstructor``).
 - ``soc``: ``soc_loss`` (class means of the keys) against ``soc_loss_pairwise`` (the full
   N x M cosine matrix, one ``bmm``, class means by a one-hot product) at ``--soc-size`` query
   positions, ``--soc-keys`` key sets, ``--soc-dim`` channels, ``--soc-classes`` classes, batch
@@ -38,20 +43,27 @@ Sections (``--sections``, default all):
   differences of the loss value and of its gradient.
 - ``predict``: ``model.test_step`` without gradients.
 
-JSON (``--json`` prints it as the last line): ``config device torch threads random_init
-batch_size shape repeats warmup sections`` and, per section present:
-``train``/``predict``: ``{wall_ms cpu_ms images_per_s wall_ms_all cpu_ms_all repeats warmup
-[peak_mem_mib]}``; ``cache``: the same plus ``dtype speedup first_step_losses {key: [uncached,
-cached]} first_step_rel_diff {key: rel} first_step_max_rel_diff first_step_grad_rel_diff
-speedup_cpu weights {max_abs_diff init_max_abs_diff update_rel_diff}`` (``weights`` null with
-fewer than 3 steps);
-``frozen``: ``step {wall_ms cpu_ms ...} modules {name: {forward_ms share frozen}}
-frozen_share``; ``amp``: ``dtype train {..., speedup} [cache {..., speedup}]
-losses_rel_diff {key: rel}``; ``soc``: ``queries key_sets keys_per_image classes class_mean
-{wall_ms cpu_ms peak_mib} pairwise {...} speedup speedup_cpu memory_ratio loss max_abs_diff
-rel_diff grad_max_abs_diff memory_method``; ``ratios``: ``cache_speedup cache_speedup_cpu
-frozen_share soc_speedup soc_speedup_cpu soc_memory_ratio amp_speedup amp_speedup_cpu
-amp_speedup_cached amp_speedup_cached_cpu`` (null when not measured). Speed-ups are ratios of
+The first lines name the device, its model and instruction set and what ``--precision auto``
+picks there (``tr2m.utils.hardware.describe_device``): every figure belongs to that machine.
+
+JSON (``--json`` prints it as the last line): ``config device hardware torch threads random_init
+batch_size shape repeats warmup sections`` and, per section present: ``train``/``predict``:
+``{wall_ms cpu_ms images_per_s wall_ms_all cpu_ms_all repeats warmup [peak_mem_mib]}``; ``cache``:
+the same plus ``dtype speedup first_step_losses {key: [uncached, cached]} first_step_rel_diff {key:
+rel} first_step_max_rel_diff first_step_grad_rel_diff speedup_cpu weights {max_abs_diff
+init_max_abs_diff update_rel_diff}`` (``weights`` null with fewer than 3 steps); ``frozen``: ``step
+{wall_ms cpu_ms ...} modules {name: {forward_ms share frozen}} frozen_share``; ``amp``: ``dtype
+train {..., speedup} [cache {..., speedup}] [predict {..., speedup depth_median_rel_diff
+depth_max_rel_diff}] losses_rel_diff {key: rel} step3_losses {key: [fp32, bf16]}
+step3_losses_rel_diff {key: rel}``; ``optim``: ``num_params num_tensors hyper loop {wall_ms cpu_ms
+...} foreach {..., max_abs_diff} fused {...} fused_speedup fused_speedup_cpu fused_vs_foreach``;
+``soc``: ``queries key_sets keys_per_image classes class_mean {wall_ms cpu_ms peak_mib} pairwise
+{...} speedup speedup_cpu memory_ratio loss max_abs_diff rel_diff grad_max_abs_diff memory_method``;
+``ratios``: ``cache_speedup cache_speedup_cpu frozen_share soc_speedup soc_speedup_cpu
+soc_memory_ratio amp_speedup amp_speedup_cpu amp_speedup_cached amp_speedup_cached_cpu
+amp_speedup_predict amp_speedup_predict_cpu optim_fused_speedup optim_fused_speedup_cpu`` (null when
+not measured).
+Speed-ups are ratios of
 the medians, wall (``speedup``) and CPU time (``speedup_cpu``); on a shared machine the CPU
 figure is the steadier.
 """
