@@ -54,18 +54,17 @@ rel} first_step_max_rel_diff first_step_grad_rel_diff speedup_cpu weights {max_a
 init_max_abs_diff update_rel_diff}`` (``weights`` null with fewer than 3 steps); ``frozen``: ``step
 {wall_ms cpu_ms ...} modules {name: {forward_ms share frozen}} frozen_share``; ``amp``: ``dtype
 train {..., speedup} [cache {..., speedup}] [predict {..., speedup depth_median_rel_diff
-depth_max_rel_diff}] losses_rel_diff {key: rel} step3_losses {key: [fp32, bf16]}
-step3_losses_rel_diff {key: rel}``; ``optim``: ``num_params num_tensors hyper loop {wall_ms cpu_ms
-...} foreach {..., max_abs_diff} fused {...} fused_speedup fused_speedup_cpu fused_vs_foreach``;
-``soc``: ``queries key_sets keys_per_image classes class_mean {wall_ms cpu_ms peak_mib} pairwise
-{...} speedup speedup_cpu memory_ratio loss max_abs_diff rel_diff grad_max_abs_diff memory_method``;
-``ratios``: ``cache_speedup cache_speedup_cpu frozen_share soc_speedup soc_speedup_cpu
-soc_memory_ratio amp_speedup amp_speedup_cpu amp_speedup_cached amp_speedup_cached_cpu
-amp_speedup_predict amp_speedup_predict_cpu optim_fused_speedup optim_fused_speedup_cpu`` (null when
-not measured).
-Speed-ups are ratios of
-the medians, wall (``speedup``) and CPU time (``speedup_cpu``); on a shared machine the CPU
-figure is the steadier.
+depth_max_rel_diff}] losses_rel_diff {key: rel} losses_abs_diff {key: abs} step3_losses {key: [fp32,
+bf16]} step3_losses_rel_diff {key: rel}``; ``optim``: ``num_params num_tensors hyper loop {wall_ms
+cpu_ms ...} foreach {..., max_abs_diff} fused {...} fused_speedup fused_speedup_cpu
+fused_vs_foreach``; ``soc``: ``queries key_sets keys_per_image classes class_mean {wall_ms cpu_ms
+peak_mib} pairwise {...} speedup speedup_cpu memory_ratio loss max_abs_diff rel_diff
+grad_max_abs_diff memory_method``; ``ratios``: ``cache_speedup cache_speedup_cpu frozen_share
+soc_speedup soc_speedup_cpu soc_memory_ratio amp_speedup amp_speedup_cpu amp_speedup_cached
+amp_speedup_cached_cpu amp_speedup_predict amp_speedup_predict_cpu optim_fused_speedup
+optim_fused_speedup_cpu`` (null when not measured).
+Speed-ups are ratios of the medians, wall (``speedup``) and CPU time (``speedup_cpu``); on a
+shared machine the CPU figure is the steadier.
 """
 import argparse
 import json

@@ -46,8 +46,8 @@ def optimizer_benchmark(model: torch.nn.Module, repeats: int, warmup: int, devic
     for name in IMPLEMENTATIONS:
         out[name] = timings[name]
         if name != 'loop':
-            out[name]['max_abs_diff'] = max(float((a - b).abs().max()) for a, b in zip(
-                copies['loop'], copies[name]))
+            out[name]['max_abs_diff'] = max(float((a - b).detach().abs().max())
+                                            for a, b in zip(copies['loop'], copies[name]))
     out['fused_speedup'] = timings['loop']['wall_ms'] / timings['fused']['wall_ms']
     out['fused_speedup_cpu'] = timings['loop']['cpu_ms'] / timings['fused']['cpu_ms']
     out['fused_vs_foreach'] = timings['foreach']['wall_ms'] / timings['fused']['wall_ms']
