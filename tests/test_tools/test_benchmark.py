@@ -70,7 +70,8 @@ def test_json_keys_as_documented(report):
     from tr2m.utils.hardware import describe_device
 
     assert r['hardware'] == describe_device('cpu') and f"hardware: {r['hardware']}" in text
-    s = r['soc']
+    assert list(r['soc']) == ['8x8']
+    s = r['soc']['8x8']
     assert s['queries'] == [2, 16, 8, 8] and s['key_sets'] == 2 and s['keys_per_image'] == 128
     assert s['max_abs_diff'] < 1e-5 and s['grad_max_abs_diff'] < 1e-5
     assert s['class_mean']['peak_mib'] >= 0 and 'subprocess' in s['memory_method']
@@ -86,7 +87,7 @@ def test_json_keys_as_documented(report):
     assert o['fused_speedup'] == r['ratios']['optim_fused_speedup']
     # every key of the JSON is named in --help
     documented = bench.__doc__
-    for key in (list(r) + list(r['cache']) + list(r['soc']) + list(r['ratios']) + list(a)
+    for key in (list(r) + list(r['cache']) + list(s) + list(r['ratios']) + list(a)
                 + list(a['predict']) + list(o)):
         assert re.search(rf'\b{key}\b', documented), key
     assert 'train from cache' in text  # the table precedes the JSON

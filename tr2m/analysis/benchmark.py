@@ -26,6 +26,10 @@ from tr2m.utils.hardware import describe_device
 
 #: Sections, in the order they run and report.
 SECTIONS = ('train', 'cache', 'frozen', 'amp', 'optim', 'soc', 'predict')
+#: SOC query grids of ``--sections soc`` (flattened H W pairs): the paper config's cells at
+#: 266x350 (19x25 tokens, max-pooled by the projector to 10x13) and at 476x644 (34x46 -> 17x23),
+#: with 160 projector channels, and 64x64 as a stress point.
+SOC_SIZES = (10, 13, 17, 23, 64, 64)
 #: Protocol of the synthetic samples (metres, 1-10 m GT ramp).
 METRIC_PROTOCOL = dict(min_depth=1e-3, max_depth=10.0, crop=None, units='m')
 _WORDS = ('table chair lamp sofa window door shelf plant bed desk car tree road wall sky tunnel '
@@ -150,8 +154,8 @@ class BenchmarkOptions:
     device: Optional[str] = None
     sections: Sequence[str] = SECTIONS
     cache_dtype: str = 'float16'
-    soc_size: Tuple[int, int] = (64, 64)
-    soc_dim: int = 256
+    soc_size: Sequence[int] = SOC_SIZES
+    soc_dim: int = 160
     soc_keys: int = 2
     soc_classes: int = 20
     pretrained: bool = False
@@ -381,10 +385,12 @@ def ratios(result: dict) -> dict:
             node = (node or {}).get(k)
         return node
 
+    first_soc = next(iter(result.get('soc') or {}), None)  # the first size
     return dict(
         cache_speedup=get('cache', 'speedup'), cache_speedup_cpu=get('cache', 'speedup_cpu'),
-        frozen_share=get('frozen', 'frozen_share'), soc_speedup=get('soc', 'speedup'),
-        soc_speedup_cpu=get('soc', 'speedup_cpu'), soc_memory_ratio=get('soc', 'memory_ratio'),
+        frozen_share=get('frozen', 'frozen_share'), soc_speedup=get('soc', first_soc, 'speedup'),
+        soc_speedup_cpu=get('soc', first_soc, 'speedup_cpu'),
+        soc_memory_ratio=get('soc', first_soc, 'memory_ratio'),
         amp_speedup=get('amp', 'train', 'speedup'),
         amp_speedup_cpu=get('amp', 'train', 'speedup_cpu'),
         amp_speedup_cached=get('amp', 'cache', 'speedup'),
@@ -432,9 +438,13 @@ def run_benchmark(config: str, options: Optional[BenchmarkOptions] = None) -> di
         result['optim'] = optimizer_benchmark(model, opts.repeats, opts.warmup, device,
                                               bench.cfg.optim_wrapper.get('optimizer'))
     if 'soc' in sections:
-        result['soc'] = soc_benchmark(bench.batch, tuple(opts.soc_size), opts.soc_keys,
-                                      opts.soc_dim, opts.soc_classes, opts.repeats, opts.warmup,
-                                      device)
+        sizes = list(opts.soc_size)
+        if len(sizes) % 2 or not sizes:
+            raise ArgumentError(f'--soc-size takes H W pairs, got {sizes}')
+        result['soc'] = OrderedDict(
+            (f'{h}x{w}', soc_benchmark(bench.batch, (h, w), opts.soc_keys, opts.soc_dim,
+                                       opts.soc_classes, opts.repeats, opts.warmup, device))
+            for h, w in zip(sizes[::2], sizes[1::2]))
     if 'predict' in sections:
         result['predict'], bf16 = predict_section(bench, model, 'amp' in sections)
         if bf16 is not None:

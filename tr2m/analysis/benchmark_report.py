@@ -94,8 +94,8 @@ def format_report(r: dict) -> str:
         lines += _report_amp(r['amp'])
     if r.get('optim'):
         lines += _report_optim(r['optim'])
-    if r.get('soc'):
-        lines += _report_soc(r['soc'])
+    for soc in (r.get('soc') or {}).values():
+        lines += _report_soc(soc)
     if 'predict' in r:
         lines += ['', _line('predict', r['predict'])]
     return '\n'.join(lines)

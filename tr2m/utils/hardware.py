@@ -7,14 +7,15 @@
 - CPU: bfloat16 only with AMX (``amx_bf16``); float32 everywhere else. The rule comes from
   measurements of one 950x1024 by 1024x4096 linear and one 256-channel 3x3 convolution at
   38x50, batch 2, and of a paper-config training step (``docs/user_guides/speed.md``), each
-  format side by side in one process, one thread, median CPU time of 5:
+  format side by side in one process, one thread, median CPU time (5 calls for the linear
+  and the convolution, 2-3 steps for the paper config at 70x98 / 266x350):
 
   ========================================  ===========  ============  =====================
   CPU (``/proc/cpuinfo`` flags)             linear bf16  conv bf16     paper step bf16
   ========================================  ===========  ============  =====================
-  AMD EPYC, AVX2 only (no AVX-512)          8.2x slower  100x slower   see speed.md
+  AMD EPYC Zen 3, AVX2 only (no AVX-512)    8x slower    ~100x slower  10.6x slower (cached)
   AVX-512 without AVX512-BF16 or AMX        4.3x slower  3.8x slower   3.5x slower
-  AMX (issue 22's review host)              ~5x faster                 2.43x faster (cached)
+  AVX512-BF16 + AMX (issue 22's review)     ~4-5x faster               2.43x faster (cached)
   ========================================  ===========  ============  =====================
 
   Without native bfloat16 instructions oneDNN converts every operand and computes in float32
