@@ -3,10 +3,11 @@
 ``python tools/analysis_tools/neck_benchmark.py CONFIG [--shapes H W [H W ...]] [--batch-size N]
 [--attentions explicit sdpa] [--steps N] [--rounds N] [--threads N] [--json]``
 
-Each (size, implementation) runs in a fresh subprocess with the frozen outputs held in memory
-(what a feature-cache read gives): CPU time of a training step, peak RSS increase of the step
-and of the neck's forward + backward alone, and how each grows from the first size to the last
-against the pixel count (``tr2m.analysis.neck_bench`` documents the method).
+One fresh subprocess per round runs every (size, implementation) with the frozen outputs held in
+memory (what a feature-cache read gives); rows are printed as they are measured: CPU time of a
+training step, peak RSS increase of the step and of the neck's forward + backward alone, and how
+each grows from the first size to the last against the pixel count (``tr2m.analysis.neck_bench``
+documents the method).
 """
 import argparse
 import json
@@ -51,7 +52,7 @@ def main(argv=None):
     os.environ.setdefault('TR2M_RANDOM_INIT', '1')
     shapes = [tuple(args.shapes[i:i + 2]) for i in range(0, len(args.shapes), 2)]
     result = neck_benchmark(args.config, shapes, args.batch_size, args.attentions, args.steps,
-                            args.threads, args.rounds)
+                            args.threads, args.rounds, log=sys.stdout)
     result['hardware'] = describe_device('cpu')
     print(format_neck_report(result, result['hardware']))
     if args.json:

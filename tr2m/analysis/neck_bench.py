@@ -2,15 +2,16 @@
 time and peak memory of the step and of the neck alone (``tools/analysis_tools/neck_benchmark.py``
 is the CLI).
 
-A cached step is a training step whose frozen outputs (``Dr``, image tokens, caption
-embeddings) are read, not computed: here they are held in memory (random tokens of the image
-encoder's width on its token grid, ``Dr`` in (0.1, 1.1)), which is what a feature-cache read
-hands the model. Each (size, implementation) runs in a fresh subprocess, so peak memory is
-that of one configuration: the peak-RSS counter (``VmHWM``) is reset through
-``/proc/self/clear_refs`` after a warm-up step (weights and AdamW state exist), glibc's mmap
-threshold is fixed at 64 KiB so freed blocks leave RSS, and the peak is the increase over the
-resident memory before the measured steps. The neck alone is one forward + backward of
-``model.neck`` on the same tokens, measured the same way after the steps.
+A cached step is a training step whose frozen outputs (``Dr``, image tokens, caption embeddings) are
+read, not computed: here they are held in memory (random tokens of the image encoder's width on its
+token grid, ``Dr`` in (0.1, 1.1)), which is what a feature-cache read hands the model. One fresh
+subprocess builds the model once and runs every (size, implementation) in turn (the implementation
+is a switch of the neck and its SOC momentum copy, not a weight); peak memory is that of one
+configuration: the peak-RSS counter (``VmHWM``) is reset through ``/proc/self/clear_refs`` after
+each configuration's warm-up step (weights and AdamW state exist), glibc's mmap threshold is fixed
+at 64 KiB so freed blocks leave RSS, and the peak is the increase over the resident memory before
+the measured steps. The neck alone is one forward + backward of ``model.neck`` on the same tokens,
+measured the same way after the steps.
 """
 import json
 import os
@@ -41,11 +42,21 @@ def _rss_kib() -> int:
     return int(re.search(r'VmRSS:\s+(\d+)', open('/proc/self/status').read()).group(1))
 
 
-def cached_step_child(config: str, shape: Sequence[int], batch: int, attention: str,
-                      steps: int, threads: int = 1) -> dict:
-    """In a fresh process: ``steps`` cached training steps (after one warm-up) of ``config``'s
-    model with ``neck.attention=attention`` at ``shape``; CPU / wall ms per step (median),
-    neck forward ms, peak RSS increase (MiB) of the steps and of the neck alone."""
+def _set_attention(model, attention: str) -> None:
+    """Switch every ``CrossModalAttentionNeck`` of ``model`` (the neck and its SOC momentum
+    copy) to ``attention``; the weights are untouched."""
+    for m in model.modules():
+        if hasattr(m, 'attention') and hasattr(m, 'modalities'):
+            m.attention = attention
+
+
+def cached_step_child(config: str, shapes: Sequence[Sequence[int]], batch: int,
+                      attentions: Sequence[str], steps: int, threads: int = 1):
+    """In a fresh process: for every shape and attention form, ``steps`` cached training steps
+    (after one warm-up) of ``config``'s model; prints one JSON row per configuration as it
+    completes (CPU / wall ms per step, neck forward ms, peak RSS increase in MiB of the steps
+    and of the neck alone). One model serves every configuration (the attention form is a
+    switch of the neck, not a weight)."""
     from tr2m.analysis import timing
     from tr2m.analysis.benchmark import Bench, BenchmarkOptions
     from tr2m.models.layers.image_ops import fit_size
@@ -55,91 +66,106 @@ def cached_step_child(config: str, shape: Sequence[int], batch: int, attention: 
     os.environ.setdefault('TR2M_RANDOM_INIT', '1')
     torch.set_num_threads(threads)
     register_all_modules()
-    cfg = load_config(config, dict(model=dict(neck=dict(attention=attention))))
-    bench = Bench(cfg, BenchmarkOptions(batch_size=batch, shape=tuple(shape), repeats=steps,
-                                        warmup=1), 'cpu')
-    model = bench.build().train()
+    cfg = load_config(config)
+    opts = BenchmarkOptions(batch_size=batch, repeats=steps, warmup=1)
+    model = Bench(cfg, opts, 'cpu').build().train()
     enc = model.image_encoder
-    h, w = bench.shape
-    gh, gw = (s // enc.patch_size for s in fit_size(h, w, enc.patch_size, enc.input_size))
-    gen = torch.Generator().manual_seed(0)
-    tokens = torch.randn(batch, enc.out_channels, gh, gw, generator=gen)
-    rel = torch.rand(batch, 1, h, w, generator=gen) + 0.1
-    model.frozen_image_features = lambda inputs, samples: (rel, tokens)  # a cache read
-    if getattr(model, 'text_encoder', None) is not None:
-        model.text_encoder.precompute(bench.captions)
-    optim = bench.optimizer(model)
-    timer = timing.ChildTimer(model, 'cpu')
+    original = model.frozen_image_features
+    optim = None
+    for shape in shapes:
+        bench = Bench(cfg, BenchmarkOptions(batch_size=batch, shape=tuple(shape),
+                                            repeats=steps, warmup=1), 'cpu')
+        h, w = bench.shape
+        gh, gw = (s // enc.patch_size for s in fit_size(h, w, enc.patch_size, enc.input_size))
+        gen = torch.Generator().manual_seed(0)
+        tokens = torch.randn(batch, enc.out_channels, gh, gw, generator=gen)
+        rel = torch.rand(batch, 1, h, w, generator=gen) + 0.1
+        model.frozen_image_features = (  # a cache read
+            lambda inputs, samples, r=rel, t=tokens: (r, t))
+        if getattr(model, 'text_encoder', None) is not None:
+            model.text_encoder.precompute(bench.captions)
+        optim = optim or bench.optimizer(model)
+        for attention in attentions:
+            _set_attention(model, attention)
+            timer = timing.ChildTimer(model, 'cpu')
 
-    def step(i):
-        model.train_step(bench.batches[i], optim)
-        timing.momentum_update(model)
-        timer.next_call()
+            def step(i, b=bench, o=optim, tm=timer):
+                model.train_step(b.batches[i], o)
+                timing.momentum_update(model)
+                tm.next_call()
 
-    step(0)
-    base, cpus, walls = _reset_hwm(), [], []
-    base = max(base, _rss_kib())
-    for i in range(1, steps + 1):
-        c0, t0 = time.process_time(), time.perf_counter()
-        step(i)
-        cpus.append((time.process_time() - c0) * 1e3)
-        walls.append((time.perf_counter() - t0) * 1e3)
-    step_peak = (_hwm_kib() - base) / 1024
-    timer.remove()
-    neck_ms = statistics.median(c['neck'] for c in timer.per_call[1:])
-    soc_ms = statistics.median(c.get('soc', 0.0) for c in timer.per_call[1:])
-    # the neck alone: forward + backward on the same tokens
-    text = model.text_encoder(model.captions(bench.batches[0]['data_samples'])) \
-        if getattr(model, 'text_encoder', None) is not None else None
-    x = tokens.clone().requires_grad_()
-    model.neck(x, text).sum().backward()  # warm-up
-    model.zero_grad(set_to_none=True)
-    x.grad = None
-    base = max(_reset_hwm(), _rss_kib())
-    c0 = time.process_time()
-    model.neck(x, text).sum().backward()
-    neck_fb_ms = (time.process_time() - c0) * 1e3
-    neck_peak = (_hwm_kib() - base) / 1024
-    return dict(shape=[h, w], tokens=gh * gw, batch=batch, attention=attention,
+            step(0)
+            base, cpus, walls = _reset_hwm(), [], []
+            base = max(base, _rss_kib())
+            for i in range(1, steps + 1):
+                c0, t0 = time.process_time(), time.perf_counter()
+                step(i)
+                cpus.append((time.process_time() - c0) * 1e3)
+                walls.append((time.perf_counter() - t0) * 1e3)
+            step_peak = (_hwm_kib() - base) / 1024
+            timer.remove()
+            neck_ms = statistics.median(c['neck'] for c in timer.per_call[1:])
+            # the neck alone: forward + backward on the same tokens
+            text = model.text_encoder(model.captions(bench.batches[0]['data_samples'])) \
+                if getattr(model, 'text_encoder', None) is not None else None
+            x = tokens.clone().requires_grad_()
+            model.neck(x, text).sum().backward()  # warm-up
+            model.zero_grad(set_to_none=True)
+            x.grad = None
+            base = max(_reset_hwm(), _rss_kib())
+            c0 = time.process_time()
+            model.neck(x, text).sum().backward()
+            neck_fb_ms = (time.process_time() - c0) * 1e3
+            neck_peak = (_hwm_kib() - base) / 1024
+            model.zero_grad(set_to_none=True)
+            print(json.dumps(dict(
+                shape=[h, w], tokens=gh * gw, batch=batch, attention=attention,
                 step_cpu_ms=statistics.median(cpus), step_wall_ms=statistics.median(walls),
                 step_cpu_ms_all=cpus, step_peak_mib=step_peak, neck_forward_ms=neck_ms,
-                soc_forward_ms=soc_ms, neck_fwd_bwd_cpu_ms=neck_fb_ms, neck_peak_mib=neck_peak)
+                neck_fwd_bwd_cpu_ms=neck_fb_ms, neck_peak_mib=neck_peak)), flush=True)
+    model.frozen_image_features = original
 
 
-def run_child(config: str, shape: Sequence[int], batch: int, attention: str, steps: int,
-              threads: int = 1) -> dict:
-    """:func:`cached_step_child` in a fresh subprocess (its own peak memory)."""
-    code = ('import json; from tr2m.analysis.neck_bench import cached_step_child; '
-            f'print(json.dumps(cached_step_child({config!r}, {list(shape)}, {batch}, '
-            f'{attention!r}, {steps}, {threads})))')
+def run_child(config: str, shapes: Sequence[Sequence[int]], batch: int,
+              attentions: Sequence[str], steps: int, threads: int = 1, log=None) -> list:
+    """:func:`cached_step_child` in a fresh subprocess; its rows (each also written to
+    ``log`` as it arrives)."""
+    code = ('from tr2m.analysis.neck_bench import cached_step_child; '
+            f'cached_step_child({config!r}, {[list(s) for s in shapes]}, {batch}, '
+            f'{list(attentions)!r}, {steps}, {threads})')
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get('PYTHONPATH', ''),
                MALLOC_MMAP_THRESHOLD_=MMAP_THRESHOLD)
-    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env)
-    if out.returncode:
-        raise RuntimeError(f'neck benchmark child failed ({attention}, {tuple(shape)}):\n'
-                           f'{out.stderr[-3000:]}')
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    proc = subprocess.Popen([sys.executable, '-c', code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    rows = []
+    for line in proc.stdout:
+        if line.startswith('{'):
+            rows.append(json.loads(line))
+            if log is not None:
+                print(line.strip(), file=log, flush=True)
+    err = proc.stderr.read()
+    if proc.wait():
+        raise RuntimeError(f'neck benchmark child failed:\n{err[-3000:]}')
+    return rows
 
 
 def neck_benchmark(config: str, shapes: Sequence[Tuple[int, int]], batch: int = 2,
                    attentions: Sequence[str] = ('explicit', 'sdpa'), steps: int = 2,
-                   threads: int = 1, rounds: int = 1) -> dict:
-    """Every (shape, attention) in its own subprocess, ``rounds`` times in turn (ratios of
-    the medians); growth of each figure from the first shape to the last against the pixel
-    count."""
+                   threads: int = 1, rounds: int = 1, log=None) -> dict:
+    """Every (shape, attention) in one fresh subprocess per round, ``rounds`` rounds (medians
+    over them); growth of each figure from the first shape to the last against the pixel
+    count. ``log``: a file that gets each row as it is measured."""
     runs = OrderedDict()
     for _ in range(rounds):
-        for shape in shapes:
-            for att in attentions:
-                key = f'{att}@{shape[0]}x{shape[1]}'
-                runs.setdefault(key, []).append(run_child(config, shape, batch, att, steps,
-                                                          threads))
+        for row in run_child(config, shapes, batch, attentions, steps, threads, log):
+            runs.setdefault(f"{row['attention']}@{row['shape'][0]}x{row['shape'][1]}",
+                            []).append(row)
     table = OrderedDict()
     for key, rs in runs.items():
         row = dict(rs[0])
         for k in ('step_cpu_ms', 'step_wall_ms', 'step_peak_mib', 'neck_forward_ms',
-                  'soc_forward_ms', 'neck_fwd_bwd_cpu_ms', 'neck_peak_mib'):
+                  'neck_fwd_bwd_cpu_ms', 'neck_peak_mib'):
             row[k] = statistics.median(x[k] for x in rs)
             row[k + '_rounds'] = [x[k] for x in rs]
         table[key] = row
@@ -175,3 +201,4 @@ def format_neck_report(r: dict, hardware: Optional[str] = None) -> str:
 
 
 __all__ = ['cached_step_child', 'run_child', 'neck_benchmark', 'format_neck_report']
+
