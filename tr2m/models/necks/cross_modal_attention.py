@@ -95,8 +95,12 @@ class CrossModalAttentionNeck(BaseModule):
             Defaults to ('image', 'text').
         attention (str): 'sdpa' (``F.scaled_dot_product_attention``, memory linear in the
             tokens) or 'explicit' (written out, the reference); the same maths, equal to 1e-5.
-            Measured cost of the paper config's cached training step in
-            ``docs/user_guides/speed.md`` (neck section). Defaults to 'sdpa'.
+            Defaults to 'sdpa', chosen from the paper config's cached training step, batch 2,
+            one thread, AMD EPYC Zen 3 (``tools/analysis_tools/neck_benchmark.py
+            configs/tr2m_da_s.py --shapes 266 350 518 686``): at 518x686 the step's peak
+            memory is 766 MiB with 'sdpa' and 1983 MiB written out (from 266x350: x3.81 and
+            x6.91 for x3.82 the pixels), the neck's forward 3.1 s and 5.8 s; details in
+            ``docs/user_guides/speed.md``.
     """
 
     def __init__(self, in_channels: int, text_channels: Optional[int] = None, num_heads: int = 8,
