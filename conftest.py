@@ -38,6 +38,8 @@ torch.set_num_threads(1)
 SLOW_MODULES = (
     'tests/test_tools/test_ablate.py',
     'tests/test_tools/test_benchmark.py',
+    'tests/test_tools/test_gpu_check.py',
+    'tests/test_tools/test_neck_benchmark.py',
     'tests/test_tools/test_cache_features.py',
     'tests/test_tools/test_bad_input_matrix.py',
     'tests/test_tools/test_caption_tool.py',

@@ -69,6 +69,13 @@ depth is simulated from GT (the quickstart demo) runs on images without GT.
 
 The model's unit is the ``units`` of the config's test-set protocol (``m`` unless a dataset says
 ``mm``); ``--units`` overrides it.
+
+Precision: ``--precision auto`` (the default) runs the forward under bfloat16 autocast where
+the device computes bfloat16 faster -- CUDA GPUs with bf16 support and CPUs with AMX -- and in
+float32 elsewhere (a CPU without bf16 instructions runs bfloat16 several times slower; the
+measurements are in ``tr2m/utils/hardware.py`` and ``docs/user_guides/speed.md``);
+``--precision bf16`` / ``fp32`` force one (``--amp`` is ``--precision bf16``). The saved depth
+is float32 either way. ``python -m tr2m.utils.hardware`` prints what ``auto`` picks here.
 """
 import argparse
 import json
@@ -102,6 +109,7 @@ from tr2m.apis.infer_outputs import (  # noqa: E402,F401
 from tr2m.utils import cli  # noqa: E402
 from tr2m.utils.errors import DataError  # noqa: E402
 from tr2m.utils.files import check_writable_dir  # noqa: E402
+from tr2m.utils.hardware import PRECISIONS  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -167,8 +175,12 @@ def parse_args(argv=None):
     parser.add_argument('--batch-size', type=int, default=1,
                         help='images per forward pass (consecutive images of one network input '
                         'size are batched together, in order)')
+    parser.add_argument('--precision', choices=PRECISIONS, default='auto',
+                        help='auto: bfloat16 autocast where the device computes it faster (CUDA '
+                        'with bf16, CPUs with AMX), else float32; the depth is returned in '
+                        'float32 (default: auto)')
     parser.add_argument('--amp', action='store_true',
-                        help='bfloat16 autocast (CPU or CUDA); the depth is returned in float32')
+                        help='same as --precision bf16')
     parser.add_argument('--rel-depth', metavar='FILE_OR_DIR',
                         help="precomputed relative inverse depth instead of the model's "
                         'relative-depth network: a file (one image) or a folder of '
@@ -194,6 +206,8 @@ def parse_args(argv=None):
         parser.error('--save-ply needs --intrinsics FX FY CX CY or --intrinsics-file F')
     if args.batch_size < 1:
         parser.error('--batch-size must be >= 1')
+    if args.amp and args.precision == 'fp32':
+        parser.error('--amp asks for bf16, --precision fp32 for float32: give one')
     if args.png_scale is not None and not args.png_scale > 0:
         parser.error('--png-scale must be positive')
     if args.caption == 'auto' and args.captioner != 'auto':
@@ -279,7 +293,7 @@ def main(argv=None):
         report['compare'] = dict(config=args.compare[0], checkpoint=args.compare[1])
     def predictions(m):
         return infer_depths(m, images, captions, intrinsics, rel_depths, args.batch_size,
-                            args.amp)
+                            args.amp, precision=args.precision)
 
     results = predictions(model)
     compared = predictions(compared_model) if compared_model is not None else None

@@ -29,7 +29,10 @@ def parse_args(argv=None):
                         help='resume from CKPT, or from the latest checkpoint of the work dir')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: bfloat16 autocast of the frozen encoders and the '
-                        'trainable part, on CPU or CUDA (the losses stay float32)')
+                        'trainable part, on CPU or CUDA (the losses stay float32). Off by '
+                        'default (float32); it pays on CUDA GPUs with bf16 and CPUs with AMX, '
+                        'and is several times slower on CPUs without bf16 instructions: '
+                        '`python -m tr2m.utils.hardware` says which this machine is')
     parser.add_argument('--amp-dtype', choices=('bfloat16', 'float16'), default='bfloat16',
                         help='autocast dtype of --amp; float16 adds dynamic loss scaling '
                         '(mmengine AmpOptimWrapper, CUDA only)')
@@ -58,6 +61,13 @@ def apply_amp(cfg, dtype: str = 'bfloat16'):
         cfg.optim_wrapper.dtype = 'float16'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     elif dtype == 'bfloat16':
+        import torch
+
+        from tr2m.utils.hardware import device_info
+
+        info = device_info('cuda' if torch.cuda.is_available() else 'cpu')
+        if not info.bf16_auto:
+            print(f'--amp: bfloat16 autocast on {info.describe()}')
         cfg.optim_wrapper.type = 'AutocastOptimWrapper'
         cfg.optim_wrapper.dtype = 'bfloat16'
     else:

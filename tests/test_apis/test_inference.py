@@ -49,7 +49,7 @@ def test_pipeline_keeps_resize_only(infer_config):
 def test_infer_matches_predict(model, synthetic_root):
     frame = _frames(synthetic_root)[0]
     path = str(synthetic_root / frame['rgb'])
-    out = infer_depth(model, path, CAPTION)
+    out = infer_depth(model, path, CAPTION, precision='fp32')  # compared with fp32 predict
     assert out['depth'].shape == (96, 128) and out['depth'].dtype == np.float32
     assert out['input_shape'] == (84, 112)
     for key in ('rel', 'scale', 'shift'):
@@ -61,9 +61,10 @@ def test_infer_matches_predict(model, synthetic_root):
     # eq. 3 holds at the network resolution; resizing afterwards keeps it approximately
     assert np.all(np.isfinite(out['depth'])) and np.all(out['depth'] > 0)
     # array input is the same as a path; another caption gives another prediction
-    same = infer_depth(model, read_rgb(path), CAPTION)
+    same = infer_depth(model, read_rgb(path), CAPTION, precision='fp32')
     np.testing.assert_array_equal(same['depth'], out['depth'])
-    other = infer_depth(model, path, 'An outdoor street with tall buildings and cars.')
+    other = infer_depth(model, path, 'An outdoor street with tall buildings and cars.',
+                        precision='fp32')
     assert np.abs(other['depth'] - out['depth']).max() > 1e-4
 
 

@@ -26,6 +26,18 @@ def report(load_tool):
     return bench, json.loads(lines[-1]), out.getvalue()
 
 
+def bench_model_params(r):
+    """The trainable parameters of the model the benchmark built (same config, same seed)."""
+    from tr2m.analysis.benchmark import Bench, BenchmarkOptions
+    from tr2m.utils.config import load_config
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv('TR2M_RANDOM_INIT', '1')
+        model = Bench(load_config(str(QUICKSTART)), BenchmarkOptions(batch_size=2, repeats=1,
+                                                                     warmup=0), 'cpu').build()
+    return [p for p in model.parameters() if p.requires_grad]
+
+
 def test_json_keys_as_documented(report):
     bench, r, text = report
     assert r['threads'] == 1 and r['batch_size'] == 2 and r['shape'] == [84, 112]
@@ -47,17 +59,36 @@ def test_json_keys_as_documented(report):
     a = r['amp']
     assert a['dtype'] == 'bfloat16' and {'train', 'cache', 'losses_rel_diff'} <= set(a)
     assert a['train']['speedup'] == r['ratios']['amp_speedup']
-    s = r['soc']
+    assert a['predict']['speedup'] == r['ratios']['amp_speedup_predict']
+    assert a['predict']['depth_median_rel_diff'] < 0.05  # bf16 depths near the fp32 ones
+    assert set(a['step3_losses_rel_diff']) >= {'loss_silog', 'loss_soc'}
+    for key, (fp32, bf16) in a['step3_losses'].items():
+        assert a['step3_losses_rel_diff'][key] == (abs(fp32 - bf16) / abs(fp32) if fp32 != bf16
+                                                   else 0.0)
+    fp32, bf16 = a['step3_losses']['loss']  # the toy model after 3 steps: close, not equal
+    assert bf16 == pytest.approx(fp32, rel=0.2)
+    from tr2m.utils.hardware import describe_device
+
+    assert r['hardware'] == describe_device('cpu') and f"hardware: {r['hardware']}" in text
+    assert list(r['soc']) == ['8x8']
+    s = r['soc']['8x8']
     assert s['queries'] == [2, 16, 8, 8] and s['key_sets'] == 2 and s['keys_per_image'] == 128
     assert s['max_abs_diff'] < 1e-5 and s['grad_max_abs_diff'] < 1e-5
     assert s['class_mean']['peak_mib'] >= 0 and 'subprocess' in s['memory_method']
     assert set(r['ratios']) == {'cache_speedup', 'cache_speedup_cpu', 'frozen_share',
                                 'soc_speedup', 'soc_speedup_cpu', 'soc_memory_ratio',
                                 'amp_speedup', 'amp_speedup_cpu', 'amp_speedup_cached',
-                                'amp_speedup_cached_cpu'}
+                                'amp_speedup_cached_cpu', 'amp_speedup_predict',
+                                'amp_speedup_predict_cpu', 'optim_fused_speedup',
+                                'optim_fused_speedup_cpu'}
+    o = r['optim']
+    assert o['num_params'] == sum(p.numel() for p in bench_model_params(r))
+    assert o['fused']['max_abs_diff'] < 1e-6 and o['foreach']['max_abs_diff'] < 1e-6
+    assert o['fused_speedup'] == r['ratios']['optim_fused_speedup']
     # every key of the JSON is named in --help
     documented = bench.__doc__
-    for key in list(r) + list(r['cache']) + list(r['soc']) + list(r['ratios']):
+    for key in (list(r) + list(r['cache']) + list(s) + list(r['ratios']) + list(a)
+                + list(a['predict']) + list(o)):
         assert re.search(rf'\b{key}\b', documented), key
     assert 'train from cache' in text  # the table precedes the JSON
 

@@ -3,7 +3,7 @@ mixed precision, inference, and the SOC loss against its pairwise form -- all in
 
 ``python tools/analysis_tools/benchmark.py CONFIG [--batch-size N] [--shape H W] [--repeats N]
 [--warmup N] [--threads N] [--device cpu|cuda] [--sections ...] [--cache-dtype float16|int8]
-[--soc-size H W] [--soc-dim D] [--soc-keys K] [--soc-classes C] [--json]``
+[--soc-size H W [H W ...]] [--soc-dim D] [--soc-keys K] [--soc-classes C] [--json]``
 
 Weights: ``TR2M_RANDOM_INIT=1`` is set unless already set or ``--pretrained`` is given, so
 every pretrained-capable component is its architecture with random weights (nothing is
@@ -29,31 +29,44 @@ Sections (``--sections``, default all):
 - ``frozen``: the uncached step with captions encoded every step (table off), with timing hooks
   on every top-level child: each one's forward time and share of the step.
 - ``amp``: the ``train`` (and ``cache``) steps under bfloat16 autocast (``AutocastOptimWrapper``,
-  what ``tools/train.py --amp`` uses), and the relative difference of its losses from float32.
+  what ``tools/train.py --amp`` uses), the relative difference of its losses from float32
+  (same weights, and at the 3rd step of both runs from identical weights); with ``predict``
+  also ``test_step`` under bfloat16 autocast, interleaved with the float32 one.
+- ``optim``: ``AdamW.step()`` on copies of the trainable parameters with random gradients, the
+  for-loop, foreach and fused implementations interleaved, and their weights' difference
+  from the for-loop's after the steps (the default is fused: ``TrainableOptimWrapperConstructor``).
 - ``soc``: ``soc_loss`` (class means of the keys) against ``soc_loss_pairwise`` (the full
-  N x M cosine matrix, one ``bmm``, class means by a one-hot product) at ``--soc-size`` query
-  positions, ``--soc-keys`` key sets, ``--soc-dim`` channels, ``--soc-classes`` classes, batch
+  N x M cosine matrix, one ``bmm``, class means by a one-hot product) at each ``--soc-size``
+  query grid (default: 10x13 and 17x23, the cells the paper config contrasts at 266x350 and
+  476x644, and 64x64 as a stress point), ``--soc-keys`` key sets, ``--soc-dim`` channels
+  (default 160, the paper config's projector), ``--soc-classes`` classes, batch
   ``--batch-size``: forward + backward time, peak memory (CUDA: ``max_memory_allocated``; CPU:
   the peak-RSS increase of one call in a fresh subprocess, ``VmHWM`` reset first), and the
   differences of the loss value and of its gradient.
 - ``predict``: ``model.test_step`` without gradients.
 
-JSON (``--json`` prints it as the last line): ``config device torch threads random_init
-batch_size shape repeats warmup sections`` and, per section present:
-``train``/``predict``: ``{wall_ms cpu_ms images_per_s wall_ms_all cpu_ms_all repeats warmup
-[peak_mem_mib]}``; ``cache``: the same plus ``dtype speedup first_step_losses {key: [uncached,
-cached]} first_step_rel_diff {key: rel} first_step_max_rel_diff first_step_grad_rel_diff
-speedup_cpu weights {max_abs_diff init_max_abs_diff update_rel_diff}`` (``weights`` null with
-fewer than 3 steps);
-``frozen``: ``step {wall_ms cpu_ms ...} modules {name: {forward_ms share frozen}}
-frozen_share``; ``amp``: ``dtype train {..., speedup} [cache {..., speedup}]
-losses_rel_diff {key: rel}``; ``soc``: ``queries key_sets keys_per_image classes class_mean
-{wall_ms cpu_ms peak_mib} pairwise {...} speedup speedup_cpu memory_ratio loss max_abs_diff
-rel_diff grad_max_abs_diff memory_method``; ``ratios``: ``cache_speedup cache_speedup_cpu
-frozen_share soc_speedup soc_speedup_cpu soc_memory_ratio amp_speedup amp_speedup_cpu
-amp_speedup_cached amp_speedup_cached_cpu`` (null when not measured). Speed-ups are ratios of
-the medians, wall (``speedup``) and CPU time (``speedup_cpu``); on a shared machine the CPU
-figure is the steadier.
+The first lines name the device, its model and instruction set and what ``--precision auto``
+picks there (``tr2m.utils.hardware.describe_device``): every figure belongs to that machine.
+
+JSON (``--json`` prints it as the last line): ``config device hardware torch threads random_init
+batch_size shape repeats warmup sections`` and, per section present: ``train``/``predict``:
+``{wall_ms cpu_ms images_per_s wall_ms_all cpu_ms_all repeats warmup [peak_mem_mib]}``; ``cache``:
+the same plus ``dtype speedup first_step_losses {key: [uncached, cached]} first_step_rel_diff {key:
+rel} first_step_max_rel_diff first_step_grad_rel_diff speedup_cpu weights {max_abs_diff
+init_max_abs_diff update_rel_diff}`` (``weights`` null with fewer than 3 steps); ``frozen``: ``step
+{wall_ms cpu_ms ...} modules {name: {forward_ms share frozen}} frozen_share``; ``amp``: ``dtype
+train {..., speedup} [cache {..., speedup}] [predict {..., speedup depth_median_rel_diff
+depth_max_rel_diff}] losses_rel_diff {key: rel} losses_abs_diff {key: abs} step3_losses {key: [fp32,
+bf16]} step3_losses_rel_diff {key: rel}``; ``optim``: ``num_params num_tensors hyper loop {wall_ms
+cpu_ms ...} foreach {..., max_abs_diff} fused {...} fused_speedup fused_speedup_cpu
+fused_vs_foreach``; ``soc``: per grid ``HxW``: ``queries key_sets keys_per_image classes class_mean
+{wall_ms cpu_ms peak_mib} pairwise {...} speedup speedup_cpu memory_ratio loss max_abs_diff rel_diff
+grad_max_abs_diff memory_method``; ``ratios``: ``cache_speedup cache_speedup_cpu frozen_share
+soc_speedup soc_speedup_cpu soc_memory_ratio (of the first SOC grid) amp_speedup amp_speedup_cpu
+amp_speedup_cached amp_speedup_cached_cpu amp_speedup_predict amp_speedup_predict_cpu
+optim_fused_speedup optim_fused_speedup_cpu`` (null when not measured).
+Speed-ups are ratios of the medians, wall (``speedup``) and CPU time (``speedup_cpu``); on a
+shared machine the CPU figure is the steadier.
 """
 import argparse
 import json
@@ -64,7 +77,12 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from mmengine.config import DictAction  # noqa: E402
 
-from tr2m.analysis.benchmark import SECTIONS, BenchmarkOptions, run_benchmark  # noqa: E402
+from tr2m.analysis.benchmark import (  # noqa: E402
+    SECTIONS,
+    SOC_SIZES,
+    BenchmarkOptions,
+    run_benchmark,
+)
 from tr2m.analysis.benchmark_report import format_report  # noqa: E402
 from tr2m.utils import cli  # noqa: E402
 
@@ -85,8 +103,12 @@ def parse_args(argv=None):
                         help='default: cuda when available')
     parser.add_argument('--sections', nargs='+', choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument('--cache-dtype', choices=('float16', 'int8'), default='float16')
-    parser.add_argument('--soc-size', nargs=2, type=int, default=(64, 64), metavar=('H', 'W'))
-    parser.add_argument('--soc-dim', type=int, default=256)
+    parser.add_argument('--soc-size', nargs='+', type=int, default=list(SOC_SIZES),
+                        metavar='H W', help='SOC query grids, H W pairs (default: 10 13 17 23 '
+                        "64 64: the paper config's cells at 266x350 and 476x644, and a stress "
+                        'point)')
+    parser.add_argument('--soc-dim', type=int, default=160,
+                        help="SOC feature channels (default: 160, the paper config's projector)")
     parser.add_argument('--soc-keys', type=int, default=2)
     parser.add_argument('--soc-classes', type=int, default=20)
     parser.add_argument('--pretrained', action='store_true',
@@ -98,6 +120,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.warmup < 0:
         parser.error('--repeats must be >= 1 and --warmup >= 0')
+    if len(args.soc_size) % 2:
+        parser.error('--soc-size takes H W pairs')
     return args
 
 

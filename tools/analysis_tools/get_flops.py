@@ -7,11 +7,14 @@ The model is built from its architecture presets with random weights (``TR2M_RAN
 unless ``--pretrained``; FLOPs do not depend on the weights) and run once on CPU on a random
 batch (images, GT, a caption each) under ``torch.utils.flop_counter.FlopCounterMode``, which
 attributes the FLOPs of every matrix product, convolution and attention to the module
-hierarchy. ``--mode tensor``: the inference forward; ``--mode train``: a training step's
-forward (per module) and backward of the losses' sum (one ``(backward)`` row: the counter's
-per-module attribution of backward ops is unreliable, its total is not), without the optimizer.
+hierarchy (``F.scaled_dot_product_attention`` included on CPU too, where FlopCounterMode
+alone counts it 0: ``tr2m.analysis.flops``). ``--mode tensor``: the inference forward;
+``--mode train``: a training step's forward (per module) and backward of the losses' sum (one
+``(backward)`` row: the counter's per-module attribution of backward ops is unreliable, its
+total is not), without the optimizer.
 
-Convention: a multiply-add counts 2 FLOPs (FlopCounterMode's); elementwise ops, norms, resizes
+Convention: a multiply-add counts 2 FLOPs (FlopCounterMode's); attention counts
+``4 B H N M d`` forward (``Q K^T`` and ``P V``); elementwise ops, norms, resizes
 and softmax are not counted, so the figures are a lower bound dominated by what dominates
 time on accelerators. Rows are the modules ``--depth`` levels down (1: the depther's children),
 each marked frozen (no trainable parameter, or a pretrained-capable frozen component),
@@ -32,7 +35,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from mmengine.config import DictAction  # noqa: E402
 
-MODES = ('tensor', 'train')
+from tr2m.analysis.flops import MODES, count_flops, module_kind, module_rows  # noqa: E402,F401
 
 
 def parse_args(argv=None):
@@ -55,80 +58,6 @@ def parse_args(argv=None):
     if args.depth < 1 or args.batch_size < 1 or min(args.shape) < 1:
         parser.error('--depth, --batch-size and --shape must be positive')
     return args
-
-
-def module_kind(module) -> str:
-    """``frozen``, ``trainable``, ``mixed`` or ``-`` (no parameters)."""
-    params = list(module.parameters())
-    if hasattr(module, 'weights_source') and not any(p.requires_grad for p in params):
-        return 'frozen'
-    if not params:
-        return '-'
-    grads = {p.requires_grad for p in params}
-    return 'mixed' if len(grads) == 2 else 'trainable' if True in grads else 'frozen'
-
-
-def _rows(model, counts: dict, depth: int) -> "OrderedDict[str, dict]":
-    """FLOPs of every module ``depth`` levels down; a container that is never called itself
-    (``ModuleList``) gets the sum of its called descendants."""
-    root = type(model).__name__
-    children = {}
-    for name, _ in model.named_modules():
-        if name:
-            parent = name.rsplit('.', 1)[0] if '.' in name else ''
-            children.setdefault(parent, []).append(name)
-
-    def flops(name: str) -> int:
-        key = f'{root}.{name}'
-        if key in counts:
-            return int(counts[key])
-        return sum(flops(c) for c in children.get(name, []))
-
-    rows = OrderedDict()
-    for name, module in model.named_modules():
-        if name and name.count('.') == depth - 1:
-            value = flops(name)
-            if value:
-                rows[name] = dict(flops=value, kind=module_kind(module))
-    return rows
-
-
-def count_flops(model, data: dict, mode: str, depth: int) -> dict:
-    """Total FLOPs of one call and the rows ``depth`` levels down; ``(self)`` is what runs
-    outside them. ``mode='train'`` attributes the forward to modules and adds the backward as
-    one row (``(backward)``): FlopCounterMode's per-module attribution of backward ops is not
-    reliable, the total is."""
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    if mode not in MODES:
-        raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
-    with FlopCounterMode(display=False, depth=None) as forward:
-        if mode == 'tensor':
-            model.eval()
-            with torch.no_grad():
-                batch = model.data_preprocessor(data, False)
-                model(batch['inputs'], batch['data_samples'], mode='tensor')
-        else:
-            model.train()
-            batch = model.data_preprocessor(data, True)
-            losses = model(batch['inputs'], batch['data_samples'], mode='loss')
-            total_loss = sum(v for k, v in losses.items() if 'loss' in k)
-    counts = {name: sum(ops.values()) for name, ops in forward.get_flop_counts().items()}
-    rows = _rows(model, counts, depth)
-    fwd_total = int(forward.get_total_flops())
-    rows['(self)'] = dict(flops=fwd_total - sum(r['flops'] for r in rows.values()), kind='-')
-    total = fwd_total
-    if mode == 'train':
-        with FlopCounterMode(display=False) as backward:
-            total_loss.backward()
-        rows['(backward)'] = dict(flops=int(backward.get_total_flops()), kind='-')
-        total += rows['(backward)']['flops']
-    for r in rows.values():
-        r['share'] = r['flops'] / total if total else 0.0
-    frozen = sum(r['flops'] for r in rows.values() if r['kind'] == 'frozen')
-    trainable = sum(r['flops'] for r in rows.values() if r['kind'] == 'trainable')
-    return dict(total_flops=total, frozen_flops=frozen, trainable_flops=trainable, modules=rows)
 
 
 def main(argv=None):

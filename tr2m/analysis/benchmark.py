@@ -22,9 +22,14 @@ import torch
 from tr2m.analysis import timing
 from tr2m.analysis.soc_reference import soc_benchmark
 from tr2m.utils.errors import ArgumentError
+from tr2m.utils.hardware import describe_device
 
 #: Sections, in the order they run and report.
-SECTIONS = ('train', 'cache', 'frozen', 'amp', 'soc', 'predict')
+SECTIONS = ('train', 'cache', 'frozen', 'amp', 'optim', 'soc', 'predict')
+#: SOC query grids of ``--sections soc`` (flattened H W pairs): the paper config's cells at
+#: 266x350 (19x25 tokens, max-pooled by the projector to 10x13) and at 476x644 (34x46 -> 17x23),
+#: with 160 projector channels, and 64x64 as a stress point.
+SOC_SIZES = (10, 13, 17, 23, 64, 64)
 #: Protocol of the synthetic samples (metres, 1-10 m GT ramp).
 METRIC_PROTOCOL = dict(min_depth=1e-3, max_depth=10.0, crop=None, units='m')
 _WORDS = ('table chair lamp sofa window door shelf plant bed desk car tree road wall sky tunnel '
@@ -149,8 +154,8 @@ class BenchmarkOptions:
     device: Optional[str] = None
     sections: Sequence[str] = SECTIONS
     cache_dtype: str = 'float16'
-    soc_size: Tuple[int, int] = (64, 64)
-    soc_dim: int = 256
+    soc_size: Sequence[int] = SOC_SIZES
+    soc_dim: int = 160
     soc_keys: int = 2
     soc_classes: int = 20
     pretrained: bool = False
@@ -218,11 +223,13 @@ class Bench:
             if after:
                 after(i)
             record['grads'] = grads.grads
+            losses = {k: float(v.detach() if hasattr(v, 'detach') else v)
+                      for k, v in log.items()}
             if i == 0:
-                record['losses'] = {k: float(v.detach() if hasattr(v, 'detach') else v)
-                                    for k, v in log.items()}
+                record['losses'] = losses
             if i == 2:
                 record['weights'] = timing.trainable_state(model)
+                record['losses_step3'] = losses
         return step
 
 
@@ -240,7 +247,7 @@ def _cache_result(timings: dict, records: dict, inits: dict, dtype: str) -> dict
                                            c['weights']) if 'weights' in u else None))
 
 
-def _amp_result(bench: Bench, model, timings: dict) -> dict:
+def _amp_result(bench: Bench, model, timings: dict, records: dict) -> dict:
     amp = dict(dtype='bfloat16')
     for key in ('train', 'cache'):
         t = timings.get(f'amp_{key}')
@@ -254,6 +261,11 @@ def _amp_result(bench: Bench, model, timings: dict) -> dict:
             bf16 = {k: float(v) for k, v in model(**data, mode='loss').items()}
     amp['losses_rel_diff'] = timing.relative_difference(fp32, bf16)
     amp['losses_abs_diff'] = timing.absolute_difference(fp32, bf16)
+    third = [records.get(k, {}).get('losses_step3') for k in ('train', 'amp_train')]
+    if None not in third:  # the 3rd training step's losses, both runs from the same weights
+        amp['step3_losses'] = {k: [third[0][k], third[1][k]]
+                               for k in timing.relative_difference(*third)}
+        amp['step3_losses_rel_diff'] = timing.relative_difference(*third)
     return amp
 
 
@@ -286,7 +298,9 @@ def training_sections(bench: Bench, model, sections: Sequence[str]) -> dict:
             amp_model = bench.build().train()  # its own weights: the fp32 runs stay exact
             if getattr(amp_model, 'text_encoder', None) is not None:
                 amp_model.text_encoder.precompute(bench.captions)
-            fns['amp_train'] = bench.train_steps(amp_model, bench.optimizer(amp_model, True), {})
+            records['amp_train'] = {}
+            fns['amp_train'] = bench.train_steps(amp_model, bench.optimizer(amp_model, True),
+                                                 records['amp_train'])
             if 'cache' in sections:
                 amp_cmodel = bench.build(cache_root=root).train()
                 fns['amp_cache'] = bench.train_steps(amp_cmodel, bench.optimizer(
@@ -299,7 +313,7 @@ def training_sections(bench: Bench, model, sections: Sequence[str]) -> dict:
     if 'cache' in sections:
         out['cache'] = _cache_result(timings, records, inits, bench.opts.cache_dtype)
     if 'amp' in sections:
-        out['amp'] = _amp_result(bench, model, timings)
+        out['amp'] = _amp_result(bench, model, timings, records)
     return out
 
 
@@ -330,15 +344,37 @@ def frozen_section(bench: Bench, model) -> dict:
         m['share'] for m in modules.values() if m['frozen']))
 
 
-def predict_section(bench: Bench, model) -> dict:
-    """``model.test_step`` without gradients on batches no training step saw."""
+def predict_section(bench: Bench, model, amp: bool = False) -> Tuple[dict, Optional[dict]]:
+    """``model.test_step`` without gradients on batches no training step saw; with ``amp``
+    also under bfloat16 autocast, the two interleaved, and the relative difference of their
+    depths (``(predict, predict_bf16 or None)``)."""
     model.eval()
     test = [make_batch(bench.batch, bench.shape, 10_000 + i) for i in range(bench.steps)]
+    depths = {}
 
-    def predict(i):
-        with torch.no_grad():
-            model.test_step(test[i])
-    return bench.phase(predict)
+    def run(name, enabled):
+        def predict(i):
+            with torch.no_grad(), torch.autocast(torch.device(bench.device).type,
+                                                 dtype=torch.bfloat16, enabled=enabled):
+                out = model.test_step(test[i])
+            if i == 0:
+                depths[name] = torch.stack([s.pred_depth.data.float() for s in out])
+        return predict
+
+    fns = OrderedDict(fp32=run('fp32', False))
+    if amp:
+        fns['bf16'] = run('bf16', True)
+    timings = timing.interleaved(fns, bench.opts.repeats, bench.opts.warmup, bench.device)
+    fp32 = timing.with_rate(timings['fp32'], bench.batch)
+    if not amp:
+        return fp32, None
+    ref, low = depths['fp32'], depths['bf16']
+    bf16 = dict(timing.with_rate(timings['bf16'], bench.batch),
+                speedup=fp32['wall_ms'] / timings['bf16']['wall_ms'],
+                speedup_cpu=fp32['cpu_ms'] / timings['bf16']['cpu_ms'],
+                depth_median_rel_diff=float(((low - ref).abs() / ref.abs()).median()),
+                depth_max_rel_diff=float(((low - ref).abs() / ref.abs()).max()))
+    return fp32, bf16
 
 
 def ratios(result: dict) -> dict:
@@ -349,14 +385,20 @@ def ratios(result: dict) -> dict:
             node = (node or {}).get(k)
         return node
 
+    first_soc = next(iter(result.get('soc') or {}), None)  # the first size
     return dict(
         cache_speedup=get('cache', 'speedup'), cache_speedup_cpu=get('cache', 'speedup_cpu'),
-        frozen_share=get('frozen', 'frozen_share'), soc_speedup=get('soc', 'speedup'),
-        soc_speedup_cpu=get('soc', 'speedup_cpu'), soc_memory_ratio=get('soc', 'memory_ratio'),
+        frozen_share=get('frozen', 'frozen_share'), soc_speedup=get('soc', first_soc, 'speedup'),
+        soc_speedup_cpu=get('soc', first_soc, 'speedup_cpu'),
+        soc_memory_ratio=get('soc', first_soc, 'memory_ratio'),
         amp_speedup=get('amp', 'train', 'speedup'),
         amp_speedup_cpu=get('amp', 'train', 'speedup_cpu'),
         amp_speedup_cached=get('amp', 'cache', 'speedup'),
-        amp_speedup_cached_cpu=get('amp', 'cache', 'speedup_cpu'))
+        amp_speedup_cached_cpu=get('amp', 'cache', 'speedup_cpu'),
+        amp_speedup_predict=get('amp', 'predict', 'speedup'),
+        optim_fused_speedup=get('optim', 'fused_speedup'),
+        optim_fused_speedup_cpu=get('optim', 'fused_speedup_cpu'),
+        amp_speedup_predict_cpu=get('amp', 'predict', 'speedup_cpu'))
 
 
 def run_benchmark(config: str, options: Optional[BenchmarkOptions] = None) -> dict:
@@ -378,7 +420,8 @@ def run_benchmark(config: str, options: Optional[BenchmarkOptions] = None) -> di
     bench = Bench(load_config(config, opts.cfg_options), opts, device)
     sections = [s for s in SECTIONS if s in opts.sections]
     result = OrderedDict(
-        config=config, device=device, torch=torch.__version__,
+        config=config, device=device, hardware=describe_device(device),
+        torch=torch.__version__,
         threads=torch.get_num_threads(), random_init=random_init_requested(),
         batch_size=bench.batch, shape=list(bench.shape), repeats=opts.repeats,
         warmup=opts.warmup, sections=sections)
@@ -389,11 +432,22 @@ def run_benchmark(config: str, options: Optional[BenchmarkOptions] = None) -> di
         result.update(training_sections(bench, model, sections))
     if 'frozen' in sections:
         result['frozen'] = frozen_section(bench, model)
+    if 'optim' in sections:
+        from tr2m.analysis.optim_bench import optimizer_benchmark
+
+        result['optim'] = optimizer_benchmark(model, opts.repeats, opts.warmup, device,
+                                              bench.cfg.optim_wrapper.get('optimizer'))
     if 'soc' in sections:
-        result['soc'] = soc_benchmark(bench.batch, tuple(opts.soc_size), opts.soc_keys,
-                                      opts.soc_dim, opts.soc_classes, opts.repeats, opts.warmup,
-                                      device)
+        sizes = list(opts.soc_size)
+        if len(sizes) % 2 or not sizes:
+            raise ArgumentError(f'--soc-size takes H W pairs, got {sizes}')
+        result['soc'] = OrderedDict(
+            (f'{h}x{w}', soc_benchmark(bench.batch, (h, w), opts.soc_keys, opts.soc_dim,
+                                       opts.soc_classes, opts.repeats, opts.warmup, device))
+            for h, w in zip(sizes[::2], sizes[1::2]))
     if 'predict' in sections:
-        result['predict'] = predict_section(bench, model)
+        result['predict'], bf16 = predict_section(bench, model, 'amp' in sections)
+        if bf16 is not None:
+            result.setdefault('amp', OrderedDict(dtype='bfloat16'))['predict'] = bf16
     result['ratios'] = ratios(result)
     return result

@@ -36,8 +36,18 @@ def _report_amp(a: dict) -> list:
             lines.append(_line(f'  {name}', a[key]) + (
                 f"  ({a[key]['speedup']:.2f}x fp32 wall, {a[key]['speedup_cpu']:.2f}x CPU)"
                 if 'speedup' in a[key] else ''))
-    return lines + ['  losses rel. diff from fp32: ' + ', '.join(
-        f'{k} {v:.1e}' for k, v in a['losses_rel_diff'].items())]
+    if 'predict' in a:
+        p = a['predict']
+        lines.append(_line('  predict', p) + f"  ({p['speedup']:.2f}x fp32 wall, "
+                     f"{p['speedup_cpu']:.2f}x CPU; depth rel. diff median "
+                     f"{p['depth_median_rel_diff']:.1e}, max {p['depth_max_rel_diff']:.1e})")
+    if 'losses_rel_diff' in a:
+        lines.append('  losses rel. diff from fp32 (same weights): ' + ', '.join(
+            f'{k} {v:.1e}' for k, v in a['losses_rel_diff'].items()))
+    if 'step3_losses_rel_diff' in a:
+        lines.append('  losses rel. diff from fp32 at the 3rd step: ' + ', '.join(
+            f'{k} {v:.1e}' for k, v in a['step3_losses_rel_diff'].items()))
+    return lines
 
 
 def _report_soc(s: dict) -> list:
@@ -55,10 +65,23 @@ def _report_soc(s: dict) -> list:
         f"  memory: {s['memory_method']}"]
 
 
+def _report_optim(o: dict) -> list:
+    lines = ['', f"AdamW step on the {o['num_params'] / 1e6:.2f}M trainable parameters "
+                 f"({o['num_tensors']} tensors):"]
+    for name in ('loop', 'foreach', 'fused'):
+        p = o[name]
+        diff = f"  max |w - w_loop| {p['max_abs_diff']:.1e}" if 'max_abs_diff' in p else ''
+        lines.append(f"  {name:<8} {p['wall_ms']:10.2f} ms wall {p['cpu_ms']:10.2f} ms CPU"
+                     + diff)
+    return lines + [f"  fused {o['fused_speedup']:.2f}x the for-loop "
+                    f"({o['fused_speedup_cpu']:.2f}x CPU), {o['fused_vs_foreach']:.2f}x foreach"]
+
+
 def format_report(r: dict) -> str:
     """The human-readable table of a :func:`run_benchmark` result."""
     lines = [f"{r['config']} on {r['device']} (torch {r['torch']}, {r['threads']} threads, "
              f"random init: {r['random_init']})",
+             f"hardware: {r.get('hardware', 'not recorded')}",
              f"batch {r['batch_size']}, input {tuple(r['shape'])}, median of {r['repeats']} "
              f"after {r['warmup']} warm-up", '']
     if 'train' in r:
@@ -69,8 +92,10 @@ def format_report(r: dict) -> str:
         lines += _report_frozen(r['frozen'])
     if r.get('amp'):
         lines += _report_amp(r['amp'])
-    if r.get('soc'):
-        lines += _report_soc(r['soc'])
+    if r.get('optim'):
+        lines += _report_optim(r['optim'])
+    for soc in (r.get('soc') or {}).values():
+        lines += _report_soc(soc)
     if 'predict' in r:
         lines += ['', _line('predict', r['predict'])]
     return '\n'.join(lines)

@@ -309,11 +309,15 @@ def _pack(model: nn.Module, image: ImageLike, caption: str,
     return packed, name, (h, w)
 
 
-def _autocast(model: nn.Module, amp: bool):
-    if not amp:
+def _autocast(model: nn.Module, precision: str):
+    """Autocast of ``precision`` ('auto', 'bf16', 'fp32') on the model's device."""
+    from tr2m.utils.hardware import autocast_dtype
+
+    device = next(iter(model.parameters()), torch.empty(0)).device
+    dtype = autocast_dtype(precision, device)
+    if dtype is None:
         return contextlib.nullcontext()
-    device = next(iter(model.parameters()), torch.empty(0)).device.type
-    return torch.autocast(device, dtype=torch.bfloat16)
+    return torch.autocast(device.type, dtype=dtype)
 
 
 def infer_depths(model: nn.Module, images: Sequence[ImageLike],
@@ -321,10 +325,11 @@ def infer_depths(model: nn.Module, images: Sequence[ImageLike],
                  intrinsics: Optional[Sequence[float]] = None,
                  rel_depths: Optional[Sequence[Optional[np.ndarray]]] = None,
                  batch_size: int = 1, amp: bool = False,
-                 captioner=None) -> Iterator[Dict[str, Any]]:
+                 captioner=None, precision: str = 'auto') -> Iterator[Dict[str, Any]]:
     """Predict metric depth for many images, yielding :func:`infer_depth`'s result per image
     in input order. Up to ``batch_size`` consecutive images of one network input size share a
-    forward pass; ``amp`` runs it under bfloat16 autocast (the depth comes back float32).
+    forward pass; ``precision`` chooses float32 or bfloat16 autocast (the depth comes back
+    float32 either way).
 
     Args:
         images, captions: one caption per image (file paths or uint8 RGB arrays); a missing
@@ -336,10 +341,19 @@ def infer_depths(model: nn.Module, images: Sequence[ImageLike],
         rel_depths: per image a precomputed relative inverse depth (or None), see
             :func:`infer_depth`.
         batch_size (int): images per forward pass. Defaults to 1.
-        amp (bool): bfloat16 autocast. Defaults to False.
+        amp (bool): bfloat16 autocast whatever ``precision`` says (the older switch, same as
+            ``precision='bf16'``). Defaults to False.
+        precision (str): 'auto' (bfloat16 autocast where the device computes it faster:
+            CUDA with bf16, CPUs with AMX; see :mod:`tr2m.utils.hardware`), 'bf16' or 'fp32'.
+            Defaults to 'auto'.
     """
+    from tr2m.utils.hardware import PRECISIONS
+
     if batch_size < 1:
         raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+    if precision not in PRECISIONS:
+        raise ValueError(f'precision must be one of {PRECISIONS}, got {precision!r}')
+    precision = 'bf16' if amp else precision
     if captions is None or any(c is None for c in captions):
         from tr2m.apis.auto_caption import fill_captions
 
@@ -354,7 +368,7 @@ def infer_depths(model: nn.Module, images: Sequence[ImageLike],
         was_training = model.training
         model.eval()
         try:
-            with torch.no_grad(), _autocast(model, amp):
+            with torch.no_grad(), _autocast(model, precision):
                 preds = model.test_step(dict(inputs=[p['inputs'] for p, _, _, _ in pending],
                                              data_samples=[p['data_samples']
                                                            for p, _, _, _ in pending]))
@@ -385,7 +399,8 @@ def infer_depths(model: nn.Module, images: Sequence[ImageLike],
 
 def infer_depth(model: nn.Module, image: ImageLike, caption: Optional[str] = None,
                 intrinsics: Optional[Sequence[float]] = None,
-                rel_depth: Optional[np.ndarray] = None, captioner=None) -> Dict[str, Any]:
+                rel_depth: Optional[np.ndarray] = None, captioner=None,
+                precision: str = 'auto') -> Dict[str, Any]:
     """Predict metric depth for one image and its caption.
 
     Args:
@@ -402,6 +417,7 @@ def infer_depth(model: nn.Module, image: ImageLike, caption: Optional[str] = Non
         rel_depth (np.ndarray, optional): precomputed relative inverse depth ``(H, W)`` at the
             original image size; it is resized to the network input and replaces the model's
             frozen relative-depth network (needed for ``SimulatedRelativeDepth`` models).
+        precision (str): 'auto', 'bf16' or 'fp32', see :func:`infer_depths`. Defaults to 'auto'.
 
     Returns:
         dict: ``depth`` ``(H, W)`` float32 metric depth in the model's unit, ``rel`` the relative
@@ -410,4 +426,4 @@ def infer_depth(model: nn.Module, image: ImageLike, caption: Optional[str] = Non
         ``caption``, ``img_path`` and ``input_shape`` (the network's ``(h, w)``).
     """
     return next(infer_depths(model, [image], [caption], intrinsics, [rel_depth],
-                             captioner=captioner))
+                             captioner=captioner, precision=precision))

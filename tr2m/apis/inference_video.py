@@ -78,7 +78,7 @@ def infer_video(model: nn.Module, video: str, caption: str, out_dir: str, units:
                 batch_size: int = 4, save_npy: bool = False,
                 depth_range: Optional[Sequence[float]] = None, cmap: str = 'turbo',
                 amp: bool = False, title: Optional[str] = None,
-                warnings: Sequence[str] = ()) -> dict:
+                warnings: Sequence[str] = (), precision: str = 'auto') -> dict:
     """Predict every frame of ``video`` and write ``<stem>_depth.mp4`` (+ per-frame ``.npy``).
 
     Args:
@@ -92,8 +92,9 @@ def infer_video(model: nn.Module, video: str, caption: str, out_dir: str, units:
         depth_range (Sequence[float], optional): fixed colour range ``(lo, hi)``; None: the
             first batch's 1st..99th percentile. Defaults to None.
         cmap (str): depth colour map. Defaults to 'turbo'.
-        amp (bool): bfloat16 autocast. Defaults to False.
+        amp (bool): bfloat16 autocast (same as ``precision='bf16'``). Defaults to False.
         title, warnings: footer lines of every frame.
+        precision (str): 'auto', 'bf16' or 'fp32' (``infer_depths``). Defaults to 'auto'.
 
     Returns:
         dict: ``video``, ``frames``, ``fps``, ``size``, ``depth_range``, ``caption``, files.
@@ -116,7 +117,8 @@ def infer_video(model: nn.Module, video: str, caption: str, out_dir: str, units:
     try:
         for frames in iter_frame_batches(video, batch_size):
             results = list(infer_depths(model, frames, [caption] * len(frames),
-                                        batch_size=batch_size, amp=amp))
+                                        batch_size=batch_size, amp=amp,
+                                        precision=precision))
             if rng is None:
                 stacked = np.stack([r['depth'] for r in results])
                 rng = robust_range(stacked, np.isfinite(stacked) & (stacked > 0)) or (0.0, 1.0)
@@ -166,7 +168,7 @@ def video_job(model: nn.Module, args, warnings: Sequence[str] = ()) -> dict:
     report = infer_video(model, args.video, caption, args.out_dir, units, args.batch_size,
                          args.save_npy, args.depth_range, args.cmap, args.amp,
                          title=f'{osp.basename(args.config)}  {osp.basename(args.checkpoint)}',
-                         warnings=warnings)
+                         warnings=warnings, precision=getattr(args, 'precision', 'auto'))
     report.update(config=args.config, checkpoint=args.checkpoint, units=units,
                   captioner=captioned_by, untrained=bool(warnings), warnings=list(warnings))
     with open(osp.join(args.out_dir, 'infer.json'), 'w') as f:

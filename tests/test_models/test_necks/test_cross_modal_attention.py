@@ -131,3 +131,46 @@ def test_learnt_neck_changes_features_pixel_by_pixel():
         change = neck(img, emb) - before  # (B, D, h, w)
         spread = change.flatten(2).std(-1).mean()  # spatial std of the change
         assert (spread > 1e-2) == spatial, (qkv_proj, float(spread))
+
+
+@pytest.mark.parametrize('qkv_proj,text_tokens', [(True, 'pooled'), (True, 'all'),
+                                                  (False, 'all')])
+def test_sdpa_equals_explicit_forward_and_gradients(qkv_proj, text_tokens):
+    """``attention='sdpa'`` (F.scaled_dot_product_attention) and the written-out form: the
+    same outputs and the same gradients (inputs, caption tokens, every parameter) to 1e-5,
+    padding masked, 8 heads over 35 image tokens."""
+    torch.manual_seed(0)
+    necks = {}
+    for impl in ('explicit', 'sdpa'):
+        torch.manual_seed(1)
+        necks[impl] = CrossModalAttentionNeck(in_channels=32, text_channels=24, num_heads=8,
+                                              qkv_proj=qkv_proj, text_tokens=text_tokens,
+                                              attention=impl)
+    img = torch.randn(2, 32, 5, 7)
+    tokens = torch.randn(2, 6, 24)
+    mask = torch.tensor([[True] * 6, [True] * 3 + [False] * 3])
+    pooled = torch.randn(2, 24)
+    outs, grads = {}, {}
+    for impl, neck in necks.items():
+        x, t = img.clone().requires_grad_(), tokens.clone().requires_grad_()
+        out = neck(x, text(pooled, t, mask))
+        weight = torch.linspace(-1, 1, out.numel()).reshape(out.shape)
+        (out * weight).sum().backward()
+        outs[impl] = out.detach()
+        grads[impl] = dict(x=x.grad, **({'tokens': t.grad} if t.grad is not None else {}),
+                           **{n: p.grad for n, p in neck.named_parameters()})
+    torch.testing.assert_close(outs['sdpa'], outs['explicit'], rtol=1e-5, atol=1e-5)
+    assert set(grads['sdpa']) == set(grads['explicit']) and len(grads['sdpa']) > 1
+    for name, g in grads['explicit'].items():
+        assert g is not None and g.abs().max() > 0, name
+        torch.testing.assert_close(grads['sdpa'][name], g, rtol=1e-5, atol=1e-5, msg=name)
+
+
+def test_unknown_attention_impl_is_an_error():
+    with pytest.raises(ValueError, match="attention must be one of"):
+        CrossModalAttentionNeck(in_channels=8, text_channels=6, attention='flash')
+    from tr2m.models.necks import multi_head_attention
+
+    with pytest.raises(ValueError, match='attention impl must be one of'):
+        multi_head_attention(torch.zeros(1, 2, 4), torch.zeros(1, 2, 4), torch.zeros(1, 2, 4),
+                             2, impl='naive')

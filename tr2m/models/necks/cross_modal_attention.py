@@ -3,6 +3,7 @@ import math
 from typing import Optional, Sequence
 
 import torch
+import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
@@ -10,10 +11,15 @@ from tr2m.models.encoders.text_base import TextEmbedding
 from tr2m.registry import MODELS
 
 TEXT_TOKENS = ('pooled', 'all')
+#: Attention implementations: ``'sdpa'`` (``F.scaled_dot_product_attention``: flash /
+#: memory-efficient kernels on CUDA, a blocked flash kernel on CPU; memory linear in the
+#: tokens) and ``'explicit'`` (the written-out ``softmax(q k^T) v``, which keeps the
+#: ``(B, heads, N, T)`` probabilities for backward; the reference).
+ATTENTION_IMPLS = ('sdpa', 'explicit')
 
 
 def multi_head_attention(q: Tensor, k: Tensor, v: Tensor, num_heads: int,
-                         key_mask: Optional[Tensor] = None) -> Tensor:
+                         key_mask: Optional[Tensor] = None, impl: str = 'sdpa') -> Tensor:
     """``softmax(Q K^T / sqrt(d)) V`` per head, ``d = width / num_heads`` (eq. 1).
 
     Args:
@@ -22,6 +28,8 @@ def multi_head_attention(q: Tensor, k: Tensor, v: Tensor, num_heads: int,
         v (Tensor): values ``(B, T, E)``.
         num_heads (int): heads; ``E`` must be divisible by it.
         key_mask (Tensor, optional): bool ``(B, T)``, True for real (non-padding) keys.
+        impl (str): 'sdpa' or 'explicit' (:data:`ATTENTION_IMPLS`); equal to 1e-5
+            (``tests/test_models/test_necks/``). Defaults to 'sdpa'.
 
     Returns:
         Tensor: ``(B, N, E)``, the heads concatenated.
@@ -32,10 +40,16 @@ def multi_head_attention(q: Tensor, k: Tensor, v: Tensor, num_heads: int,
     def split(x: Tensor) -> Tensor:
         return x.reshape(b, x.shape[1], num_heads, d).transpose(1, 2)  # (B, h, L, d)
 
-    logits = split(q) @ split(k).transpose(-1, -2) / math.sqrt(d)  # (B, h, N, T)
-    if key_mask is not None:
-        logits = logits.masked_fill(~key_mask[:, None, None, :], float('-inf'))
-    out = torch.softmax(logits, dim=-1) @ split(v)  # (B, h, N, d)
+    if impl == 'sdpa':
+        mask = None if key_mask is None else key_mask[:, None, None, :]  # (B, 1, 1, T)
+        out = F.scaled_dot_product_attention(split(q), split(k), split(v), attn_mask=mask)
+    elif impl == 'explicit':
+        logits = split(q) @ split(k).transpose(-1, -2) / math.sqrt(d)  # (B, h, N, T)
+        if key_mask is not None:
+            logits = logits.masked_fill(~key_mask[:, None, None, :], float('-inf'))
+        out = torch.softmax(logits, dim=-1) @ split(v)  # (B, h, N, d)
+    else:
+        raise ValueError(f'attention impl must be one of {ATTENTION_IMPLS}, got {impl!r}')
     return out.transpose(1, 2).reshape(b, n, width)
 
 
@@ -79,13 +93,24 @@ class CrossModalAttentionNeck(BaseModule):
         modalities (Sequence[str]): which terms to add, a non-empty subset of ('image', 'text')
             (Table 5). Without 'image', ``F_out = Attn^L`` (queries still from the image).
             Defaults to ('image', 'text').
+        attention (str): 'sdpa' (``F.scaled_dot_product_attention``, memory linear in the
+            tokens) or 'explicit' (written out, the reference); the same maths, equal to 1e-5.
+            Defaults to 'sdpa', chosen from the paper config's cached training step, batch 2,
+            one thread, AMD EPYC Zen 3 (``tools/analysis_tools/neck_benchmark.py
+            configs/tr2m_da_s.py --shapes 266 350 518 686``): at 518x686 the step's peak
+            memory is 766 MiB with 'sdpa' and 1983 MiB written out (from 266x350: x3.81 and
+            x6.91 for x3.82 the pixels), the neck's forward 3.1 s and 5.8 s; details in
+            ``docs/user_guides/speed.md``.
     """
 
     def __init__(self, in_channels: int, text_channels: Optional[int] = None, num_heads: int = 8,
                  head_dim: Optional[int] = None, qkv_proj: bool = True,
                  text_tokens: str = 'pooled', modalities: Sequence[str] = ('image', 'text'),
-                 init_cfg: Optional[dict] = None) -> None:
+                 attention: str = 'sdpa', init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if attention not in ATTENTION_IMPLS:
+            raise ValueError(f'attention must be one of {ATTENTION_IMPLS}, got {attention!r}')
+        self.attention = attention
         if text_tokens not in TEXT_TOKENS:
             raise ValueError(f'text_tokens must be one of {TEXT_TOKENS}, got {text_tokens!r}')
         bad = set(modalities) - {'image', 'text'}
@@ -145,16 +170,18 @@ class CrossModalAttentionNeck(BaseModule):
         out = tokens if use_image else torch.zeros_like(tokens)
         if not self.qkv_proj:
             if use_image:
-                out = out + multi_head_attention(tokens, tokens, tokens, self.num_heads)
+                out = out + multi_head_attention(tokens, tokens, tokens, self.num_heads,
+                                                 impl=self.attention)
             if txt is not None:
                 txt = self.text_proj(txt)
-                out = out + multi_head_attention(tokens, txt, txt, self.num_heads, mask)
+                out = out + multi_head_attention(tokens, txt, txt, self.num_heads, mask,
+                                                 self.attention)
         else:
             normed = self.norm_img(tokens) if hasattr(self, 'q') else None
             q = self.q(normed) if hasattr(self, 'q') else None
             if use_image:
                 attn = multi_head_attention(q, self.k_img(normed), self.v_img(normed),
-                                            self.num_heads)
+                                            self.num_heads, impl=self.attention)
                 out = out + self.out_img(attn)
             if txt is not None:
                 txt = self.norm_txt(txt)
@@ -162,6 +189,6 @@ class CrossModalAttentionNeck(BaseModule):
                     attn = self.v_txt(txt).expand(b, tokens.shape[1], -1)
                 else:
                     attn = multi_head_attention(q, self.k_txt(txt), self.v_txt(txt),
-                                                self.num_heads, mask)
+                                                self.num_heads, mask, self.attention)
                 out = out + self.out_txt(attn)
         return out.transpose(1, 2).reshape(b, dim, h, w)
