@@ -1,5 +1,6 @@
 from .caption_embedding_hook import CaptionEmbeddingHook
 from .checkpoint_hook import SafeCheckpointHook
+from .dead_map_hook import DeadMapHook
 from .logger_hook import DepthLoggerHook
 from .loss_balance_hook import LossBalanceHook
 from .momentum_hook import SOCMomentumHook
@@ -10,4 +11,4 @@ from .visualization_hook import DepthVisualizationHook
 
 __all__ = ['SOCMomentumHook', 'LossBalanceHook', 'DepthVisualizationHook', 'SafeCheckpointHook',
            'NonFiniteGuardHook', 'NonFiniteLossError', 'SampleSeedHook', 'ValidationPanelHook',
-           'CaptionEmbeddingHook', 'DepthLoggerHook']
+           'CaptionEmbeddingHook', 'DepthLoggerHook', 'DeadMapHook']
