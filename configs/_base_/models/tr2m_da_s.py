@@ -16,8 +16,13 @@ model = dict(
               text_tokens='pooled', modalities=('image', 'text')),
     scale_head=dict(type='RescaleHead', channels=256, num_stages=2),
     shift_head=dict(type='RescaleHead', channels=256, num_stages=2),
-    # eq. 4 in the ZoeDepth / DA-v1 form, chosen on the demo set (grids/silog_form_demo.py)
-    loss_silog=dict(type='SiLogLoss', form='zoedepth', beta=0.15, loss_weight=1.0),
+    # eq. 4 in the ZoeDepth / DA-v1 form, chosen on the demo set (grids/silog_form_demo.py).
+    # reduction: 'image' = the mean over images of each image's square root; ZoeDepth's own
+    # loss pools the batch's pixels under one square root ('batch'). They differ (26% on the
+    # mixed batch of tests/test_models/test_losses/test_silog_loss.py); the paper does not say
+    # which, and 'image' weighs every image alike whatever its valid-pixel count.
+    loss_silog=dict(type='SiLogLoss', form='zoedepth', beta=0.15, reduction='image',
+                    loss_weight=1.0),
     # L_tp-si takes L_si's form (set form=... here to differ)
     loss_pseudo=dict(type='ThresholdedPseudoDepthLoss', rho=0.9, space='inverse',
                      max_depth='protocol', loss_weight=0.5),
