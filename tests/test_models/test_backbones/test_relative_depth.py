@@ -113,8 +113,6 @@ def test_wrong_local_dir_message(tmp_path):
 def test_rsa_sizes_per_dataset_recorded_in_run_notes():
     """``input_size='rsa'``: NYUv2 at 434 x 560, KITTI at 350 x 1204 (RSA's release), others
     by the default rule; the output is interpolated back and the size recorded per sample."""
-    from mmengine.structures import PixelData  # noqa: F401  (samples only need metainfo)
-
     from tr2m.structures import RSA_REL_INPUT_SIZES, DepthDataSample, notes_of
 
     assert RSA_REL_INPUT_SIZES == {'nyu': (434, 560), 'kitti': (350, 1204)}

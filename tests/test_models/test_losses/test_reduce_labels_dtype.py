@@ -4,7 +4,6 @@ float32 result."""
 import pytest
 import torch
 
-from tr2m.models.depthers import TR2M  # noqa: F401  (the registry, as a script would have it)
 from tr2m.models.losses import depth_classes, reduce_labels
 
 
