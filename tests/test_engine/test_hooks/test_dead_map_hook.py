@@ -45,6 +45,13 @@ def test_silent_on_a_healthy_map_and_a_broken_streak(logged):
     assert hook.warned == {'shift_dead_frac': pytest.approx(0.995)}
 
 
+def test_the_floor_has_its_own_message(logged):
+    hook = DeadMapHook(patience=2)
+    feed(hook, [1.0, 1.0], key='denom_dead_frac')
+    assert len(logged) == 1 and 'denominator A * Dr + B is below the floor' in logged[0][1]
+    assert '100.0% of the pixels (denom_dead_frac)' in logged[0][1]
+
+
 def test_arguments_are_checked():
     with pytest.raises(ValueError, match='threshold must be in'):
         DeadMapHook(threshold=0)

@@ -89,6 +89,7 @@ def test_signed_shift_hits_the_floor_and_counts_it(depth_batch):
     losses = model(inputs, samples, mode='loss')
     assert losses['nonpos_denom_px'].item() == inputs.shape[0] * inputs.shape[-2] * inputs.shape[-1]
     assert losses['shift_dead_frac'].item() == 0.0  # the identity passes every gradient
+    assert losses['denom_dead_frac'].item() == 1.0  # ... but the floor passes none
 
 
 def test_monitor_on_a_dead_and_a_healthy_shift(depth_batch):
@@ -103,6 +104,7 @@ def test_monitor_on_a_dead_and_a_healthy_shift(depth_batch):
     torch.nn.init.normal_(healthy.shift_head.out[-1].weight, std=0.5)
     losses = healthy(inputs, samples, mode='loss')
     assert losses['shift_dead_frac'].item() == 0.0
+    assert losses['denom_dead_frac'].item() == 0.0
     assert not any('loss' in k for k in ('shift_dead_frac', 'scale_dead_frac'))
     # the monitor can be switched off; predict never logs it
     off = TR2M(relative_depth=REL, image_encoder=IMG, text_encoder=TXT,

@@ -2,7 +2,8 @@
 
 TR2M logs, per training step, the fraction of pixels of each head's map whose slope
 ``d map / d pre-activation`` is below 1e-6 (``scale_dead_frac``, ``shift_dead_frac``; see
-``TR2M(monitor_maps=True)``). A softplus or ``exp`` shift whose pre-activation has run to
+``TR2M(monitor_maps=True)``), and the fraction whose denominator ``A * Dr + B`` sits below the
+floor of eq. 3 (``denom_dead_frac``: no gradient to either map there). A softplus or ``exp`` shift whose pre-activation has run to
 -1e4 sits on its floor on every pixel and receives no gradient: the model is silently
 scale-only. The fractions reach the log and TensorBoard like every other log variable; this
 hook adds the warning.
@@ -21,6 +22,12 @@ DEAD_SUFFIX = '_dead_frac'
 def dead_map_message(key: str, frac: float, iters: int) -> str:
     """The warning's text for the log variable ``key`` (``'shift_dead_frac'``)."""
     name = key[:-len(DEAD_SUFFIX)]
+    if name == 'denom':
+        return (f'DeadMapHook: the denominator A * Dr + B is below the floor of eq. 3 on '
+                f'{frac:.1%} of the pixels ({key}) for {iters} iterations in a row: no '
+                'gradient reaches A or B there (a signed shift that overshot below -A * Dr). '
+                "Options: start the signed shift lower (shift_head bias_init), a lower lr, "
+                "or a positive shift (docs/results.md, 'Shift map').")
     return (f'DeadMapHook: the {name} map is dead: {frac:.1%} of its pixels pass a gradient '
             f'below 1e-6 back through the activation ({key}) for {iters} iterations in a row, '
             f'so the {name} head no longer learns. Options: shift_head activation '

@@ -98,7 +98,9 @@ class TR2M(BaseDepther):
         monitor_maps (bool): in training, log ``scale_dead_frac`` / ``shift_dead_frac``: the
             fraction of pixels whose slope ``d map / d pre-activation`` is below 1e-6
             (:func:`~tr2m.models.layers.image_ops.dead_fraction`; 1 = a map that passes no
-            gradient back, e.g. a softplus shift sitting on its 1e-9 floor).
+            gradient back, e.g. a softplus shift sitting on its 1e-9 floor), and
+            ``denom_dead_frac``: the fraction whose denominator ``A * Dr + B`` is below the
+            floor of eq. 3 (no gradient to either map there; a signed shift's dead zone).
             ``DeadMapHook`` warns once per run when one stays dead. Defaults to True.
         soc (dict | nn.Module, optional): scale-oriented contrast (eq. 7-8),
             ``dict(type='ScaleOrientedContrast', feature='neck', ...)``; None trains without
@@ -238,7 +240,11 @@ class TR2M(BaseDepther):
         out = self._run(inputs, data_samples, dead)
         losses = dict(loss_silog=self.loss_silog(out['depth'], gt, valid))
         losses['nonpos_denom_px'] = out['nonpos'].float()  # pixels clamped to 1e8
-        losses.update(dead or {})  # scale_dead_frac / shift_dead_frac (DeadMapHook warns)
+        if dead is not None:  # scale_dead_frac / shift_dead_frac (DeadMapHook warns)
+            # pixels whose denominator sits below the floor pass no gradient to A or B either
+            # (a signed shift that overshot below -A * Dr: the floor is its dead zone)
+            dead['denom_dead_frac'] = out['nonpos'].float() / out['depth'].numel()
+            losses.update(dead)
         if self.loss_pseudo is not None:
             cap = self.protocol_values(data_samples, 'cap', gt)  # inf: no cap
             loss, passed = self.loss_pseudo(out['depth'], out['rel'], gt, valid, max_depth=cap)
