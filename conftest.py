@@ -50,6 +50,7 @@ SLOW_MODULES = (
     'tests/test_tools/test_infer_batched.py',
     'tests/test_tools/test_infer_rel_depth.py',
     'tests/test_tools/test_own_frames.py',
+    'tests/test_tools/test_quickstart_shift.py',
     'tests/test_tools/test_train_test_cli.py',
     'tests/test_engine/test_resume.py',
     'tests/test_engine/test_checkpoint_hook.py',

@@ -39,6 +39,9 @@ default_hooks = dict(
     # before training, every caption of the train and val sets embedded once (a no-op with the
     # feature cache)
     caption_embedding=dict(type='CaptionEmbeddingHook'),
+    # one warning per run when a head's map passes no gradient back (scale_dead_frac /
+    # shift_dead_frac >= 0.99 for 10 iterations in a row; the fractions are logged every step)
+    dead_map=dict(type='DeadMapHook'),
 )
 # Hooks a config adds (a list: a child's replaces this one, so nothing required lives here).
 custom_hooks = []

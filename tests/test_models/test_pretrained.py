@@ -42,3 +42,29 @@ def test_load_or_fail_messages(tmp_path):
     with pytest.raises(RuntimeError, match='open_clip pretrained tag'):
         load_or_fail('Thing', 'openai', boom, tags=['openai'])
     assert load_or_fail('Thing', str(tmp_path), lambda s: 42) == 42
+
+
+def test_transformers_floor_admits_every_class_used():
+    """requirements/runtime.txt's transformers floor is at least the first release of every
+    piece in TRANSFORMERS_FIRST_VERSION, and the installed transformers has each piece."""
+    import re
+    from pathlib import Path
+
+    import transformers
+    from packaging.version import Version
+
+    from tr2m.models.pretrained import TRANSFORMERS_FIRST_VERSION
+
+    text = (Path(__file__).resolve().parents[2] / 'requirements/runtime.txt').read_text()
+    floors = re.findall(r'^transformers\s*>=\s*([0-9][0-9.]*)', text, re.M)
+    assert len(floors) == 1, floors
+    floor = Version(floors[0])
+    assert floor == Version('4.49')  # the newest entry: DepthProForDepthEstimation
+    for name, first in TRANSFORMERS_FIRST_VERSION.items():
+        assert floor >= Version(first), f'{name} needs transformers>={first}, floor {floor}'
+        cls_name, _, attr = name.partition('.')
+        cls = getattr(transformers, cls_name)  # present in the installed version
+        if attr:
+            assert hasattr(cls(), attr)
+    assert floor == max(Version(v) for v in TRANSFORMERS_FIRST_VERSION.values())
+    assert Version(transformers.__version__) >= floor

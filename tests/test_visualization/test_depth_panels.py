@@ -167,7 +167,8 @@ def test_fixed_and_protocol_ranges_grey_invalid_and_mm_units(rgbd_real, rgbd_man
     fig = dp.render_panels(rgb, gt * 10, gt * 10, valid, np.ones_like(gt), np.ones_like(gt),
                            protocol=mm)
     assert all(t.label.endswith(' mm') for t in fig.panels['pred'].ticks)
-    assert fig.panels['scale'].title == 'scale A (1/mm)' and fig.units == 'mm'
+    # A = B = 1 everywhere: a constant map says so instead of drawing a colour bar
+    assert fig.panels['scale'].title == 'scale A (1/mm): constant 1' and fig.units == 'mm'
     # without GT: image, prediction (and maps) only, no metrics line
     fig = dp.render_panels(rgb, gt + 1.0)
     assert list(fig.panels) == ['image', 'pred'] and fig.metrics['pred'] is None
@@ -202,3 +203,25 @@ def test_comparison_of_two_models(nyu):
     assert fig.metrics['ours']['abs_rel'] < fig.metrics['constant']['abs_rel']
     with pytest.raises(ValueError, match='>= 2 predictions'):
         dp.render_comparison(nyu['rgb'], [dict(depth=nyu['pred'])], ['a'])
+
+
+def test_a_constant_map_says_constant_without_a_bar():
+    rng = np.random.default_rng(0)
+    pred = rng.uniform(1.0, 5.0, (24, 32)).astype(np.float32)
+    scale = rng.uniform(0.5, 2.0, pred.shape).astype(np.float32)
+    dead = np.full(pred.shape, 1e-9, np.float32)  # a dead softplus shift on its floor
+    dead[3, 4] = np.float32(1e-9) * (1 + 1e-7)  # below the relative tolerance 1e-6
+    fig = dp.render_panels(None, pred, scale=scale, shift=dead,
+                           style=dp.DepthStyle(panel_width=160))
+    assert fig.panels['shift'].title == 'shift B (1/m): constant 1e-09'
+    assert fig.panels['shift'].bar_box is None and fig.panels['shift'].ticks == []
+    assert fig.panels['scale'].title == 'scale A (1/m)'  # a varying map keeps its bar
+    assert fig.panels['scale'].bar_box is not None and fig.panels['scale'].ticks
+    # one colour: the constant panel's picture is a single colour
+    x0, y0, x1, y1 = fig.panels['shift'].box
+    assert len(np.unique(fig.image[y0:y1, x0:x1].reshape(-1, 3), axis=0)) == 1
+    # the helper: constant (zero, too: a scale-only model's B = 0), varying, nothing finite
+    assert dp.constant_value(np.zeros((2, 2))) == 0.0
+    assert dp.constant_value(np.array([[1.0, 1.1]])) is None
+    assert dp.constant_value(np.array([[np.nan, np.inf]])) is None
+    assert dp.constant_value(np.array([[2.0, np.nan]])) == 2.0

@@ -29,6 +29,19 @@ from torch import nn
 from tr2m.utils.errors import PretrainedWeightsError
 
 RANDOM_INIT_ENV = 'TR2M_RANDOM_INIT'
+#: The first ``transformers`` release that has what tr2m builds through it, for the newest
+#: pieces (requirements/runtime.txt's floor must admit all of them; a test checks it). Each
+#: checked in the release wheels, present in the version named and absent from the one before
+#: it: ``DepthProForDepthEstimation`` 4.49.0 (not in 4.48.3; the ``depth_pro`` baseline),
+#: ``DepthAnythingConfig.depth_estimation_type`` 4.45.0 (not in 4.44.2; ``da_v2_metric_*``),
+#: ``Idefics3ForConditionalGeneration`` and ``AutoModelForImageTextToText`` 4.46.0 (not in
+#: 4.45.0; the VLM captioners).
+TRANSFORMERS_FIRST_VERSION = {
+    'DepthProForDepthEstimation': '4.49.0',
+    'DepthAnythingConfig.depth_estimation_type': '4.45.0',
+    'Idefics3ForConditionalGeneration': '4.46.0',
+    'AutoModelForImageTextToText': '4.46.0',
+}
 #: File endings that mark a source as a local checkpoint file rather than a hub id.
 CHECKPOINT_SUFFIXES = ('.pt', '.pth', '.bin', '.safetensors', '.ckpt', '.pkl')
 _HUB_ID = re.compile(r'^[\w.-]+(/[\w.-]+)?$')

@@ -2,6 +2,7 @@ from .depth_data_sample import DepthDataSample
 from .protocol import (
     NOTES_KEY,
     PROTOCOL_KEY,
+    RSA_REL_INPUT_SIZES,
     DepthProtocol,
     ProtocolError,
     RunNotes,
@@ -10,4 +11,4 @@ from .protocol import (
 )
 
 __all__ = ['DepthDataSample', 'DepthProtocol', 'RunNotes', 'ProtocolError', 'protocol_of',
-           'notes_of', 'PROTOCOL_KEY', 'NOTES_KEY']
+           'notes_of', 'PROTOCOL_KEY', 'NOTES_KEY', 'RSA_REL_INPUT_SIZES']

@@ -32,6 +32,11 @@ PROTOCOL_KEY = 'protocol'
 NOTES_KEY = 'run_notes'
 #: Crops a protocol may name (None: no crop); see :func:`tr2m.functional.crop_box`.
 CROPS = (None, 'eigen', 'garg')
+#: The sizes ``(H, W)`` at which RSA's release runs Depth Anything, per dataset name (its
+#: ``train_3d.py`` resizes NYUv2 frames to 434 x 560 and KITTI frames to 350 x 1204 and
+#: interpolates the output back); a run that uses them records the size in each sample's
+#: :class:`RunNotes` (``rel_input_size``). Datasets not named here keep the default rule.
+RSA_REL_INPUT_SIZES = {'nyu': (434, 560), 'kitti': (350, 1204)}
 #: Units of GT depth: how many of them make a metre.
 UNITS_PER_METRE = {'m': 1.0, 'mm': 1000.0}
 UNITS = tuple(UNITS_PER_METRE)
@@ -202,6 +207,11 @@ class RunNotes:
         caption_swap_seed (int, optional): the seed of that swap. Defaults to None.
         tta (str, optional): test-time augmentation (``'flip'``). Defaults to None.
         tta_merge (str, optional): how its predictions were merged. Defaults to None.
+        rel_input_size (str, optional): ``'HxW'``, the fixed size the frozen relative-depth
+            model ran at when a config sets one (RSA's release: ``'434x560'`` for NYUv2,
+            ``'350x1204'`` for KITTI, see :data:`RSA_REL_INPUT_SIZES`), its output
+            interpolated back to the input; None: the input's size rounded to the model's
+            multiple. Defaults to None.
     """
 
     caption_index: Optional[int] = None
@@ -209,6 +219,7 @@ class RunNotes:
     caption_swap_seed: Optional[int] = None
     tta: Optional[str] = None
     tta_merge: Optional[str] = None
+    rel_input_size: Optional[str] = None
 
     @classmethod
     def coerce(cls, value: Union['RunNotes', Mapping[str, Any], None],

@@ -229,6 +229,19 @@ def _depth_tile(name, title, depth, valid, lo, hi, unit, style) -> _Tile:
                                         unit=unit))
 
 
+def constant_value(values: np.ndarray, rtol: float = 1e-6) -> Optional[float]:
+    """The value of a map that is one constant on all its finite pixels (spread at most
+    ``rtol`` times its largest magnitude, e.g. a dead shift map sitting on its 1e-9 floor),
+    else None (also for a map without a finite pixel)."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return None
+    lo, hi = float(finite.min()), float(finite.max())
+    if hi - lo <= rtol * max(abs(lo), abs(hi)):
+        return float(np.median(finite))
+    return None
+
+
 def _display(values: np.ndarray, valid: np.ndarray, style: DepthStyle) -> Tuple[np.ndarray,
                                                                                  np.ndarray]:
     """``values`` and ``valid`` at the panel's display size (see :func:`resize_masked`)."""
@@ -298,8 +311,14 @@ def render_panels(image=None, pred=None, gt=None, gt_valid=None, scale=None, shi
                                 ('shift', _as_map(shift), 'shift B')):
         if values is None:
             continue
-        rng = robust_range(values, None, style.percentiles, positive=False) or (0.0, 1.0)
         v, m = _display(values, np.isfinite(values), style)
+        const = constant_value(values)
+        if const is not None:  # one value everywhere: say so, no colour bar over nothing
+            tiles.append(_Tile(name, f'{label} (1/{unit}): constant {const:.3g}',
+                               colorize_values(v, const - 1.0, const + 1.0, m, style.map_cmap,
+                                               style.invalid)))
+            continue
+        rng = robust_range(values, None, style.percentiles, positive=False) or (0.0, 1.0)
         tiles.append(_Tile(name, f'{label} (1/{unit})',
                            colorize_values(v, rng[0], rng[1], m, style.map_cmap, style.invalid),
                            dict(lo=rng[0], hi=rng[1], cmap=style.map_cmap, unit='')))

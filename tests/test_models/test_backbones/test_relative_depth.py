@@ -108,3 +108,33 @@ def test_wrong_local_dir_message(tmp_path):
     with pytest.raises(RuntimeError, match='local path') as err:
         TransformersRelativeDepth(arch='da_tiny', pretrained=str(tmp_path))
     assert 'save_pretrained' in str(err.value)
+
+
+def test_rsa_sizes_per_dataset_recorded_in_run_notes():
+    """``input_size='rsa'``: NYUv2 at 434 x 560, KITTI at 350 x 1204 (RSA's release), others
+    by the default rule; the output is interpolated back and the size recorded per sample."""
+    from tr2m.structures import RSA_REL_INPUT_SIZES, DepthDataSample, notes_of
+
+    assert RSA_REL_INPUT_SIZES == {'nyu': (434, 560), 'kitti': (350, 1204)}
+    torch.manual_seed(0)
+    da = TransformersRelativeDepth(arch='da_tiny', pretrained=None, input_size='rsa')
+    samples = [DepthDataSample(metainfo=dict(dataset_name=n)) for n in ('nyu', 'kitti', 'void')]
+    assert [da.network_size(48, 64, s) for s in samples] == [(434, 560), (350, 1204), (42, 70)]
+    seen = []
+    orig = da.model.forward
+    da.model.forward = lambda pixel_values: (seen.append(tuple(pixel_values.shape)),
+                                             orig(pixel_values=pixel_values))[1]
+    images = torch.rand(3, 3, 48, 64)
+    out = da(images, samples)
+    assert out.shape == (3, 1, 48, 64)
+    assert sorted(seen) == sorted([(1, 3, 434, 560), (1, 3, 350, 1204), (1, 3, 42, 70)])
+    assert [notes_of(s).rel_input_size for s in samples] == ['434x560', '350x1204', None]
+    # the same image alone at NYUv2's size gives the same output (grouping changes nothing)
+    alone = da(images[:1], samples[:1])
+    torch.testing.assert_close(alone, out[:1])
+    fixed = TransformersRelativeDepth(arch='da_tiny', pretrained=None, input_size=(28, 42))
+    assert fixed.network_size(480, 640) == (28, 42)
+    with pytest.raises(ValueError, match=r'multiples of 14'):
+        TransformersRelativeDepth(arch='da_tiny', pretrained=None, input_size=(30, 42))
+    with pytest.raises(ValueError, match='square inputs'):
+        TransformersRelativeDepth(arch='dpt_tiny', pretrained=None, input_size='rsa')

@@ -135,3 +135,25 @@ def test_zoedepth_form_hand_case():
         SiLogLoss(form='eigen')
     with pytest.raises(ValueError, match='reduction'):
         SiLogLoss(reduction='pixel')
+
+
+def test_reductions_on_a_mixed_batch_hand_values():
+    """Per-image mean of square roots ('image') against ZoeDepth's pooled loss ('batch') on a
+    batch of one spread image and one off by a constant factor (values worked by hand)."""
+    target = torch.tensor([[[[1.0, 2.0, 4.0, 8.0]]], [[[3.0, 3.0, 3.0, 3.0]]]])
+    factors = torch.tensor([[[[1.0, 2.0, 1.0, 0.5]]], [[[1.5, 1.5, 1.5, 1.5]]]])
+    pred, valid = target * factors, torch.ones_like(target, dtype=torch.bool)
+    # image 0: e = (0, ln2, 0, -ln2), mean 0, var ln2^2 / 2 -> 10 ln2 / sqrt(2) = 4.90129
+    # image 1: e = ln1.5 everywhere, var 0 -> 10 sqrt(0.15) ln1.5 = 1.57036
+    per_image = SiLogLoss(form='zoedepth', reduction='image')(pred, target, valid)
+    assert per_image.item() == pytest.approx((4.901291 + 1.570360) / 2, abs=1e-5)  # 3.23583
+    # pooled: mean ln1.5 / 2 = 0.202733, var = (2 ln2^2 + 4 ln1.5^2) / 8 - 0.041101 = 0.161213
+    # -> 10 sqrt(0.161213 + 0.15 * 0.041101) = 4.09120
+    pooled = SiLogLoss(form='zoedepth', reduction='batch')(pred, target, valid)
+    assert pooled.item() == pytest.approx(4.091196, abs=1e-5)
+    assert pooled.item() / per_image.item() == pytest.approx(1.2643, abs=1e-4)
+    # the paper form (no square root) differs less: 0.189984 per image, 0.196149 pooled
+    assert SiLogLoss(form='paper')(pred, target, valid).item() == pytest.approx(0.189984,
+                                                                                abs=1e-6)
+    assert SiLogLoss(form='paper', reduction='batch')(pred, target, valid).item() == \
+        pytest.approx(0.196149, abs=1e-6)

@@ -1,5 +1,6 @@
 from .caption_embedding_hook import CaptionEmbeddingHook
 from .checkpoint_hook import SafeCheckpointHook
+from .dead_map_hook import DeadMapHook
 from .logger_hook import DepthLoggerHook
 from .loss_balance_hook import LossBalanceHook
 from .momentum_hook import SOCMomentumHook
@@ -11,4 +12,5 @@ from .visualization_hook import DepthVisualizationHook
 
 __all__ = ['SOCMomentumHook', 'LossBalanceHook', 'DepthVisualizationHook', 'SafeCheckpointHook',
            'NonFiniteGuardHook', 'NonFiniteLossError', 'SampleSeedHook', 'ValidationPanelHook',
-           'CaptionEmbeddingHook', 'DepthLoggerHook', 'PreemptionHook', 'TrainingInterrupted']
+           'CaptionEmbeddingHook', 'DepthLoggerHook', 'DeadMapHook', 'PreemptionHook',
+           'TrainingInterrupted']

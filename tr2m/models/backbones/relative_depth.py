@@ -37,6 +37,7 @@ from torch import Tensor
 from tr2m.models.layers.image_ops import fit_size, normalize, resize_to
 from tr2m.models.pretrained import FrozenMixin, load_or_fail, resolve_source
 from tr2m.registry import MODELS
+from tr2m.structures import NOTES_KEY, RSA_REL_INPUT_SIZES, notes_of
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 HALF_MEAN, HALF_STD = (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
@@ -182,16 +183,22 @@ class TransformersRelativeDepth(FrozenMixin, BaseModule):
         pretrained (str, optional): hub id, local directory (``save_pretrained`` layout) or
             None for random weights. ``'default'`` means the preset's hub id.
             Defaults to 'default'.
-        input_size (int | str, optional): the network input's shorter side (square presets:
-            its side), rounded to the preset's multiple; ``'native'`` uses the hub image
-            processor's size (518 for Depth Anything, 384/512 for DPT/MiDaS); None keeps the
-            input's size (rounded; square presets use their native side). Presets with a
-            fixed size (DPT-Hybrid) accept only None or 'native'. Defaults to None.
+        input_size (int | str | tuple | dict, optional): the network input's shorter side
+            (square presets: its side), rounded to the preset's multiple; ``'native'`` uses
+            the hub image processor's size (518 for Depth Anything, 384/512 for DPT/MiDaS);
+            None keeps the input's size (rounded; square presets use their native side).
+            A fixed ``(H, W)`` (multiples of the preset's multiple) runs every image at that
+            size; a dict ``{dataset_name: (H, W)}`` does so per dataset (others by the None
+            rule); ``'rsa'`` is that dict for RSA's release
+            (:data:`~tr2m.structures.RSA_REL_INPUT_SIZES`: NYUv2 434 x 560, KITTI 350 x 1204).
+            With a fixed size, each sample's run notes record it (``rel_input_size``).
+            Presets with a fixed size (DPT-Hybrid) accept only None or 'native'.
+            Defaults to None.
         frozen (bool): freeze the weights and keep eval mode. Defaults to True.
     """
 
     def __init__(self, arch: str = 'da_v1_s', pretrained: Optional[str] = 'default',
-                 input_size: Union[int, str, None] = None, frozen: bool = True,
+                 input_size: Union[int, str, tuple, dict, None] = None, frozen: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if arch not in REL_DEPTH_PRESETS:
@@ -199,8 +206,20 @@ class TransformersRelativeDepth(FrozenMixin, BaseModule):
                            f'known: {sorted(REL_DEPTH_PRESETS)}')
         self.arch = arch
         self.preset = copy.deepcopy(REL_DEPTH_PRESETS[arch])
+        if input_size == 'rsa':
+            input_size = dict(RSA_REL_INPUT_SIZES)
         if isinstance(input_size, str) and input_size != 'native':
-            raise ValueError(f"input_size must be an int, 'native' or None, got {input_size!r}")
+            raise ValueError(f"input_size must be an int, 'native', 'rsa', (H, W), a dict "
+                             f"or None, got {input_size!r}")
+        if (self.preset.get('fixed') or self.preset['square']) and isinstance(
+                input_size, (tuple, list, dict)):
+            raise ValueError(f'{arch} runs on square inputs; a fixed (H, W) input_size is '
+                             f'for the non-square presets, got {input_size!r}')
+        if isinstance(input_size, (tuple, list)):
+            input_size = self._fixed_size(input_size, arch, 'input_size')
+        if isinstance(input_size, dict):
+            input_size = {str(k): self._fixed_size(v, arch, f'input_size[{k!r}]')
+                          for k, v in input_size.items()}
         if self.preset.get('fixed') and input_size not in (None, 'native'):
             raise ValueError(f'{arch} runs at {self.preset["square"]}x{self.preset["square"]} '
                              f'only (transformers checks the size); got input_size={input_size}')
@@ -211,6 +230,15 @@ class TransformersRelativeDepth(FrozenMixin, BaseModule):
         self.frozen = frozen
         if frozen:
             self.freeze()
+
+    @staticmethod
+    def _fixed_size(size, arch: str, owner: str) -> Tuple[int, int]:
+        multiple = REL_DEPTH_PRESETS[arch]['multiple']
+        if (not isinstance(size, (tuple, list)) or len(size) != 2
+                or not all(isinstance(v, int) and v > 0 and v % multiple == 0 for v in size)):
+            raise ValueError(f'{owner} must be (H, W), positive multiples of {multiple} for '
+                             f'{arch}, got {size!r}')
+        return int(size[0]), int(size[1])
 
     @staticmethod
     def tiny_arch(arch: str) -> str:
@@ -228,10 +256,26 @@ class TransformersRelativeDepth(FrozenMixin, BaseModule):
         return load_or_fail(f'TransformersRelativeDepth(arch={self.arch!r})', source,
                             AutoModelForDepthEstimation.from_pretrained)
 
-    def network_size(self, h: int, w: int) -> Tuple[int, int]:
-        """The ``(height, width)`` the network sees for an ``h x w`` image."""
+    def fixed_size(self, sample=None) -> Optional[Tuple[int, int]]:
+        """The fixed ``(H, W)`` a sample runs at (``input_size`` a tuple, or a dict naming its
+        ``dataset_name``), else None."""
+        if isinstance(self.input_size, tuple):
+            return self.input_size
+        if isinstance(self.input_size, dict) and sample is not None:
+            meta = sample.metainfo if hasattr(sample, 'metainfo') else sample
+            return self.input_size.get(str(meta.get('dataset_name')))
+        return None
+
+    def network_size(self, h: int, w: int, sample=None) -> Tuple[int, int]:
+        """The ``(height, width)`` the network sees for an ``h x w`` image (``sample``: its
+        data sample, for a per-dataset ``input_size``)."""
+        fixed = self.fixed_size(sample)
+        if fixed is not None:
+            return fixed
         p = self.preset
         short = p['native'] if self.input_size == 'native' else self.input_size
+        if isinstance(short, dict):
+            short = None  # a dataset the dict does not name: the input's size
         if p['square']:
             side = p['square'] if short is None else short
             side = max(p['multiple'], int(round(side / p['multiple'])) * p['multiple'])
@@ -241,8 +285,27 @@ class TransformersRelativeDepth(FrozenMixin, BaseModule):
     def forward(self, images: Tensor, data_samples=None) -> Tensor:
         """Relative inverse depth ``(B, 1, H, W)`` of ``(B, 3, H, W)`` images in [0, 1]."""
         h, w = images.shape[-2:]
+        samples = list(data_samples) if data_samples is not None else [None] * len(images)
+        if len(samples) != len(images):
+            samples = [None] * len(images)
+        sizes = [self.network_size(h, w, s) for s in samples]
+        if len(set(sizes)) == 1:
+            out = self._run_at(images, sizes[0], (h, w))
+        else:  # a per-dataset size and a batch of several datasets: one pass per size
+            out = images.new_empty(images.shape[0], 1, h, w)
+            for size in dict.fromkeys(sizes):
+                idx = [i for i, s in enumerate(sizes) if s == size]
+                out[idx] = self._run_at(images[idx], size, (h, w)).to(out)
+        for sample, size in zip(samples, sizes):
+            if hasattr(sample, 'set_metainfo') and self.fixed_size(sample) is not None:
+                sample.set_metainfo({NOTES_KEY: notes_of(sample).replace(
+                    rel_input_size=f'{size[0]}x{size[1]}')})
+        return out
+
+    def _run_at(self, images: Tensor, size: Tuple[int, int], out_size: Tuple[int, int]
+                ) -> Tensor:
+        h, w = out_size
         p = self.preset
-        size = self.network_size(h, w)
         up = size[0] * size[1] > h * w
         x = normalize(resize_to(images, size, 'bicubic' if up else 'bilinear'),
                       p['mean'], p['std'])

@@ -14,7 +14,11 @@ from tr2m.models.depthers.base import (
     relative_inverse_depth,
 )
 from tr2m.models.encoders.text_base import TextEmbedding
+from tr2m.models.layers.image_ops import dead_fraction, map_activation
 from tr2m.registry import MODELS
+
+#: How the shift head's output ``b`` becomes the shift map ``B`` (see ``TR2M`` ``shift_form``).
+SHIFT_FORMS = ('absolute', 'relative')
 
 #: Salt of the seed the frozen components are built with (see :func:`frozen_build_rng`).
 FROZEN_SEED_SALT = 0x9E3779B97F4A7C15
@@ -78,12 +82,26 @@ class TR2M(BaseDepther):
             ``in_channels``/``text_channels`` default to the encoders' widths.
         scale_head, shift_head (dict | nn.Module): :class:`RescaleHead` configs; None for
             ``shift_head`` fixes ``B = 0`` and None for ``scale_head`` fixes ``A = 1`` (the
-            Table 11 ablations). ``in_channels`` defaults to the neck's width.
+            Table 11 ablations). ``in_channels`` defaults to the neck's width. The shift head
+            may be ``activation='signed'`` (``B`` of either sign; the denominator is kept
+            positive by the floor of :func:`~tr2m.functional.affine_inverse_to_depth`, its hits
+            logged as ``nonpos_denom_px``); the scale head must stay positive.
+        shift_form (str): ``'absolute'`` (``B = b``, the shift head's map, the paper's eq. 3)
+            or ``'relative'`` (``B = A * b``: ``D = 1 / (A * (Dr + b))``, the shift in the
+            units of ``Dr``, so its gradient scales with ``A``). Defaults to 'absolute'.
+            The options and their measurement on the demo set: docs/results.md, "Shift map".
         loss_silog (dict): SI-log loss (eq. 4). Defaults to ``SiLogLoss()``.
         loss_pseudo (dict, optional): thresholded pseudo-depth loss (eq. 5-6); its depth cap
             defaults to each sample's protocol ``max_depth``, and its SI-log form (``form``,
             ``lambd``, ``beta``, ``reduction``) to ``loss_silog``'s when the config sets none.
         loss_smooth (dict, optional): edge-aware smoothness on ``A`` and ``B``.
+        monitor_maps (bool): in training, log ``scale_dead_frac`` / ``shift_dead_frac``: the
+            fraction of pixels whose slope ``d map / d pre-activation`` is below 1e-6
+            (:func:`~tr2m.models.layers.image_ops.dead_fraction`; 1 = a map that passes no
+            gradient back, e.g. a softplus shift sitting on its 1e-9 floor), and
+            ``denom_dead_frac``: the fraction whose denominator ``A * Dr + B`` is below the
+            floor of eq. 3 (no gradient to either map there; a signed shift's dead zone).
+            ``DeadMapHook`` warns once per run when one stays dead. Defaults to True.
         soc (dict | nn.Module, optional): scale-oriented contrast (eq. 7-8),
             ``dict(type='ScaleOrientedContrast', feature='neck', ...)``; None trains without
             ``L_soc``. Defaults to None (the configs set it).
@@ -93,7 +111,8 @@ class TR2M(BaseDepther):
     def __init__(self, relative_depth, image_encoder, neck, scale_head=None, shift_head=None,
                  text_encoder=None, loss_silog: Optional[dict] = None,
                  loss_pseudo: Optional[dict] = None, loss_smooth: Optional[dict] = None,
-                 soc: Union[dict, nn.Module, None] = None,
+                 soc: Union[dict, nn.Module, None] = None, shift_form: str = 'absolute',
+                 monitor_maps: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -122,6 +141,16 @@ class TR2M(BaseDepther):
         width = self.neck.out_channels
         self.scale_head = build_module(self._fill_channels(scale_head, in_channels=width))
         self.shift_head = build_module(self._fill_channels(shift_head, in_channels=width))
+        if getattr(self.scale_head, 'activation', None) == 'signed':
+            raise ValueError("TR2M: scale_head activation 'signed' would let A flip the depth "
+                             "order; use a positive map (e.g. 'softplus') for the scale")
+        if shift_form not in SHIFT_FORMS:
+            raise ValueError(f'TR2M: shift_form must be one of {SHIFT_FORMS}, '
+                             f'got {shift_form!r}')
+        if shift_form == 'relative' and (self.scale_head is None or self.shift_head is None):
+            raise ValueError("TR2M: shift_form='relative' (B = A * b) needs both heads")
+        self.shift_form = shift_form
+        self.monitor_maps = monitor_maps
         self.loss_silog = build_module(loss_silog or dict(type='SiLogLoss'))
         if isinstance(loss_pseudo, dict) and 'form' not in loss_pseudo:
             # L_tp-si is L_si on the pseudo target (eq. 6): the same form unless set
@@ -162,17 +191,34 @@ class TR2M(BaseDepther):
             img_feats = self.image_encoder(inputs, data_samples)
         return rel, img_feats
 
-    def rescale_maps(self, feats: Tensor, size: Tuple[int, int]) -> Tuple[Tensor, Tensor]:
-        """Scale map ``A`` and shift map ``B`` ``(B, 1, H, W)`` from fused features."""
+    def rescale_maps(self, feats: Tensor, size: Tuple[int, int],
+                     dead: Optional[Dict[str, Tensor]] = None) -> Tuple[Tensor, Tensor]:
+        """Scale map ``A`` and shift map ``B`` ``(B, 1, H, W)`` from fused features.
+
+        With a dict ``dead``, each head's dead fraction (``scale_dead_frac``,
+        ``shift_dead_frac``, see ``monitor_maps``) is written into it."""
         ones = feats.new_ones(feats.shape[0], 1, *size)
-        scale = self.scale_head(feats, size) if self.scale_head is not None else ones
-        shift = self.shift_head(feats, size) if self.shift_head is not None else ones * 0
+        maps = {}
+        for name, head in (('scale', self.scale_head), ('shift', self.shift_head)):
+            if head is None:
+                maps[name] = ones if name == 'scale' else ones * 0
+                continue
+            if dead is None or not hasattr(head, 'preactivation'):
+                maps[name] = head(feats, size)
+                continue
+            pre = head.preactivation(feats, size)
+            maps[name] = map_activation(pre, head.activation)
+            dead[f'{name}_dead_frac'] = dead_fraction(pre, head.activation)
+        scale, shift = maps['scale'], maps['shift']
+        if self.shift_form == 'relative':
+            shift = scale * shift  # B = A * b
         return scale, shift
 
-    def _run(self, inputs: Tensor, data_samples: Optional[SampleList]) -> Dict[str, Tensor]:
+    def _run(self, inputs: Tensor, data_samples: Optional[SampleList],
+             dead: Optional[Dict[str, Tensor]] = None) -> Dict[str, Tensor]:
         rel, img_feats, text = self.frozen_features(inputs, data_samples)
         feats = self.neck(img_feats, text)
-        scale, shift = self.rescale_maps(feats, tuple(inputs.shape[-2:]))
+        scale, shift = self.rescale_maps(feats, tuple(inputs.shape[-2:]), dead)
         # eq. 3: 1 / (A * Dr + B); denominators below the floor are counted, not hidden
         depth, nonpos = affine_inverse_to_depth(rel, scale, shift, return_nonpositive=True)
         return dict(rel=rel, feats=feats, scale=scale, shift=shift, depth=depth, nonpos=nonpos)
@@ -190,9 +236,15 @@ class TR2M(BaseDepther):
     def loss(self, inputs: Tensor, data_samples: SampleList,
              gt: Optional[GroundTruth] = None) -> Dict[str, Tensor]:
         gt, valid = gt if gt is not None else self.stack_gt(inputs, data_samples)
-        out = self._run(inputs, data_samples)
+        dead = {} if self.monitor_maps else None
+        out = self._run(inputs, data_samples, dead)
         losses = dict(loss_silog=self.loss_silog(out['depth'], gt, valid))
         losses['nonpos_denom_px'] = out['nonpos'].float()  # pixels clamped to 1e8
+        if dead is not None:  # scale_dead_frac / shift_dead_frac (DeadMapHook warns)
+            # pixels whose denominator sits below the floor pass no gradient to A or B either
+            # (a signed shift that overshot below -A * Dr: the floor is its dead zone)
+            dead['denom_dead_frac'] = out['nonpos'].float() / out['depth'].numel()
+            losses.update(dead)
         if self.loss_pseudo is not None:
             cap = self.protocol_values(data_samples, 'cap', gt)  # inf: no cap
             loss, passed = self.loss_pseudo(out['depth'], out['rel'], gt, valid, max_depth=cap)

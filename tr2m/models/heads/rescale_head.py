@@ -1,4 +1,4 @@
-"""``RescaleHead``: a light DPT-like decoder predicting a positive scale or shift map."""
+"""``RescaleHead``: a light DPT-like decoder predicting a scale or shift map (or a signed shift)."""
 from typing import Optional, Tuple
 
 import torch
@@ -7,7 +7,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from tr2m.models.layers.conv_blocks import ResidualConvUnit
-from tr2m.models.layers.image_ops import positive_map
+from tr2m.models.layers.image_ops import MAP_ACTIVATIONS, map_activation
 from tr2m.registry import MODELS
 
 
@@ -38,12 +38,14 @@ class RescaleHead(BaseModule):
         bias_init (float): initial bias of the last conv (its weights start at zero, so the
             head starts as the constant ``positive_map(bias_init)``: ``exp(bias_init)`` for the
             ``exp`` activations, ``softplus(bias_init + log(e - 1)) + 1e-9`` for softplus; 1
-            (to 1e-9) for 0).
+            (to 1e-9) for 0; ``bias_init`` itself for 'signed').
             Defaults to 0.0 (output starts at 1).
-        activation (str): the positive map, a mode of
-            :func:`~tr2m.models.layers.image_ops.positive_map`. Defaults to 'softplus'
+        activation (str): the output map, a mode of
+            :func:`~tr2m.models.layers.image_ops.map_activation`: a positive map
+            ('softplus', 'exp_st' = the paper's ``exp``, 'bounded', 'exp_clamped') or
+            'signed' (the identity; for a shift map only). Defaults to 'softplus'
             (measured on the demo set against 'exp_st' and the old hard clamp: README,
-            "Heads that cannot die").
+            "Heads that cannot die"; the shift options: docs/results.md, "Shift map").
         act_cfg (dict): the activation of the 1-channel projection, a ``torch.nn`` class name
             and its arguments. Defaults to ``dict(type='LeakyReLU', negative_slope=0.1)``.
             DPT's ``ReLU`` (``dict(type='ReLU')``) dies for whole domains on the demo set: 6
@@ -65,6 +67,9 @@ class RescaleHead(BaseModule):
         if not (isinstance(act_layer, type) and issubclass(act_layer, nn.Module)):
             raise ValueError(f'RescaleHead: act_cfg type must name a torch.nn module, '
                              f'got {act_type!r}')
+        if activation not in MAP_ACTIVATIONS:
+            raise ValueError(f'RescaleHead: activation must be one of {MAP_ACTIVATIONS}, '
+                             f'got {activation!r}')
         self.activation = activation
         self.global_pool = global_pool
         self.proj = nn.Conv2d(in_channels, channels, 3, padding=1)
@@ -78,8 +83,8 @@ class RescaleHead(BaseModule):
         nn.init.zeros_(self.out[-1].weight)
         nn.init.constant_(self.out[-1].bias, bias_init)
 
-    def forward(self, feats: Tensor, out_size: Tuple[int, int]) -> Tensor:
-        """``(B, C, h, w)`` -> positive map ``(B, 1, *out_size)``."""
+    def preactivation(self, feats: Tensor, out_size: Tuple[int, int]) -> Tensor:
+        """``(B, C, h, w)`` -> the map's pre-activation ``(B, 1, *out_size)``."""
         if feats.device.type == 'cpu':
             # NHWC: oneDNN's conv backward is ~1.6x faster (256-channel 3x3 conv at 38x50,
             # batch 2, one thread: 66 vs 104 ms); the paper decoders' step drops ~25%
@@ -90,5 +95,8 @@ class RescaleHead(BaseModule):
         if self.global_pool:
             x = F.adaptive_avg_pool2d(x, 1)
         x = self.out(x)
-        x = F.interpolate(x, size=out_size, mode='bilinear', align_corners=False)
-        return positive_map(x, self.activation)
+        return F.interpolate(x, size=out_size, mode='bilinear', align_corners=False)
+
+    def forward(self, feats: Tensor, out_size: Tuple[int, int]) -> Tensor:
+        """``(B, C, h, w)`` -> map ``(B, 1, *out_size)`` (positive unless 'signed')."""
+        return map_activation(self.preactivation(feats, out_size), self.activation)

@@ -125,8 +125,10 @@ def reduce_labels(labels: Tensor, size: Sequence[int], num_labels: int,
     flat = labels.reshape(batch, -1)
     ok = (flat >= 0) & (flat < num_labels)
     index = torch.where(ok, cell * num_labels + flat, torch.zeros_like(flat))
-    counts = torch.zeros(batch, h * w * num_labels, device=dev)
-    counts.scatter_add_(1, index, ok.float())
+    # integer counts: exact, and independent of torch's default float dtype (a float64
+    # analysis script under torch.set_default_dtype(torch.float64) works as float32 does)
+    counts = torch.zeros(batch, h * w * num_labels, dtype=torch.long, device=dev)
+    counts.scatter_add_(1, index, ok.long())
     counts = counts.view(batch, h * w, num_labels)
     best = counts.argmax(-1)  # first maximum: the smaller label wins a tie
     best = torch.where(counts.sum(-1) > 0, best, torch.full_like(best, -1))
