@@ -2,6 +2,7 @@
 the paper's), mean or summed negatives and the temperature; hand-checked loss values, and the
 paper's form unchanged as the default."""
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,7 +14,7 @@ from tr2m.models.heads import LinearSOCProjector, SOCProjector
 from tr2m.models.losses import depth_classes, reduce_labels, soc_loss
 from tr2m.registry import MODELS
 
-REPO_CONFIG = 'configs/_base_/models/tr2m_da_s.py'
+REPO_CONFIG = str(Path(__file__).resolve().parents[3] / 'configs/_base_/models/tr2m_da_s.py')
 
 
 class _Toy(nn.Module):
