@@ -23,9 +23,10 @@ model = dict(
                      max_depth='protocol', loss_weight=0.5),
     loss_smooth=dict(type='EdgeAwareSmoothnessLoss', loss_weight=0.01),
     # SOC contrasts the neck's output; its EMA copy of the neck is the momentum "encoder".
-    # Eq. 8 as printed: the paper's projector, summed negatives, temperature 1. projector=None
-    # (or LinearSOCProjector) with negative_reduction='mean' lets the contrast reach what the
-    # heads read (docs/results.md#soc-mechanism)
+    # Eq. 8 as printed: the paper's projector, summed negatives, temperature 1. Options:
+    # negative_reduction='mean' (removes the turn-away shortcut), projector=None or
+    # dict(type='LinearSOCProjector') (contrast the neck's output itself / a linear map of it);
+    # measured in docs/results.md#soc-mechanism
     soc=dict(type='ScaleOrientedContrast', feature='neck', projector=dict(type='SOCProjector'),
              momentum=0.999, num_classes=20, loss_weight=0.1, negative_reduction='sum',
              temperature=1.0,
