@@ -34,7 +34,7 @@ default_hooks = dict(
     # happened (a no-op for models without one)
     soc_momentum=dict(type='SOCMomentumHook'),
     # one warning per run when SOC's queries turn away from every key (windowed mean of
-    # soc_cos_pos below 0; a no-op for models without SOC)
+    # soc_cos_pos below 0; a no-op for models without SOC; threshold=-1 switches it off)
     soc_shortcut=dict(type='SOCShortcutHook', window=50),
     # every 50 iterations, each loss term's gradient norm on the parameters it shares with the
     # depth loss (gnorm_* / gratio_* in the log)

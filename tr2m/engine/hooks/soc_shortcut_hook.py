@@ -40,7 +40,9 @@ class SOCShortcutHook(Hook):
     the run's log (symptom, values, options) and records the iteration as ``soc_shortcut_iter``
     in the message hub. Runs without SOC output are left alone.
 
-    A default hook (``default_hooks.soc_shortcut`` in ``configs/_base_/default_runtime.py``).
+    A default hook (``default_hooks.soc_shortcut`` in ``configs/_base_/default_runtime.py``);
+    ``threshold=-1`` switches it off (a mean cosine is never below -1; tr2m's default hooks are
+    not removed with None).
 
     Args:
         window (int): iterations averaged; the warning needs a full window. Defaults to 50.
