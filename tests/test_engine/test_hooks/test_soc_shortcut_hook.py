@@ -152,5 +152,9 @@ def test_window_mean_threshold_and_runs_without_soc():
     quiet.after_train_iter(runner, 9, outputs=dict(loss_silog=1.0))  # no SOC: ignored
     quiet.after_train_iter(runner, 10, outputs=None)
     assert quiet.warned_at is None and len(runner.messages) == 1
+    off = SOCShortcutHook(window=1, threshold=-1)  # switched off: a cosine is never < -1
+    for it in range(3):
+        off.after_train_iter(runner, it, outputs=dict(soc_cos_pos=-1.0))
+    assert off.warned_at is None and len(runner.messages) == 1
     with pytest.raises(ValueError, match='window must be a positive int'):
         SOCShortcutHook(window=0)
