@@ -85,6 +85,10 @@ SLOW_TESTS = (
     'tests/test_datasets/test_seeding.py::test_concat_datasets_get_their_index_offsets',
     'tests/test_engine/test_hooks/test_momentum_hook.py::'
     'test_gradient_accumulation_updates_once_per_optimizer_step',
+    'tests/test_engine/test_hooks/test_soc_shortcut_hook.py::'
+    'test_warns_once_on_a_run_turned_away_from_every_key',
+    'tests/test_engine/test_hooks/test_soc_shortcut_hook.py::'
+    'test_silent_on_a_healthy_run_and_diagnostics_reach_tensorboard',
     'tests/test_engine/test_required_hooks.py::'
     'test_a_user_hook_in_custom_hooks_keeps_the_momentum_update',
     'tests/test_engine/test_required_hooks.py::'

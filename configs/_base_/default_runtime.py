@@ -33,6 +33,9 @@ default_hooks = dict(
     # EMA update of every momentum branch (SOC's key branch) after every optimizer step that
     # happened (a no-op for models without one)
     soc_momentum=dict(type='SOCMomentumHook'),
+    # one warning per run when SOC's queries turn away from every key (windowed mean of
+    # soc_cos_pos below 0; a no-op for models without SOC; threshold=-1 switches it off)
+    soc_shortcut=dict(type='SOCShortcutHook', window=50),
     # every 50 iterations, each loss term's gradient norm on the parameters it shares with the
     # depth loss (gnorm_* / gratio_* in the log)
     loss_balance=dict(type='LossBalanceHook', interval=50),

@@ -95,7 +95,8 @@ def check_required_hooks(cfg) -> None:
                 f'default_hooks.{key}=None: mmengine removes only its own default hooks '
                 f'({", ".join(MMENGINE_DEFAULT_HOOKS)}) with None; switch a tr2m hook off '
                 'through its options (LossBalanceHook(interval=0), CaptionEmbeddingHook('
-                'loaders=())), and SOCMomentumHook by training without SOC (model.soc=None)')
+                'loaders=()), SOCShortcutHook(threshold=-1)), and SOCMomentumHook by training '
+                'without SOC (model.soc=None)')
     needs = required_hooks(cfg.get('model'))
     hooks = registered_hooks(cfg)
     for name, users in needs.items():

@@ -32,9 +32,14 @@ model = dict(
     loss_pseudo=dict(type='ThresholdedPseudoDepthLoss', rho=0.9, space='inverse',
                      max_depth='protocol', loss_weight=0.5),
     loss_smooth=dict(type='EdgeAwareSmoothnessLoss', loss_weight=0.01),
-    # SOC contrasts the neck's output; its EMA copy of the neck is the momentum "encoder"
+    # SOC contrasts the neck's output; its EMA copy of the neck is the momentum "encoder".
+    # Eq. 8 as printed: the paper's projector, summed negatives, temperature 1. Options:
+    # negative_reduction='mean' (removes the turn-away shortcut), projector=None or
+    # dict(type='LinearSOCProjector') (contrast the neck's output itself / a linear map of it);
+    # measured in docs/results.md#soc-mechanism
     soc=dict(type='ScaleOrientedContrast', feature='neck', projector=dict(type='SOCProjector'),
              momentum=0.999, num_classes=20, loss_weight=0.1, negative_reduction='sum',
+             temperature=1.0,
              label_order='classify_then_reduce', reduce='mode', class_range='image',
              queue_size=64, other_dataset=True),
 )

@@ -8,9 +8,10 @@ from .nonfinite_guard_hook import NonFiniteGuardHook, NonFiniteLossError
 from .panel_hook import ValidationPanelHook
 from .preemption_hook import PreemptionHook, TrainingInterrupted
 from .sample_seed_hook import SampleSeedHook
+from .soc_shortcut_hook import SOCShortcutHook
 from .visualization_hook import DepthVisualizationHook
 
-__all__ = ['SOCMomentumHook', 'LossBalanceHook', 'DepthVisualizationHook', 'SafeCheckpointHook',
+__all__ = ['SOCMomentumHook', 'SOCShortcutHook', 'LossBalanceHook', 'DepthVisualizationHook', 'SafeCheckpointHook',
            'NonFiniteGuardHook', 'NonFiniteLossError', 'SampleSeedHook', 'ValidationPanelHook',
            'CaptionEmbeddingHook', 'DepthLoggerHook', 'DeadMapHook', 'PreemptionHook',
            'TrainingInterrupted']

@@ -56,6 +56,8 @@ CLASS_RANGES = ('image', 'pair', 'batch')
 #: depth of each cell is classified (tr2m's earlier order).
 LABEL_ORDERS = ('classify_then_reduce', 'reduce_then_classify')
 REDUCE_MODES = ('mode', 'nearest')
+#: The paper's projector (A.3.3): two 1x1 convs, ReLU, 2x2 max pooling, ~0.19M parameters.
+PAPER_PROJECTOR = dict(type='SOCProjector')
 
 
 def _detached(value):
@@ -99,9 +101,12 @@ class ScaleOrientedContrast(BaseModule, MomentumComponent):
             gradients, with these modules' EMA parameters (MoCo's key encoder). Defaults to None.
         in_channels (int, optional): feature width; defaults to the feature module's
             ``out_channels``.
-        projector (dict): projector config (``in_channels`` filled in). Defaults to
-            ``SOCProjector`` (two 1x1 convs with ReLU and 2x2 max pooling, ~0.19M parameters
-            for 1024 channels).
+        projector (dict, optional): projector config (``in_channels`` filled in), or None to
+            contrast the feature itself (L2-normalised, at its own resolution): the loss then
+            acts on the features the heads read, not on a projector's output that can absorb
+            the reorganisation (measured in docs/results.md#soc-mechanism).
+            ``dict(type='LinearSOCProjector')`` is one 1x1 conv. Defaults to :data:`PAPER_PROJECTOR` (``SOCProjector``: two 1x1 convs
+            with ReLU and 2x2 max pooling, ~0.19M parameters for 1024 channels).
         momentum (float): EMA momentum of the key branch. Defaults to 0.999 (paper).
         num_classes (int): ``C``; labels are ``0..C``. Defaults to 20 (paper).
         negative_reduction (str): ``'sum'`` (paper's ``S_n``) or ``'mean'``. Defaults to 'sum'.
@@ -127,7 +132,8 @@ class ScaleOrientedContrast(BaseModule, MomentumComponent):
     """
 
     def __init__(self, feature: str = 'neck', momentum_modules: Optional[Sequence[str]] = None,
-                 in_channels: Optional[int] = None, projector: Optional[dict] = None,
+                 in_channels: Optional[int] = None,
+                 projector: Optional[dict] = PAPER_PROJECTOR,
                  momentum: float = 0.999, num_classes: int = 20, negative_reduction: str = 'sum',
                  temperature: float = 1.0, loss_weight: float = 0.1,
                  label_order: str = 'classify_then_reduce', reduce: str = 'mode',
@@ -159,7 +165,7 @@ class ScaleOrientedContrast(BaseModule, MomentumComponent):
         self.feature_stride = feature_stride
         self.momentum_modules = list(momentum_modules) if momentum_modules else [feature]
         self.in_channels = in_channels
-        self.projector_cfg = dict(projector or dict(type='SOCProjector'))
+        self.projector_cfg = None if projector is None else dict(projector)
         self.momentum = momentum
         self.num_classes = num_classes
         self.negative_reduction = negative_reduction
@@ -201,7 +207,11 @@ class ScaleOrientedContrast(BaseModule, MomentumComponent):
             raise ValueError(f'ScaleOrientedContrast: {self.feature!r} '
                              f'({type(feature_module).__name__}) has no out_channels; set '
                              'in_channels in the soc config')
-        self.projector = MODELS.build(dict(self.projector_cfg, in_channels=width))
+        if self.projector_cfg is None:  # contrast the feature itself
+            self.projector, self.embed_channels = nn.Identity(), width
+        else:
+            self.projector = MODELS.build(dict(self.projector_cfg, in_channels=width))
+            self.embed_channels = self.projector.out_channels
         self._sources = [lookup(n) for n in self.momentum_modules]
         # EMA copies are made before the hook exists, so they do not capture anything
         self.momentum_branch = nn.ModuleList(
@@ -209,7 +219,7 @@ class ScaleOrientedContrast(BaseModule, MomentumComponent):
         self.momentum_projector = copy.deepcopy(self.projector).requires_grad_(False)
         if self.queue_size:
             self.register_buffer('queue_sums', torch.zeros(
-                self.queue_size, self.projector.out_channels, self.num_labels))
+                self.queue_size, self.embed_channels, self.num_labels))
             self.register_buffer('queue_counts', torch.zeros(self.queue_size, self.num_labels))
             self.register_buffer('queue_dataset', torch.zeros(self.queue_size, dtype=torch.long))
             self.register_buffer('queue_filled', torch.zeros(self.queue_size, dtype=torch.bool))
@@ -447,4 +457,5 @@ def soc_components(model: nn.Module) -> List[ScaleOrientedContrast]:
     return [m for m in model.modules() if isinstance(m, ScaleOrientedContrast)]
 
 
-__all__ = ['ScaleOrientedContrast', 'CLASS_RANGES', 'LABEL_ORDERS', 'soc_components']
+__all__ = ['ScaleOrientedContrast', 'CLASS_RANGES', 'LABEL_ORDERS', 'PAPER_PROJECTOR',
+           'soc_components']

@@ -31,3 +31,29 @@ class SOCProjector(BaseModule):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
+
+
+@MODELS.register_module()
+class LinearSOCProjector(BaseModule):
+    """One 1x1 conv: ``(B, C, h, w) -> (B, E, h, w)``, no activation, no pooling.
+
+    A SOC projector between the paper's two-layer one and none at all: what the contrast
+    separates in ``W x`` is a linear direction of ``x``, the features the heads read, at their
+    resolution (no ReLU, no pooling). In the controlled experiment it separates the classes in
+    its output (0.20) without making the full-width ``x`` more separable by cosine
+    (docs/results.md#soc-mechanism).
+
+    Args:
+        in_channels (int): feature width.
+        out_channels (int, optional): embedding width. Defaults to ``in_channels``.
+        bias (bool): add a bias. Defaults to False (a shared offset only shifts every cosine).
+    """
+
+    def __init__(self, in_channels: int, out_channels: Optional[int] = None, bias: bool = False,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.out_channels = out_channels or in_channels
+        self.proj = nn.Conv2d(in_channels, self.out_channels, 1, bias=bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.proj(x)
