@@ -11,7 +11,7 @@ from .sample_seed_hook import SampleSeedHook
 from .soc_shortcut_hook import SOCShortcutHook
 from .visualization_hook import DepthVisualizationHook
 
-__all__ = ['SOCMomentumHook', 'SOCShortcutHook', 'LossBalanceHook', 'DepthVisualizationHook', 'SafeCheckpointHook',
-           'NonFiniteGuardHook', 'NonFiniteLossError', 'SampleSeedHook', 'ValidationPanelHook',
-           'CaptionEmbeddingHook', 'DepthLoggerHook', 'DeadMapHook', 'PreemptionHook',
-           'TrainingInterrupted']
+__all__ = ['SOCMomentumHook', 'SOCShortcutHook', 'LossBalanceHook', 'DepthVisualizationHook',
+           'SafeCheckpointHook', 'NonFiniteGuardHook', 'NonFiniteLossError', 'SampleSeedHook',
+           'ValidationPanelHook', 'CaptionEmbeddingHook', 'DepthLoggerHook', 'DeadMapHook',
+           'PreemptionHook', 'TrainingInterrupted']
