@@ -106,7 +106,8 @@ class ScaleOrientedContrast(BaseModule, MomentumComponent):
             acts on the features the heads read, not on a projector's output that can absorb
             the reorganisation (measured in docs/results.md#soc-mechanism).
             ``dict(type='LinearSOCProjector')`` is one 1x1 conv. Defaults to
-            :data:`PAPER_PROJECTOR` (``SOCProjector``: two 1x1 convs with ReLU and 2x2 max pooling, ~0.19M parameters for 1024 channels).
+            :data:`PAPER_PROJECTOR` (``SOCProjector``: two 1x1 convs with ReLU and 2x2 max
+            pooling, ~0.19M parameters for 1024 channels).
         momentum (float): EMA momentum of the key branch. Defaults to 0.999 (paper).
         num_classes (int): ``C``; labels are ``0..C``. Defaults to 20 (paper).
         negative_reduction (str): ``'sum'`` (paper's ``S_n``) or ``'mean'``. Defaults to 'sum'.
