@@ -5,8 +5,8 @@ TR2M logs, per training step, the fraction of pixels of each head's map whose sl
 ``TR2M(monitor_maps=True)``), and the fraction whose denominator ``A * Dr + B`` sits below the
 floor of eq. 3 (``denom_dead_frac``: no gradient to either map there). A softplus or ``exp``
 shift whose pre-activation has run to -1e4 sits on its floor on every pixel and receives no
-gradient: the model is silently scale-only. The fractions reach the log and TensorBoard like every other log variable; this
-hook adds the warning.
+gradient: the model is silently scale-only. The fractions reach the log and TensorBoard like
+every other log variable; this hook adds the warning.
 """
 from typing import Dict
 
