@@ -24,7 +24,10 @@ from tr2m.analysis.soc_reference import soc_benchmark
 from tr2m.utils.errors import ArgumentError
 
 #: Sections, in the order they run and report.
-SECTIONS = ('train', 'cache', 'frozen', 'amp', 'soc', 'predict')
+SECTIONS = ('train', 'cache', 'frozen', 'amp', 'soc', 'predict', 'data')
+#: What runs without ``--sections``: all but ``data`` (it reads real data, see
+#: :mod:`tr2m.analysis.data_benchmark`).
+DEFAULT_SECTIONS = SECTIONS[:-1]
 #: Protocol of the synthetic samples (metres, 1-10 m GT ramp).
 METRIC_PROTOCOL = dict(min_depth=1e-3, max_depth=10.0, crop=None, units='m')
 _WORDS = ('table chair lamp sofa window door shelf plant bed desk car tree road wall sky tunnel '
@@ -147,7 +150,7 @@ class BenchmarkOptions:
     warmup: int = 1
     threads: Optional[int] = None
     device: Optional[str] = None
-    sections: Sequence[str] = SECTIONS
+    sections: Sequence[str] = DEFAULT_SECTIONS
     cache_dtype: str = 'float16'
     soc_size: Tuple[int, int] = (64, 64)
     soc_dim: int = 256
@@ -155,6 +158,11 @@ class BenchmarkOptions:
     soc_classes: int = 20
     pretrained: bool = False
     cfg_options: dict = field(default_factory=dict)
+    data_manifest: Optional[str] = None
+    data_samples: int = 64
+    data_device: Optional[str] = None
+    cache_root: Optional[str] = None
+    cache_samples: Optional[int] = None
 
     @classmethod
     def from_args(cls, args) -> 'BenchmarkOptions':
@@ -395,5 +403,13 @@ def run_benchmark(config: str, options: Optional[BenchmarkOptions] = None) -> di
                                       device)
     if 'predict' in sections:
         result['predict'] = predict_section(bench, model)
+    if 'data' in sections:
+        from tr2m.analysis.data_benchmark import data_section
+
+        result['data'] = data_section(
+            bench.cfg, model, make_batch(bench.batch, bench.shape, 20_000), bench.shape,
+            manifest=opts.data_manifest, num_samples=opts.data_samples,
+            device=opts.data_device, cache_root=opts.cache_root, cache_dtype=opts.cache_dtype,
+            cache_samples=opts.cache_samples)
     result['ratios'] = ratios(result)
     return result
