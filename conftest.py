@@ -71,6 +71,8 @@ SLOW_TESTS = (
     'projects/scaledepth/tests/test_scaledepth_layers.py::'
     'test_released_similarity_starts_saturated',
     'tests/test_analysis/test_benchmark.py::test_batch_cache_read_back_equals_the_frozen_outputs',
+    'tests/test_analysis/test_data_benchmark.py::test_section_on_the_tiny_model',
+    'tests/test_analysis/test_variant_speed.py::test_compare_two_configs',
     'tests/test_cache/test_mode.py::test_applying_twice_and_dumped_configs',
     'tests/test_cache/test_readers.py::test_first_step_losses_equal_with_and_without_cache',
     'tests/test_cache/test_store.py::test_resume_after_interrupt_writes_the_same_files',

@@ -5,8 +5,8 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmengine.runner import Runner
 
+from tr2m.engine.runner import DepthRunner as Runner
 from tr2m.registry import DATASETS
 
 from ._trees import rsa_captions

@@ -1,9 +1,12 @@
 """Time a depther's training step with and without the frozen-feature cache, its frozen share,
-mixed precision, inference, and the SOC loss against its pairwise form -- all in one run.
+mixed precision, inference, and the SOC loss against its pairwise form -- all in one run; and
+whether the data path can feed a device (``--sections data``).
 
 ``python tools/analysis_tools/benchmark.py CONFIG [--batch-size N] [--shape H W] [--repeats N]
 [--warmup N] [--threads N] [--device cpu|cuda] [--sections ...] [--cache-dtype float16|int8]
-[--soc-size H W [H W ...]] [--soc-dim D] [--soc-keys K] [--soc-classes C] [--json]``
+[--soc-size H W [H W ...]] [--soc-dim D] [--soc-keys K] [--soc-classes C]
+[--data-manifest FILE] [--data-samples N] [--data-device NAME] [--cache-root DIR]
+[--cache-samples N] [--json]``
 
 Weights: ``TR2M_RANDOM_INIT=1`` is set unless already set or ``--pretrained`` is given, so
 every pretrained-capable component is its architecture with random weights (nothing is
@@ -44,6 +47,15 @@ Sections (``--sections``, default all):
   the peak-RSS increase of one call in a fresh subprocess, ``VmHWM`` reset first), and the
   differences of the loss value and of its gradient.
 - ``predict``: ``model.test_step`` without gradients.
+- ``data`` (only when named): can the data path feed the device? Samples/s of one data worker
+  on the config's train pipeline (``--data-manifest``: over that manifest's frames, e.g.
+  ``../shared/data/rgbd_real/manifest.json``), CPU time measured inside the worker; the
+  training samples/s a device consumes (``--data-device``, default the CUDA device present,
+  else H100), from one step's FLOPs (``scaled_dot_product_attention`` counted) and a 30-40%
+  utilisation of its dense bf16 peak, uncached and cached; the workers that needs; the feature
+  cache's bytes per sample, size (``--cache-root``, or ``--cache-samples`` x bytes) against
+  RAM, and its random read rate with the page cache dropped, with a warning when the cache
+  cannot be read as fast as the device computes (:mod:`tr2m.analysis.data_benchmark`).
 
 The first lines name the device, its model and instruction set and what ``--precision auto``
 picks there (``tr2m.utils.hardware.describe_device``): every figure belongs to that machine.
@@ -64,7 +76,13 @@ fused_vs_foreach``; ``soc``: per grid ``HxW``: ``queries key_sets keys_per_image
 grad_max_abs_diff memory_method``; ``ratios``: ``cache_speedup cache_speedup_cpu frozen_share
 soc_speedup soc_speedup_cpu soc_memory_ratio (of the first SOC grid) amp_speedup amp_speedup_cpu
 amp_speedup_cached amp_speedup_cached_cpu amp_speedup_predict amp_speedup_predict_cpu
-optim_fused_speedup optim_fused_speedup_cpu`` (null when not measured).
+optim_fused_speedup optim_fused_speedup_cpu`` (null when not measured); ``data``: ``source
+pipeline {samples workers cpu_ms_per_sample cpu_ms_median samples_per_s_per_worker
+wall_samples_per_s} flops {train frozen cached per_sample_train per_sample_cached} device
+{device precision peak_tflops utilisation train cached} workers_needed {train cached}
+auto_workers cache {root bytes samples bytes_per_sample dtype read {bytes_per_s reads chunk cold}
+memory_total memory_available needed_bytes_per_s fits_in_ram read_bytes_per_s ok warning}``
+(rates as [low, high] over the utilisation range).
 Speed-ups are ratios of the medians, wall (``speedup``) and CPU time (``speedup_cpu``); on a
 shared machine the CPU figure is the steadier.
 """
@@ -78,6 +96,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 from mmengine.config import DictAction  # noqa: E402
 
 from tr2m.analysis.benchmark import (  # noqa: E402
+    DEFAULT_SECTIONS,
     SECTIONS,
     SOC_SIZES,
     BenchmarkOptions,
@@ -101,7 +120,8 @@ def parse_args(argv=None):
     parser.add_argument('--threads', type=int, help='torch intra-op threads (default: torch\'s)')
     parser.add_argument('--device', choices=('cpu', 'cuda'), default=None,
                         help='default: cuda when available')
-    parser.add_argument('--sections', nargs='+', choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument('--sections', nargs='+', choices=SECTIONS, default=list(DEFAULT_SECTIONS),
+                        help='default: all but data')
     parser.add_argument('--cache-dtype', choices=('float16', 'int8'), default='float16')
     parser.add_argument('--soc-size', nargs='+', type=int, default=list(SOC_SIZES),
                         metavar='H W', help='SOC query grids, H W pairs (default: 10 13 17 23 '
@@ -111,6 +131,15 @@ def parse_args(argv=None):
                         help="SOC feature channels (default: 160, the paper config's projector)")
     parser.add_argument('--soc-keys', type=int, default=2)
     parser.add_argument('--soc-classes', type=int, default=20)
+    parser.add_argument('--data-manifest', help='data: frames of this manifest through the '
+                        "config's train pipeline (e.g. ../shared/data/rgbd_real/manifest.json)")
+    parser.add_argument('--data-samples', type=int, default=64, help='data: samples timed')
+    parser.add_argument('--data-device', help='data: the device whose consumption is '
+                        'estimated (default: the CUDA device present, else H100)')
+    parser.add_argument('--cache-root', help='data: a feature cache whose size and read rate '
+                        'are checked (default: a scratch file in the temporary folder)')
+    parser.add_argument('--cache-samples', type=int,
+                        help='data: samples a cache would hold (its size without --cache-root)')
     parser.add_argument('--pretrained', action='store_true',
                         help='do not set TR2M_RANDOM_INIT=1 (load the pretrained weights)')
     parser.add_argument('--json', action='store_true', help='end with one JSON object')
@@ -122,6 +151,8 @@ def parse_args(argv=None):
         parser.error('--repeats must be >= 1 and --warmup >= 0')
     if len(args.soc_size) % 2:
         parser.error('--soc-size takes H W pairs')
+    if args.data_samples < 1:
+        parser.error('--data-samples must be >= 1')
     return args
 
 

@@ -126,7 +126,8 @@ def evaluate(model, dataset, cfg) -> tuple:
     ``(metrics, protocol summary)``."""
     import torch
     from mmengine.evaluator import Evaluator
-    from mmengine.runner import Runner
+
+    from tr2m.engine.runner import DepthRunner as Runner
 
     loader_cfg = copy.deepcopy(cfg.test_dataloader)
     loader_cfg['dataset'] = dataset

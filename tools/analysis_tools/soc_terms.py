@@ -46,9 +46,8 @@ def main(argv=None) -> dict:
                         help='set the momentum branch to the live weights first')
     parser.add_argument('--json', action='store_true')
     args = parser.parse_args(argv)
-    from mmengine.runner import Runner
-
     from tr2m.apis import init_depther
+    from tr2m.engine.runner import DepthRunner as Runner
     from tr2m.models.contrast import soc_components
     from tr2m.utils.config import load_config
     from tr2m.utils.errors import ArgumentError

@@ -25,7 +25,10 @@ from tr2m.utils.errors import ArgumentError
 from tr2m.utils.hardware import describe_device
 
 #: Sections, in the order they run and report.
-SECTIONS = ('train', 'cache', 'frozen', 'amp', 'optim', 'soc', 'predict')
+SECTIONS = ('train', 'cache', 'frozen', 'amp', 'optim', 'soc', 'predict', 'data')
+#: What runs without ``--sections``: all but ``data`` (it reads real data, see
+#: :mod:`tr2m.analysis.data_benchmark`).
+DEFAULT_SECTIONS = SECTIONS[:-1]
 #: SOC query grids of ``--sections soc`` (flattened H W pairs): the paper config's cells at
 #: 266x350 (19x25 tokens, max-pooled by the projector to 10x13) and at 476x644 (34x46 -> 17x23),
 #: with 160 projector channels, and 64x64 as a stress point.
@@ -152,7 +155,7 @@ class BenchmarkOptions:
     warmup: int = 1
     threads: Optional[int] = None
     device: Optional[str] = None
-    sections: Sequence[str] = SECTIONS
+    sections: Sequence[str] = DEFAULT_SECTIONS
     cache_dtype: str = 'float16'
     soc_size: Sequence[int] = SOC_SIZES
     soc_dim: int = 160
@@ -160,6 +163,11 @@ class BenchmarkOptions:
     soc_classes: int = 20
     pretrained: bool = False
     cfg_options: dict = field(default_factory=dict)
+    data_manifest: Optional[str] = None
+    data_samples: int = 64
+    data_device: Optional[str] = None
+    cache_root: Optional[str] = None
+    cache_samples: Optional[int] = None
 
     @classmethod
     def from_args(cls, args) -> 'BenchmarkOptions':
@@ -449,5 +457,13 @@ def run_benchmark(config: str, options: Optional[BenchmarkOptions] = None) -> di
         result['predict'], bf16 = predict_section(bench, model, 'amp' in sections)
         if bf16 is not None:
             result.setdefault('amp', OrderedDict(dtype='bfloat16'))['predict'] = bf16
+    if 'data' in sections:
+        from tr2m.analysis.data_benchmark import data_section
+
+        result['data'] = data_section(
+            bench.cfg, model, make_batch(bench.batch, bench.shape, 20_000), bench.shape,
+            manifest=opts.data_manifest, num_samples=opts.data_samples,
+            device=opts.data_device, cache_root=opts.cache_root, cache_dtype=opts.cache_dtype,
+            cache_samples=opts.cache_samples)
     result['ratios'] = ratios(result)
     return result

@@ -77,6 +77,41 @@ def _report_optim(o: dict) -> list:
                     f"({o['fused_speedup_cpu']:.2f}x CPU), {o['fused_vs_foreach']:.2f}x foreach"]
 
 
+def _rate(values) -> str:
+    return '-'.join(f'{v:.0f}' for v in values if v is not None) or '-'
+
+
+def _report_data(d: dict) -> list:
+    p, dev, c = d['pipeline'], d['device'], d['cache']
+    g = 1e9
+    mib = 2 ** 20
+    lines = ['', f"data path ({d['source']}):",
+             f"  one worker: {p['samples_per_s_per_worker']:.1f} samples/s "
+             f"({p['cpu_ms_per_sample']:.2f} ms CPU per sample, median {p['cpu_ms_median']:.2f}; "
+             f"{p['samples']} samples); loader wall rate {p['wall_samples_per_s']:.1f}/s with "
+             f"{p['workers']} worker",
+             f"  training step {d['flops']['per_sample_train'] / g:.1f} GFLOPs per sample, "
+             f"{d['flops']['per_sample_cached'] / g:.1f} from the cache",
+             f"  {dev['device']} ({dev['precision']}, {dev['peak_tflops']:.0f} TFLOP/s dense, "
+             f"{dev['utilisation'][0]:.0%}-{dev['utilisation'][-1]:.0%} utilisation assumed) "
+             f"consumes {_rate(dev['train'])} samples/s uncached, {_rate(dev['cached'])} cached",
+             f"  workers needed: {_rate(d['workers_needed']['train'])} uncached, "
+             f"{_rate(d['workers_needed']['cached'])} cached; num_workers='auto' gives "
+             f"{d['auto_workers']} here"]
+    read = c['read'].get('bytes_per_s')
+    lines.append(
+        f"  cache: {c['bytes_per_sample'] / mib:.2f} MiB per sample ({c['dtype']}); needs "
+        f"{(c['needed_bytes_per_s'] or 0) / mib:.0f} MiB/s at the cached rate; random reads "
+        f"{'-' if read is None else f'{read / mib:.0f}'} MiB/s "
+        f"({'page cache dropped' if c['read'].get('cold') else 'page cache may serve them'}); "
+        + (f"size {c['bytes'] / 2**30:.1f} GiB vs {c['memory_available'] / 2**30:.1f} GiB "
+           f"RAM available ({'fits' if c['fits_in_ram'] else 'does not fit'})"
+           if c.get('bytes') else 'size unknown (--cache-root or --cache-samples)'))
+    if c.get('warning'):
+        lines.append(f"  WARNING: {c['warning']}")
+    return lines
+
+
 def format_report(r: dict) -> str:
     """The human-readable table of a :func:`run_benchmark` result."""
     lines = [f"{r['config']} on {r['device']} (torch {r['torch']}, {r['threads']} threads, "
@@ -98,4 +133,6 @@ def format_report(r: dict) -> str:
         lines += _report_soc(soc)
     if 'predict' in r:
         lines += ['', _line('predict', r['predict'])]
+    if r.get('data'):
+        lines += _report_data(r['data'])
     return '\n'.join(lines)

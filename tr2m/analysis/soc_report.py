@@ -88,9 +88,8 @@ def config_separability(config: str, checkpoint: Optional[str], feature: str = '
                         num_classes: int = 20) -> dict:
     """:func:`separability` of a config's model (``checkpoint`` None or ``'none'``: as built)
     on its test split."""
-    from mmengine.runner import Runner
-
     from tr2m.apis import init_depther
+    from tr2m.engine.runner import DepthRunner as Runner
     from tr2m.utils.config import load_config
 
     ckpt = None if checkpoint is None or checkpoint.lower() == 'none' else checkpoint

@@ -59,7 +59,9 @@ def cached_components(model_cfg: dict, root: str, frozen_digest: Optional[str] =
     """The reader configs that replace the frozen components of ``model_cfg`` (its
     ``text_encoder`` only when it has one); ``frozen_digest`` is the cache's fingerprint the
     readers check (so a config dumped in cache mode refuses a cache of other frozen models)."""
-    missing = [k for k in ('relative_depth', 'image_encoder') if model_cfg.get(k) is None]
+    needed = ('relative_depth',) if model_cfg.get('image_tokens') == 'relative_depth' else (
+        'relative_depth', 'image_encoder')  # shared tokens: the relative model gives them
+    missing = [k for k in needed if model_cfg.get(k) is None]
     if missing:
         raise ConfigError(f'the feature cache serves models with frozen relative_depth and '
                           f'image_encoder (TR2M); model type {type_name(model_cfg)!r} has no '
@@ -113,10 +115,13 @@ def apply_feature_cache(cfg):
     model.pop('cache', None)  # configs dumped by older versions carried the mode here
     if not reads_cache(model):
         check_frozen(meta, cfg, root)
-    elif model['image_encoder'].get('frozen_digest') not in (None, meta.get('frozen_digest')):
-        raise ConfigError(f'config {name} reads a feature cache of other frozen models than '
-                          f'{root} holds (fingerprint {model["image_encoder"]["frozen_digest"]} '
-                          f'vs {meta.get("frozen_digest")}); use the cache it was run with')
+    else:
+        asked = sorted({model[k].get('frozen_digest') for k in FROZEN_KEYS
+                        if model.get(k) is not None} - {None, meta.get('frozen_digest')})
+        if asked:
+            raise ConfigError(f'config {name} reads a feature cache of other frozen models '
+                              f'than {root} holds (fingerprint {asked[0]} vs '
+                              f'{meta.get("frozen_digest")}); use the cache it was run with')
     _check_parts(cfg, meta, root, name, spec['deterministic_transforms'])
     for key, reader in cached_components(model, root, meta.get('frozen_digest')).items():
         model[key] = reader

@@ -5,7 +5,9 @@ feature cache instead of computing it, so a cache-mode ``TR2M`` runs the very co
 uncached one (:func:`tr2m.cache.mode.apply_feature_cache` puts them in the config):
 
 - :class:`CachedRelativeDepth`: ``(images, data_samples) -> Dr (B, 1, H, W)``, each sample's
-  ``rel_depth`` (attached by ``LoadCachedFeatures``);
+  ``rel_depth`` (attached by ``LoadCachedFeatures``); for TR2M's shared tokens
+  (``image_tokens='relative_depth'``) also ``forward_with_tokens``, with the samples'
+  ``img_feats``;
 - :class:`CachedImageEncoder`: ``(images, data_samples) -> (B, D, h, w)``, each sample's
   ``img_feats`` (attached by ``LoadCachedFeatures``, float16 or dequantised int8 on disk);
 - :class:`CachedTextEncoder`: ``captions -> TextEmbedding``, each caption looked up in the
@@ -69,31 +71,6 @@ def _path(sample) -> str:
 
 
 @MODELS.register_module()
-class CachedRelativeDepth(CacheReader):
-    """Relative inverse depth ``Dr`` from the feature cache, ``(images, data_samples) ->
-    (B, 1, H, W)`` float32.
-
-    Args:
-        root (str): the cache root.
-        frozen_digest (str, optional): see :class:`CacheReader`. Defaults to None.
-    """
-
-    def forward(self, images: Tensor, data_samples: Optional[Sequence] = None) -> Tensor:
-        size = tuple(images.shape[-2:])
-        out = []
-        for s in self._samples(data_samples, 'relative depth'):
-            if 'rel_depth' not in s:
-                raise DataError(f'{_path(s)}: no cached relative depth (rel_depth) from the '
-                                f'feature cache {self.root}; {_HINT}')
-            if tuple(s.rel_depth.shape) != size:
-                raise DataError(f'{_path(s)}: cached relative depth has size '
-                                f'{tuple(s.rel_depth.shape)} but the network input is {size}; '
-                                'the cache was built with other preprocessing, rebuild it')
-            out.append(s.rel_depth.data)
-        return torch.stack(out).to(images).float()  # (B, 1, H, W)
-
-
-@MODELS.register_module()
 class CachedImageEncoder(CacheReader):
     """Image tokens from the feature cache, ``(images, data_samples) -> (B, D, h, w)`` float32.
 
@@ -129,6 +106,48 @@ class CachedImageEncoder(CacheReader):
         with autocast_off():  # float16 storage; CPU autocast refuses to stack it
             stacked = torch.stack(feats).to(images.device)
         return stacked.float()  # (B, D, h, w)
+
+
+@MODELS.register_module()
+class CachedRelativeDepth(CacheReader):
+    """Relative inverse depth ``Dr`` from the feature cache, ``(images, data_samples) ->
+    (B, 1, H, W)`` float32.
+
+    Args:
+        root (str): the cache root.
+        frozen_digest (str, optional): see :class:`CacheReader`. Defaults to None.
+    """
+
+    def __init__(self, root: str, frozen_digest: Optional[str] = None) -> None:
+        super().__init__(root, frozen_digest)
+        self._tokens = None  # the token reader, made on first use (shared tokens)
+
+    def forward(self, images: Tensor, data_samples: Optional[Sequence] = None) -> Tensor:
+        size = tuple(images.shape[-2:])
+        out = []
+        for s in self._samples(data_samples, 'relative depth'):
+            if 'rel_depth' not in s:
+                raise DataError(f'{_path(s)}: no cached relative depth (rel_depth) from the '
+                                f'feature cache {self.root}; {_HINT}')
+            if tuple(s.rel_depth.shape) != size:
+                raise DataError(f'{_path(s)}: cached relative depth has size '
+                                f'{tuple(s.rel_depth.shape)} but the network input is {size}; '
+                                'the cache was built with other preprocessing, rebuild it')
+            out.append(s.rel_depth.data)
+        return torch.stack(out).to(images).float()  # (B, 1, H, W)
+
+    @property
+    def token_channels(self) -> Optional[int]:
+        """The cached image-token width (the relative model's, for shared tokens)."""
+        width = self.widths.get('image')
+        return int(width) if width else None
+
+    def forward_with_tokens(self, images: Tensor, data_samples: Optional[Sequence] = None):
+        """``Dr`` and the cached tokens of a cache of TR2M with shared tokens (what
+        ``TransformersRelativeDepth.forward_with_tokens`` computed)."""
+        if self._tokens is None:
+            self._tokens = CachedImageEncoder(self.root)
+        return self(images, data_samples), self._tokens(images, data_samples)
 
 
 @MODELS.register_module()

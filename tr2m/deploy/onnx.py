@@ -84,7 +84,7 @@ class FullGraph(nn.Module):
         b = text_embedding.shape[0]
         text = TextEmbedding(text_embedding, text_embedding.new_zeros(b, 0, 1),
                              torch.zeros(b, 0, dtype=torch.bool))
-        fused = m.neck(feats, text)
+        fused = m.neck(m.image_tokens_of(feats), text)
         scale, shift = m.rescale_maps(fused, (image.shape[-2], image.shape[-1]))
         return affine_inverse_to_depth(rel, scale, shift), scale, shift, rel
 
@@ -105,7 +105,7 @@ class TrainableGraph(nn.Module):
         b = text_embedding.shape[0]
         text = TextEmbedding(text_embedding, text_embedding.new_zeros(b, 0, 1),
                              torch.zeros(b, 0, dtype=torch.bool))
-        fused = m.neck(image_features, text)
+        fused = m.neck(m.image_tokens_of(image_features), text)  # learnt projection, if any
         scale, shift = m.rescale_maps(fused, (rel.shape[-2], rel.shape[-1]))
         return affine_inverse_to_depth(rel, scale, shift), scale, shift
 
@@ -125,8 +125,8 @@ def check_exportable(model: nn.Module) -> nn.Module:
     if rel != 'TransformersRelativeDepth' or enc != 'DINOv2Encoder':
         raise ArgumentError(f'--part full exports TransformersRelativeDepth + DINOv2Encoder '
                             f'models; this one has {rel} + {enc} (a SimulatedRelativeDepth '
-                            'needs GT): export --part trainable, whose inputs are the frozen '
-                            'features')
+                            'needs GT; shared tokens have no image encoder): export --part '
+                            'trainable, whose inputs are the frozen features')
     if module.relative_depth.preset.get('square') or module.relative_depth.input_size or \
             module.image_encoder.input_size:
         raise ArgumentError('--part full needs frozen models that run at the image\'s own size '

@@ -4,15 +4,19 @@
 :class:`~tr2m.engine.hooks.PreemptionHook` (a SIGTERM saves a checkpoint and stops training
 cleanly), a resume that never executes text from a checkpoint (mmengine's ``resume`` parses the
 config text stored in ``meta['config']`` as a Python config, which runs any code written there;
-the text is dropped when the checkpoint is loaded, see :meth:`DepthRunner.load_checkpoint`), and
-three changes about what is shown:
+the text is dropped when the checkpoint is loaded, see :meth:`DepthRunner.load_checkpoint`),
+data loaders whose ``'auto'`` settings are resolved from the machine
+(:meth:`DepthRunner.build_dataloader`), and three changes about what is shown:
 
 - the environment and the whole config go to files of the work dir (``<work_dir>/<timestamp>/
   environment.txt``; the config as mmengine dumps it, ``<work_dir>/<config name>.py``) and to the
   run's ``.log`` file, not to the console; the hook order likewise;
 - a short run header (:class:`~tr2m.engine.console.RunHeaderHook`) before training and testing;
 - mmengine's two deprecation notices of every run silenced
-  (:data:`~tr2m.engine.console.UPSTREAM_DEPRECATIONS`).
+  (:data:`~tr2m.engine.console.UPSTREAM_DEPRECATIONS`);
+- dataloader configs may say ``num_workers='auto'`` and ``pin_memory='auto'``
+  (:func:`tr2m.utils.workers.resolve_loader_settings`: workers from the machine's CPUs, pinned
+  memory where a CUDA device is present), and the workers keep their large buffers.
 
 Training and testing are mmengine's, unchanged. ``tr2m.apis.runs`` (what ``tools/train.py`` and
 ``tools/test.py`` run) builds it with ``DepthRunner.from_cfg(cfg)``.
@@ -27,6 +31,7 @@ from tr2m.engine.console import RunHeaderHook, environment_text, quiet_console, 
 from tr2m.engine.hooks.preemption_hook import PreemptionHook
 from tr2m.registry import RUNNERS
 from tr2m.utils.errors import CheckpointError
+from tr2m.utils.workers import resolve_loader_settings, worker_init_with_buffers
 
 
 @RUNNERS.register_module()
@@ -70,6 +75,18 @@ class DepthRunner(Runner):
         if isinstance(meta, dict):
             meta.pop('config', None)
         return checkpoint
+
+    @staticmethod
+    def build_dataloader(dataloader, seed=None, diff_rank_seed: bool = False):
+        """``Runner.build_dataloader`` after resolving ``'auto'`` loader settings; its
+        workers keep their large buffers (:func:`tr2m.utils.workers.keep_large_buffers`)."""
+        if not isinstance(dataloader, dict):
+            return dataloader
+        loader = Runner.build_dataloader(resolve_loader_settings(dataloader), seed=seed,
+                                         diff_rank_seed=diff_rank_seed)
+        if loader.num_workers > 0:
+            loader.worker_init_fn = worker_init_with_buffers(loader.worker_init_fn)
+        return loader
 
     def build_logger(self, *args, **kwargs):
         """mmengine's logger, with :func:`~tr2m.engine.console.quiet_console` applied."""

@@ -23,8 +23,9 @@ test_pipeline = [
 
 train_dataloader = dict(
     batch_size=8,
-    num_workers=4,
+    num_workers='auto',  # from the machine's CPUs (tr2m.utils.workers)
     persistent_workers=True,
+    pin_memory='auto',  # pinned where a CUDA device is present
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,

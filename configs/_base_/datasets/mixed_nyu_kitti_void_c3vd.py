@@ -34,8 +34,9 @@ c3vd_test_pipeline = _c3vd.test_pipeline
 
 train_dataloader = dict(
     batch_size=8,
-    num_workers=4,
+    num_workers='auto',  # from the machine's CPUs (tr2m.utils.workers)
     persistent_workers=True,
+    pin_memory='auto',  # pinned where a CUDA device is present
     sampler=dict(type='DefaultSampler', shuffle=True),
     batch_sampler=dict(type='GroupByDatasetBatchSampler'),
     dataset=dict(

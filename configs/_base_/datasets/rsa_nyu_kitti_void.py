@@ -40,8 +40,9 @@ void_test_pipeline = _without(_void.test_pipeline, 'Resize')
 
 train_dataloader = dict(
     batch_size=8,  # per dataset and step
-    num_workers=4,
+    num_workers='auto',  # from the machine's CPUs (tr2m.utils.workers)
     persistent_workers=True,
+    pin_memory='auto',  # pinned where a CUDA device is present
     sampler=dict(type='DefaultSampler', shuffle=True),
     batch_sampler=dict(type='PerDatasetBatchSampler', epoch_length='min'),
     dataset=dict(

@@ -26,6 +26,12 @@ mean = std = 0.5 (their image processors). The DPT-Hybrid embedding checks for e
 training size and the DPT-Large reassemble stage reshapes tokens to a square grid, so both run
 on square inputs in ``transformers``; MiDaS 3.1 Swin2-L was trained on square 384 inputs
 (``keep_aspect_ratio=False`` in MiDaS). The network's output is resized back to the input.
+
+The Depth Anything presets also give their encoder's tokens
+(:meth:`TransformersRelativeDepth.forward_with_tokens`): their backbone is a DINOv2 (ViT-S for
+``da_v1_s``, ViT-L for ``da_v1_l``), and its final layer-normed patch tokens are what
+``DINOv2Encoder`` returns for a DINOv2 of that size, from the same forward that gives the depth
+(TR2M's ``image_tokens='relative_depth'``: no second ViT).
 """
 import copy
 from typing import Optional, Tuple, Union
@@ -282,8 +288,15 @@ class TransformersRelativeDepth(FrozenMixin, BaseModule):
             return side, side
         return fit_size(h, w, p['multiple'], short)
 
-    def forward(self, images: Tensor, data_samples=None) -> Tensor:
-        """Relative inverse depth ``(B, 1, H, W)`` of ``(B, 3, H, W)`` images in [0, 1]."""
+    @property
+    def token_channels(self) -> Optional[int]:
+        """Width of the encoder tokens :meth:`forward_with_tokens` gives (Depth Anything
+        presets; None for the others)."""
+        if self.preset['family'] != 'depth_anything':
+            return None
+        return int(self.model.config.backbone_config.hidden_size)
+
+    def _network_input(self, images: Tensor) -> Tensor:
         h, w = images.shape[-2:]
         samples = list(data_samples) if data_samples is not None else [None] * len(images)
         if len(samples) != len(images):
@@ -307,8 +320,37 @@ class TransformersRelativeDepth(FrozenMixin, BaseModule):
         h, w = out_size
         p = self.preset
         up = size[0] * size[1] > h * w
-        x = normalize(resize_to(images, size, 'bicubic' if up else 'bilinear'),
-                      p['mean'], p['std'])
+        return normalize(resize_to(images, size, 'bicubic' if up else 'bilinear'),
+                         p['mean'], p['std'])
+
+    def forward(self, images: Tensor, data_samples=None) -> Tensor:
+        """Relative inverse depth ``(B, 1, H, W)`` of ``(B, 3, H, W)`` images in [0, 1]."""
+        x = self._network_input(images)
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
             rel = self.model(pixel_values=x).predicted_depth  # (B, h', w')
-        return resize_to(rel[:, None].float(), (h, w))
+        return resize_to(rel[:, None].float(), tuple(images.shape[-2:]))
+
+    def forward_with_tokens(self, images: Tensor, data_samples=None) -> Tuple[Tensor, Tensor]:
+        """Relative inverse depth ``(B, 1, H, W)`` and the encoder's final patch tokens
+        ``(B, D, h', w')`` (layer-normed, class token dropped; ``h' = H'/14`` of the network
+        input), from one forward. Depth Anything presets only."""
+        if self.token_channels is None:
+            raise ValueError(f'{self.arch}: only the Depth Anything presets (a DINOv2 encoder) '
+                             'give image tokens; use a separate image_encoder')
+        x = self._network_input(images)
+        captured = []
+
+        def keep_last(module, args, output):
+            captured.append(output.feature_maps[-1])  # (B, 1 + N, D), layer-normed
+
+        handle = self.model.backbone.register_forward_hook(keep_last)
+        try:
+            with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
+                rel = self.model(pixel_values=x).predicted_depth  # (B, h', w')
+        finally:
+            handle.remove()
+        patch = int(self.model.config.patch_size)
+        gh, gw = x.shape[-2] // patch, x.shape[-1] // patch
+        tokens = captured[-1][:, -gh * gw:]  # patch tokens
+        tokens = tokens.transpose(1, 2).reshape(x.shape[0], -1, gh, gw)  # (B, D, h', w')
+        return resize_to(rel[:, None].float(), tuple(images.shape[-2:])), tokens

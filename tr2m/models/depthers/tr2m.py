@@ -70,12 +70,20 @@ class TR2M(BaseDepther):
     feature cache replaces them by the readers of :mod:`tr2m.cache.readers`, which report the
     encoder widths from the cache's metadata; a sample the cache does not hold is an error).
 
+    Shared tokens (``image_tokens='relative_depth'``, ``image_encoder=None``): the neck reads
+    the relative-depth model's own encoder tokens (Depth Anything's DINOv2: ViT-S for DA-S,
+    ViT-L for DA-L), from the forward that gives ``Dr``, projected by a learnt 1x1 convolution
+    to ``token_channels``; no second ViT is built (``configs/tr2m/tr2m_da_s_shared_tokens.py``).
+    The feature cache then stores the relative model's tokens (before the projection, which
+    trains).
+
     Args:
         relative_depth (dict | nn.Module): frozen relative inverse-depth model,
             ``(images, data_samples) -> (B, 1, H, W)``. Skipped when every sample carries a
             precomputed ``rel_depth``.
-        image_encoder (dict | nn.Module): frozen, ``(images, data_samples) -> (B, D, h, w)``
-            (it also gives the attention queries, so every variant needs it).
+        image_encoder (dict | nn.Module, optional): frozen, ``(images, data_samples) ->
+            (B, D, h, w)`` (it also gives the attention queries); None with
+            ``image_tokens='relative_depth'``.
         text_encoder (dict | nn.Module, optional): frozen, ``captions -> TextEmbedding``; None
             for image-only models.
         neck (dict | nn.Module): fusion, ``(img_feats, text) -> (B, D, h, w)``. Its
@@ -106,7 +114,15 @@ class TR2M(BaseDepther):
             ``dict(type='ScaleOrientedContrast', feature='neck', ...)``; None trains without
             ``L_soc``. Defaults to None (the configs set it).
         data_preprocessor (dict, optional): defaults to ``DepthDataPreprocessor``.
+        image_tokens (str): where the neck's image tokens come from: ``'encoder'`` (the
+            ``image_encoder``, the paper) or ``'relative_depth'`` (the relative-depth model's
+            encoder, ``forward_with_tokens``; ``image_encoder`` must be None).
+            Defaults to 'encoder'.
+        token_channels (int, optional): width of a learnt 1x1 projection of the image tokens
+            (the neck's input width); None feeds the tokens as they are. Defaults to None.
     """
+
+    IMAGE_TOKENS = ('encoder', 'relative_depth')
 
     def __init__(self, relative_depth, image_encoder, neck, scale_head=None, shift_head=None,
                  text_encoder=None, loss_silog: Optional[dict] = None,
@@ -114,15 +130,36 @@ class TR2M(BaseDepther):
                  soc: Union[dict, nn.Module, None] = None, shift_form: str = 'absolute',
                  monitor_maps: bool = True,
                  data_preprocessor: Optional[dict] = None,
+                 image_tokens: str = 'encoder', token_channels: Optional[int] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if scale_head is None and shift_head is None:
             raise ValueError('TR2M needs at least one of scale_head and shift_head')
+        if image_tokens not in self.IMAGE_TOKENS:
+            raise ValueError(f'TR2M image_tokens must be one of {self.IMAGE_TOKENS}, '
+                             f'got {image_tokens!r}')
+        if image_tokens == 'relative_depth' and image_encoder is not None:
+            raise ValueError("TR2M image_tokens='relative_depth' reads the relative-depth "
+                             'model\'s tokens: set image_encoder=None (no second ViT)')
+        if image_tokens == 'encoder' and image_encoder is None:
+            raise ValueError("TR2M needs an image_encoder (or image_tokens='relative_depth')")
+        self.image_tokens = image_tokens
         with frozen_build_rng():
             self.relative_depth = build_module(relative_depth)
             self.image_encoder = build_module(image_encoder)
             self.text_encoder = build_module(text_encoder)
-        widths = dict(image=self.image_encoder.out_channels,
+        if image_tokens == 'relative_depth':
+            image_width = getattr(self.relative_depth, 'token_channels', None)
+            if image_width is None:
+                raise ValueError(f"TR2M image_tokens='relative_depth': the relative-depth model "
+                                 f'{type(self.relative_depth).__name__} gives no tokens (Depth '
+                                 'Anything presets do)')
+        else:
+            image_width = self.image_encoder.out_channels
+        # learnt, after the frozen models: the cache stores the tokens before it
+        self.token_proj = (nn.Conv2d(image_width, int(token_channels), 1)
+                           if token_channels else None)
+        widths = dict(image=image_width,
                       text=getattr(self.text_encoder, 'out_channels', None),
                       text_tokens=getattr(self.text_encoder, 'token_channels', None))
         self.frozen_widths = widths
@@ -131,7 +168,7 @@ class TR2M(BaseDepther):
             # attending over every token: the per-token width, not the pooled one
             text_channels = widths['text_tokens'] or text_channels
         self.neck = build_module(self._fill_channels(
-            neck, in_channels=widths['image'], text_channels=text_channels))
+            neck, in_channels=token_channels or widths['image'], text_channels=text_channels))
         uses_text = 'text' in getattr(self.neck, 'modalities', ())
         if uses_text and widths['text'] is None:
             raise ValueError('the neck uses text but TR2M has no text_encoder')
@@ -185,11 +222,25 @@ class TR2M(BaseDepther):
     def frozen_image_features(self, inputs: Tensor, data_samples: Optional[SampleList]
                               ) -> Tuple[Tensor, Tensor]:
         """``Dr`` ``(B, 1, H, W)`` and image tokens ``(B, D, h, w)`` from the frozen models
-        (what ``tools/cache_features.py`` stores per sample and view)."""
+        (what ``tools/cache_features.py`` stores per sample and view); with shared tokens both
+        from the relative-depth model's one forward (``Dr`` from the samples when they carry
+        it)."""
+        if self.image_tokens == 'relative_depth':
+            with torch.no_grad():
+                rel, img_feats = self.relative_depth.forward_with_tokens(inputs, data_samples)
+            size = tuple(inputs.shape[-2:])
+            if data_samples and all('rel_depth' in s and tuple(s.rel_depth.shape) == size
+                                    for s in data_samples):  # precomputed Dr, as without
+                rel = relative_inverse_depth(None, inputs, data_samples)
+            return rel.float(), img_feats
         rel = relative_inverse_depth(self.relative_depth, inputs, data_samples)
         with torch.no_grad():
             img_feats = self.image_encoder(inputs, data_samples)
         return rel, img_feats
+
+    def image_tokens_of(self, img_feats: Tensor) -> Tensor:
+        """The neck's image input: the frozen tokens through ``token_proj`` when there is one."""
+        return self.token_proj(img_feats) if self.token_proj is not None else img_feats
 
     def rescale_maps(self, feats: Tensor, size: Tuple[int, int],
                      dead: Optional[Dict[str, Tensor]] = None) -> Tuple[Tensor, Tensor]:
@@ -217,7 +268,7 @@ class TR2M(BaseDepther):
     def _run(self, inputs: Tensor, data_samples: Optional[SampleList],
              dead: Optional[Dict[str, Tensor]] = None) -> Dict[str, Tensor]:
         rel, img_feats, text = self.frozen_features(inputs, data_samples)
-        feats = self.neck(img_feats, text)
+        feats = self.neck(self.image_tokens_of(img_feats), text)
         scale, shift = self.rescale_maps(feats, tuple(inputs.shape[-2:]), dead)
         # eq. 3: 1 / (A * Dr + B); denominators below the floor are counted, not hidden
         depth, nonpos = affine_inverse_to_depth(rel, scale, shift, return_nonpositive=True)
