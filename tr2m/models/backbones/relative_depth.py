@@ -34,7 +34,7 @@ The Depth Anything presets also give their encoder's tokens
 (TR2M's ``image_tokens='relative_depth'``: no second ViT).
 """
 import copy
-from typing import Optional, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 import torch
 from mmengine.model import BaseModule
@@ -296,39 +296,46 @@ class TransformersRelativeDepth(FrozenMixin, BaseModule):
             return None
         return int(self.model.config.backbone_config.hidden_size)
 
-    def _network_input(self, images: Tensor) -> Tensor:
+    def _sizes(self, images: Tensor, data_samples=None) -> List[Tuple[int, int]]:
+        """The network size of each image (per sample for a per-dataset ``input_size``); a
+        fixed size is recorded in the sample's run notes (``rel_input_size``)."""
         h, w = images.shape[-2:]
         samples = list(data_samples) if data_samples is not None else [None] * len(images)
         if len(samples) != len(images):
             samples = [None] * len(images)
         sizes = [self.network_size(h, w, s) for s in samples]
-        if len(set(sizes)) == 1:
-            out = self._run_at(images, sizes[0], (h, w))
-        else:  # a per-dataset size and a batch of several datasets: one pass per size
-            out = images.new_empty(images.shape[0], 1, h, w)
-            for size in dict.fromkeys(sizes):
-                idx = [i for i, s in enumerate(sizes) if s == size]
-                out[idx] = self._run_at(images[idx], size, (h, w)).to(out)
         for sample, size in zip(samples, sizes):
             if hasattr(sample, 'set_metainfo') and self.fixed_size(sample) is not None:
                 sample.set_metainfo({NOTES_KEY: notes_of(sample).replace(
                     rel_input_size=f'{size[0]}x{size[1]}')})
-        return out
+        return sizes
 
-    def _run_at(self, images: Tensor, size: Tuple[int, int], out_size: Tuple[int, int]
-                ) -> Tensor:
-        h, w = out_size
+    def _network_input(self, images: Tensor, size: Optional[Tuple[int, int]] = None) -> Tensor:
+        """The images resized to ``size`` (default :meth:`network_size`) and normalised."""
+        h, w = images.shape[-2:]
         p = self.preset
+        size = size or self.network_size(h, w)
         up = size[0] * size[1] > h * w
         return normalize(resize_to(images, size, 'bicubic' if up else 'bilinear'),
                          p['mean'], p['std'])
 
-    def forward(self, images: Tensor, data_samples=None) -> Tensor:
-        """Relative inverse depth ``(B, 1, H, W)`` of ``(B, 3, H, W)`` images in [0, 1]."""
-        x = self._network_input(images)
+    def _run_at(self, images: Tensor, size: Tuple[int, int]) -> Tensor:
+        x = self._network_input(images, size)
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
             rel = self.model(pixel_values=x).predicted_depth  # (B, h', w')
         return resize_to(rel[:, None].float(), tuple(images.shape[-2:]))
+
+    def forward(self, images: Tensor, data_samples=None) -> Tensor:
+        """Relative inverse depth ``(B, 1, H, W)`` of ``(B, 3, H, W)`` images in [0, 1]."""
+        sizes = self._sizes(images, data_samples)
+        if len(set(sizes)) == 1:
+            return self._run_at(images, sizes[0])
+        # a per-dataset size and a batch of several datasets: one pass per size
+        out = images.new_empty(images.shape[0], 1, *images.shape[-2:])
+        for size in dict.fromkeys(sizes):
+            idx = [i for i, s in enumerate(sizes) if s == size]
+            out[idx] = self._run_at(images[idx], size).to(out)
+        return out
 
     def forward_with_tokens(self, images: Tensor, data_samples=None) -> Tuple[Tensor, Tensor]:
         """Relative inverse depth ``(B, 1, H, W)`` and the encoder's final patch tokens
@@ -337,7 +344,11 @@ class TransformersRelativeDepth(FrozenMixin, BaseModule):
         if self.token_channels is None:
             raise ValueError(f'{self.arch}: only the Depth Anything presets (a DINOv2 encoder) '
                              'give image tokens; use a separate image_encoder')
-        x = self._network_input(images)
+        sizes = set(self._sizes(images, data_samples))
+        if len(sizes) != 1:  # the neck needs one token grid per batch
+            raise ValueError(f'{self.arch}: shared tokens need one network input size per batch, '
+                             f'got {sorted(sizes)} (a per-dataset input_size over a mixed batch)')
+        x = self._network_input(images, sizes.pop())
         captured = []
 
         def keep_last(module, args, output):
