@@ -94,7 +94,7 @@ Training: {train_wall:.0f} s wall, {train_cpu:.0f} s CPU; whole script {total_wa
 
 | model | AbsRel | SILog | delta1 |
 | --- | --- | --- | --- |
-| untrained (A = 1, B = 0) | {m0['abs_rel']:.3f} | {m0['silog']:.1f} | {m0['d1']:.3f} |
+| untrained (A = B = 1) | {m0['abs_rel']:.3f} | {m0['silog']:.1f} | {m0['d1']:.3f} |
 | trained ({after['checkpoint'].split('/')[-1]}) | {m1['abs_rel']:.3f} | {m1['silog']:.1f} | {m1['d1']:.3f} |
 
 AbsRel after training per domain: """ + ', '.join(

@@ -108,8 +108,8 @@ def test_simulated_relative_depth_needs_rel(tiny_config, synthetic_root, tmp_pat
     out = infer_depth(model, str(path), CAPTION, intrinsics=frame['K'], rel_depth=rel)
     # the given map (resized to 84x112 and back) is what the model used
     np.testing.assert_allclose(out['rel'], rel, atol=0.02)
-    # untrained heads: A = 1 and the quickstart's signed shift B = 0, so depth = 1 / rel
-    np.testing.assert_allclose(out['depth'], 1 / out['rel'], rtol=1e-3)  # both resized back
+    # untrained heads: A = B = 1, so depth = 1 / (rel + 1)
+    np.testing.assert_allclose(out['depth'], 1 / (out['rel'] + 1), rtol=1e-4)
     with pytest.raises(ValueError, match='rel_depth has shape'):
         infer_depth(model, str(path), CAPTION, rel_depth=rel[:10])
 

@@ -126,10 +126,9 @@ def test_untrained_is_refused_before_building_then_marked(load_tool, infer_confi
     assert json.loads((out / 'infer.json').read_text())['untrained'] is True
     assert sorted(p.name for p in out.iterdir()) == [
         'b_depth.npy', 'b_depth.png', 'b_vis.png', 'infer.json']
-    # untrained TR2M heads: A = 1 and the quickstart's signed shift B = 0, so depth = 1 / rel
-    # (floored at 1e8): >= 1 everywhere with a relative depth in [0, 1]
-    depth = np.load(out / 'b_depth.npy')
-    assert depth.min() >= 1.0 - 1e-6 and depth.max() <= 1e8 * (1 + 1e-6)
+    # untrained TR2M heads are constant softplus(log(e - 1)) = 1: depth = 1 / (rel + 1) <= 1
+    # with rel >= 0
+    assert np.load(out / 'b_depth.npy').max() <= 1.0 + 1e-6
     # ... and the picture says so, in red under the panels
     vis = cv2.imread(str(out / 'b_vis.png'))[..., ::-1].astype(int)
     footer = vis[-60:]  # the lines under the panels
