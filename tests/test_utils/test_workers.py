@@ -75,3 +75,19 @@ def test_workers_keep_large_buffers(monkeypatch, rgbd_real):
     assert loader.num_workers == 1
     assert loader.worker_init_fn.func.__name__ == '_worker_init'
     assert len(list(loader)) == 3  # the workers start with it
+
+
+def test_auto_loader_settings_pass_the_value_check():
+    """``num_workers='auto'`` / ``pin_memory='auto'`` are values, not mistakes, at config load."""
+    import pytest
+    from mmengine.config import Config
+
+    from tr2m.utils.config import check_values
+    from tr2m.utils.errors import ConfigError
+
+    ok = Config(dict(train_dataloader=dict(batch_size=2, num_workers='auto', pin_memory='auto')))
+    check_values(ok)
+    for bad, says in ((dict(num_workers=-1), "an integer >= 0 or 'auto'"),
+                      (dict(pin_memory='yes'), "True, False or 'auto'")):
+        with pytest.raises(ConfigError, match=says):
+            check_values(Config(dict(train_dataloader=dict(batch_size=2, **bad))))

@@ -232,7 +232,10 @@ VALUE_RULES = [
     ('train_cfg.val_begin', 'a positive integer', _positive_int),
     *[(f'{split}_dataloader.{key}', what, test) for split in ('train', 'val', 'test')
       for key, what, test in (('batch_size', 'a positive integer', _positive_int),
-                              ('num_workers', 'an integer >= 0', _non_negative_int))],
+                              ('num_workers', "an integer >= 0 or 'auto'",
+                               lambda v: v == 'auto' or _non_negative_int(v)),
+                              ('pin_memory', "True, False or 'auto'",
+                               lambda v: v == 'auto' or isinstance(v, bool)))],
     # lr 0 is a real baseline (frozen heads; tests/test_tools/test_ablate.py), a negative one not
     ('optim_wrapper.optimizer.lr', 'a number >= 0', _non_negative_number),
     ('optim_wrapper.optimizer.weight_decay', 'a number >= 0', _non_negative_number),
