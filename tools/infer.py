@@ -97,6 +97,7 @@ from tr2m.apis.infer_inputs import (  # noqa: E402,F401
 )
 from tr2m.apis.infer_inputs import match_captions as read_captions  # noqa: E402
 from tr2m.apis.infer_outputs import (  # noqa: E402,F401
+    DEMO_RELATIVE_DEPTHS,
     PNG_SCALES,
     TRAINED_DEPTHERS,
     check_untrained_early,
@@ -245,6 +246,19 @@ def run_video(args):
     return video_job(model, args, warnings)
 
 
+def check_relative_depth_source(config: str, image: str) -> None:
+    """A demo config simulates its relative depth from ground truth, which a photo lacks: one
+    line before the model is built, naming the image and ``--rel-depth``."""
+    from tr2m.utils.config import load_config
+
+    kind = (load_config(config).model.get('relative_depth') or {}).get('type')
+    if kind in DEMO_RELATIVE_DEPTHS:
+        raise DataError(f'{config} simulates relative depth from ground truth ({kind}, the '
+                        f'offline demo), which {image} does not have: give each image\'s '
+                        'relative depth with --rel-depth FILE_OR_DIR, or use a config with a '
+                        'real relative-depth model')
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.video:
@@ -274,6 +288,8 @@ def main(argv=None):
             raise DataError(f'--rel-depth for {path} has size {tuple(rel.shape)}, the image '
                             f'{tuple(size)}')
     check_writable_dir(args.out_dir, '--out-dir')  # before the model is built
+    if not args.model and None in rel_depths:
+        check_relative_depth_source(args.config, images[rel_depths.index(None)])
     model, compared_model, untrained = (load_published(args) if args.model
                                         else load_models(args))
     warnings = untrained + [w for w in [demo_model_reason(model)] if w] + \

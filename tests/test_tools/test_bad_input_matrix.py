@@ -855,6 +855,9 @@ MATRIX = [
     ('test-config-missing', TEST, lambda c: [c.tmp / 'nope.py', 'none'],
      'config not found: {tmp}/nope.py'),
     # infer.py
+    ('infer-demo-model-without-rel-depth', INFER,
+     lambda c: [c.cfg, c.ckpt, '--img', c.img, '--text', 'a room', '--out-dir', c.tmp / 'out'],
+     "simulates relative depth from ground truth (SimulatedRelativeDepth, the offline demo)"),
     ('infer-img-missing', INFER,
      lambda c: [c.icfg, c.ickpt, '--img', c.tmp / 'nope.png', '--text', 'x'],
      '{tmp}/nope.png'),
