@@ -288,8 +288,9 @@ def main(argv=None):
             raise DataError(f'--rel-depth for {path} has size {tuple(rel.shape)}, the image '
                             f'{tuple(size)}')
     check_writable_dir(args.out_dir, '--out-dir')  # before the model is built
-    if not args.model and None in rel_depths:
-        check_relative_depth_source(args.config, images[rel_depths.index(None)])
+    missing_rel = [path for path, rel in zip(images, rel_depths) if rel is None]
+    if not args.model and missing_rel:
+        check_relative_depth_source(args.config, missing_rel[0])
     model, compared_model, untrained = (load_published(args) if args.model
                                         else load_models(args))
     warnings = untrained + [w for w in [demo_model_reason(model)] if w] + \
