@@ -89,7 +89,7 @@ def test_torn_and_missing_checkpoints(tmp_path, load_tool, tiny_config, capsys):
     msg = user_error_message(load_tool('tools/train.py').main,
                              [str(tiny_config), '--work-dir', str(tmp_path), '--resume',
                               str(missing)], capsys)
-    assert msg == f'checkpoint not found: {missing}'
+    assert msg == f'checkpoint not found: {missing} ({tmp_path} holds torn.pth)'  # near files
 
 
 # ---- datasets: found when the dataset is built --------------------------------------------------
