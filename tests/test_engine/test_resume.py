@@ -117,3 +117,19 @@ def test_resume_never_executes_the_config_text_of_a_checkpoint(tmp_path, train_t
     resume(DepthRunner, tmp_path / 'tr2m')
     assert not marker.exists()
     assert (tmp_path / 'tr2m' / 'epoch_2.pth').is_file()  # and the resume itself went on
+
+
+def test_an_exception_in_training_puts_the_signal_handlers_back(tmp_path, train_tool,
+                                                                 tiny_config):
+    """``after_train`` never runs when training raises: the runner still restores SIGTERM."""
+    import signal
+
+    from tr2m.engine import DepthRunner
+
+    argv = [str(tiny_config), '--work-dir', str(tmp_path), '--cfg-options', *short_run(2)]
+    cfg = train_tool.build_config(train_tool.parse_args(argv))
+    cfg.custom_hooks = list(cfg.custom_hooks) + [dict(type='StopTrainingHook', at_iter=1)]
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(_Stopped):
+        DepthRunner.from_cfg(cfg).train()
+    assert signal.getsignal(signal.SIGTERM) is before

@@ -53,6 +53,16 @@ class DepthRunner(Runner):
         self.register_hook(RunHeaderHook())
         self.register_hook(PreemptionHook())  # SIGTERM: checkpoint, then a clean stop
 
+    def train(self):
+        """mmengine's; whatever ends it (an exception skips ``after_train``), the signal
+        handlers of the :class:`~tr2m.engine.hooks.PreemptionHook` are put back."""
+        try:
+            return super().train()
+        finally:
+            for hook in self.hooks:
+                if isinstance(hook, PreemptionHook):
+                    hook.restore_signals()
+
     def load_or_resume(self) -> None:
         """mmengine's, with a checkpoint of another model (``--resume`` or ``load_from`` after
         the architecture changed) as one line naming the file (a :class:`CheckpointError`),

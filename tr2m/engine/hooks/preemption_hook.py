@@ -55,9 +55,12 @@ class PreemptionHook(Hook):
             self._previous[signum] = signal.signal(signum, self._handle)
 
     def after_train(self, runner) -> None:
-        self._restore()
+        self.restore_signals()
 
-    def _restore(self) -> None:
+    def restore_signals(self) -> None:
+        """Put back the handlers :meth:`before_train` replaced (also called by
+        :class:`~tr2m.engine.runner.DepthRunner` when training ends with an exception, which
+        skips ``after_train``)."""
         for signum, previous in self._previous.items():
             signal.signal(signum, previous if previous is not None else signal.SIG_DFL)
         self._previous = {}
@@ -119,7 +122,7 @@ class PreemptionHook(Hook):
         message = (f'training stopped by {name} after iteration {done} (epoch '
                    f'{runner.epoch + 1}): checkpoint {path}; continue with --resume')
         runner.logger.warning(message)
-        self._restore()
+        self.restore_signals()
         from mmengine.dist import is_main_process
 
         raise TrainingInterrupted(message, name, path, done, report=is_main_process())
