@@ -122,6 +122,19 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
 
 
+@pytest.fixture(autouse=True)
+def _random_init_setting_stays_per_test():
+    """The benchmark and speed tools set ``TR2M_RANDOM_INIT=1`` for their process when it is
+    unset; called in-process by a test, that must not reach later tests (a full-size preset
+    would then be built with random weights instead of failing to load: 7B parameters)."""
+    before = os.environ.get('TR2M_RANDOM_INIT')
+    yield
+    if before is None:
+        os.environ.pop('TR2M_RANDOM_INIT', None)
+    else:
+        os.environ['TR2M_RANDOM_INIT'] = before
+
+
 @pytest.fixture(scope='session')
 def rgbd_real() -> Path:
     """Folder of the 59 real RGB-D frames (``manifest.json`` inside)."""
