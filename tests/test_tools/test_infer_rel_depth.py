@@ -31,7 +31,7 @@ def test_demo_model_runs_on_images_with_given_relative_depth(load_tool, tiny_con
             rel = png.astype(np.float32) / 10000
         rels[f'img{i}'] = rel
     out = tmp_path / 'out'
-    with pytest.raises(ValueError, match='simulates relative depth from ground truth'):  # without: refused
+    with pytest.raises(ValueError, match='simulates relative depth from ground truth'):  # refused
         infer.main([str(tiny_config), str(tiny_checkpoint), '--img', str(imgs / 'img0.png'),
                     '--text', 'a room', '--out-dir', str(tmp_path / 'refused')])
     infer.main([str(tiny_config), str(tiny_checkpoint), '--img', str(imgs), '--text',
