@@ -45,6 +45,16 @@ def test_a_command_runs_the_tool_with_its_own_errors(capsys, tmp_path, monkeypat
     assert 'tr2m train: error: config not found: no/such/config.py' in capsys.readouterr().err
 
 
+def test_a_command_leaves_the_callers_argv_as_it_was(capsys, monkeypatch):
+    """The dispatcher names the tool ``tr2m <command>`` in ``sys.argv`` only while it runs: a
+    caller in the same process (a test, a notebook) later sees its own ``sys.argv`` again, and a
+    tool it then runs names itself by its own script."""
+    monkeypatch.setattr(sys, 'argv', ['caller.py', '--x'])
+    with pytest.raises(SystemExit):
+        tr2m_main.main(['train', 'no/such/config.py'])
+    assert sys.argv == ['caller.py', '--x']
+
+
 def test_shipped_configs_are_found_by_name_from_any_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     want = REPO / 'configs' / 'quickstart' / 'tr2m_synthetic.py'

@@ -96,8 +96,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         raise SystemExit(2)
     from tr2m.utils import cli
 
+    saved = sys.argv
     sys.argv = [f'tr2m {name}'] + rest  # argparse's prog and the tools' error prefix
-    cli.run(load_command(name), rest, prog=f'tr2m {name}')
+    try:
+        cli.run(load_command(name), rest, prog=f'tr2m {name}')
+    finally:
+        sys.argv = saved  # a caller in the same process (a test, a notebook) keeps its own
 
 
 if __name__ == '__main__':
