@@ -148,3 +148,38 @@ def test_the_tools_report_an_interruption_in_one_line_and_exit_0(capsys):
     assert cli.run(other_rank, [], prog='train.py') is None
     assert capsys.readouterr().out == ''
     assert not issubclass(TrainingInterrupted, Exception)  # `except Exception` lets it through
+
+
+def _sa_flags(signum: int) -> int:
+    """``sa_flags`` of the installed action for ``signum`` (glibc's ``struct sigaction`` on
+    Linux: handler, 128-byte mask, then the int flags)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    buf = ctypes.create_string_buffer(256)
+    assert libc.sigaction(signum, None, buf) == 0, ctypes.get_errno()
+    return int.from_bytes(buf.raw[8 + 128:8 + 128 + 4], sys.byteorder)
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='glibc sigaction layout')
+def test_the_handler_restarts_system_calls_of_other_threads():
+    """The hook's handler carries SA_RESTART: a SIGTERM landing in a thread of gloo, NCCL or a
+    data loader restarts that thread's system call instead of failing it with EINTR (Python
+    installs handlers without it). The previous handler is back afterwards."""
+    from tr2m.engine.hooks import PreemptionHook
+
+    sa_restart = 0x10000000
+    before = signal.getsignal(signal.SIGTERM)
+    hook = PreemptionHook()
+    hook.before_train(None)
+    try:
+        assert signal.getsignal(signal.SIGTERM) == hook._handle
+        assert _sa_flags(signal.SIGTERM) & sa_restart
+    finally:
+        hook.restore_signals()
+    assert signal.getsignal(signal.SIGTERM) == before
+    signal.signal(signal.SIGUSR1, lambda *a: None)  # a plain Python handler: no SA_RESTART
+    try:
+        assert not _sa_flags(signal.SIGUSR1) & sa_restart
+    finally:
+        signal.signal(signal.SIGUSR1, signal.SIG_DFL)

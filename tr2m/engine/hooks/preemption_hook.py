@@ -53,6 +53,11 @@ class PreemptionHook(Hook):
             return  # handlers can only be installed from the main thread
         for signum in self.signals:
             self._previous[signum] = signal.signal(signum, self._handle)
+            # Python installs handlers without SA_RESTART: the signal would make a system call
+            # in progress in any thread fail with EINTR, and threads of C++ libraries (gloo's
+            # and NCCL's, a data loader's pinning thread) need not retry. The handler only sets
+            # a flag, so those calls are restarted instead.
+            signal.siginterrupt(signum, False)
 
     def after_train(self, runner) -> None:
         self.restore_signals()
