@@ -38,13 +38,20 @@ and ``runs``: one entry per run with ``name``, ``overrides`` (key -> value), ``w
 import argparse
 import os.path as osp
 import sys
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone
 
-from mmengine.config import DictAction  # noqa: E402
-
-from tr2m.analysis.ablation import run_grid  # noqa: E402
+# Only light imports here: --help and argument errors answer before torch, mmengine and the
+# models are imported (``run_grid`` is bound on first use: PEP 562 __getattr__, main()).
 from tr2m.utils import cli, register_all_modules  # noqa: E402
+from tr2m.utils.cli import DictAction  # noqa: E402
+from tr2m.utils.lazy import LazyNames  # noqa: E402
+
+_LIBRARY = LazyNames(globals(), {'run_grid': 'tr2m.analysis.ablation'})
+__getattr__, __dir__ = _LIBRARY.getattr, _LIBRARY.dir
+if TYPE_CHECKING:  # for readers and linters
+    from tr2m.analysis.ablation import run_grid
 
 
 def parse_args(argv=None):
@@ -69,6 +76,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    _LIBRARY.bind()
     register_all_modules()
     summary = run_grid(args.grid_file, args.work_dir, args.ckpt, args.rerun, args.cfg_options,
                        args.dry_run)

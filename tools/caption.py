@@ -27,10 +27,11 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone
 
-from mmengine.config import DictAction  # noqa: E402
-
+# Only light imports here: --help and argument errors answer before torch, mmengine and the
+# captioners are imported (each function imports what it needs).
 from tr2m.utils import cli  # noqa: E402
-from tr2m.utils.dist import LAUNCHERS  # noqa: E402
+from tr2m.utils.choices import LAUNCHERS  # noqa: E402
+from tr2m.utils.cli import DictAction  # noqa: E402
 
 
 def parse_args(argv=None):

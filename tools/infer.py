@@ -83,40 +83,63 @@ import os
 import os.path as osp
 import shutil
 import sys
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone
 
-from mmengine.config import DictAction  # noqa: E402
-
-from tr2m.apis.infer_inputs import (  # noqa: E402,F401
-    IMG_EXTS,
-    check_images,
-    collect_images,
-    load_rel_depths,
-    match_intrinsics,
-)
-from tr2m.apis.infer_inputs import match_captions as read_captions  # noqa: E402
-from tr2m.apis.infer_outputs import (  # noqa: E402,F401
-    DEMO_RELATIVE_DEPTHS,
-    PNG_SCALES,
-    TRAINED_DEPTHERS,
-    check_untrained_early,
-    demo_model_reason,
-    input_warnings,
-    load_models,
-    model_units,
-    save_outputs,
-)
+# Only light imports here: --help and argument errors answer before torch, OpenCV and the
+# models are imported. The inference library's names are bound on first use (PEP 562
+# __getattr__ for ``tool.name``; main() binds them all once the arguments are parsed).
 from tr2m.utils import cli  # noqa: E402
+from tr2m.utils.choices import (  # noqa: E402
+    COLORMAPS,
+    DEPTH_SCALES,
+    FLIP_MERGES,
+    PNG_SCALES,
+    PRECISIONS,
+)
+from tr2m.utils.cli import DictAction  # noqa: E402
 from tr2m.utils.errors import DataError  # noqa: E402
 from tr2m.utils.files import check_writable_dir  # noqa: E402
-from tr2m.utils.hardware import PRECISIONS  # noqa: E402
+from tr2m.utils.lazy import LazyNames  # noqa: E402
+
+_INPUTS, _OUTPUTS = 'tr2m.apis.infer_inputs', 'tr2m.apis.infer_outputs'
+_LIBRARY = LazyNames(globals(), {
+    'IMG_EXTS': _INPUTS,
+    'check_images': _INPUTS,
+    'collect_images': _INPUTS,
+    'load_rel_depths': _INPUTS,
+    'match_intrinsics': _INPUTS,
+    'read_captions': _INPUTS + ':match_captions',
+    'DEMO_RELATIVE_DEPTHS': _OUTPUTS,
+    'TRAINED_DEPTHERS': _OUTPUTS,
+    'check_untrained_early': _OUTPUTS,
+    'demo_model_reason': _OUTPUTS,
+    'input_warnings': _OUTPUTS,
+    'load_models': _OUTPUTS,
+    'model_units': _OUTPUTS,
+    'save_outputs': _OUTPUTS,
+})
+__getattr__, __dir__ = _LIBRARY.getattr, _LIBRARY.dir
+if TYPE_CHECKING:  # those the functions below use, for readers and linters
+    from tr2m.apis.infer_inputs import (
+        check_images,
+        collect_images,
+        load_rel_depths,
+        match_intrinsics,
+    )
+    from tr2m.apis.infer_inputs import match_captions as read_captions
+    from tr2m.apis.infer_outputs import (
+        DEMO_RELATIVE_DEPTHS,
+        demo_model_reason,
+        input_warnings,
+        load_models,
+        model_units,
+        save_outputs,
+    )
 
 
 def parse_args(argv=None):
-    from tr2m.models.tta import FLIP_MERGES
-    from tr2m.visualization import COLORMAPS, DEPTH_SCALES
-
     parser = argparse.ArgumentParser(
         description='Metric depth from images and captions with a tr2m depther',
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split('\n\n', 2)[2])
@@ -251,6 +274,7 @@ def check_relative_depth_source(config: str, image: str) -> None:
     line before the model is built, naming the image and ``--rel-depth``."""
     from tr2m.utils.config import load_config
 
+    _LIBRARY.bind()
     kind = (load_config(config).model.get('relative_depth') or {}).get('type')
     if kind in DEMO_RELATIVE_DEPTHS:
         raise DataError(f'{config} simulates relative depth from ground truth ({kind}, the '
@@ -261,6 +285,7 @@ def check_relative_depth_source(config: str, image: str) -> None:
 
 def main(argv=None):
     args = parse_args(argv)
+    _LIBRARY.bind()  # the inference library, now that the arguments are sound
     if args.video:
         return run_video(args)
     from tr2m.apis import infer_depths

@@ -8,10 +8,11 @@ from typing import Dict, List, Optional
 import cv2
 import numpy as np
 
+# PNG_SCALES: uint16 PNG scale per model unit, metres -> millimetres, millimetres -> 1/100 mm
+# (defined without OpenCV, for tools/infer.py --units).
+from tr2m.utils.choices import PNG_SCALES  # noqa: F401
 from tr2m.utils.errors import ArgumentError
 
-#: uint16 PNG scale per model unit: metres -> millimetres, millimetres -> 1/100 mm.
-PNG_SCALES = {'m': 1000.0, 'mm': 100.0}
 #: Depthers whose checkpoint ``none`` leaves trainable heads untrained (checked before the
 #: build; any other model is checked after it by its trainable parameters).
 TRAINED_DEPTHERS = ('TR2M', 'RSA')

@@ -34,9 +34,11 @@ from torch import Tensor, nn
 
 from tr2m.registry import MODELS
 from tr2m.structures import NOTES_KEY, notes_of
+from tr2m.utils.choices import FLIP_MERGES
 
-#: Ways to merge a prediction with the mirrored-back prediction of the mirrored image.
-FLIP_MERGES = ('mean', 'border_blend')
+# FLIP_MERGES: ways to merge a prediction with the mirrored-back prediction of the mirrored
+# image (defined without torch, for the tools' argument parsers).
+
 #: Fields merged across the two passes (when the samples have them).
 MERGED_FIELDS = ('pred_depth', 'pred_scale', 'pred_shift', 'pred_rel_depth')
 

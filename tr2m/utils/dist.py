@@ -20,9 +20,9 @@ import torch
 import torch.distributed as torch_dist
 from torch import Tensor
 
+from tr2m.utils.choices import LAUNCHERS  # defined without torch, for the tools' --launcher
 from tr2m.utils.errors import ArgumentError
 
-LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 #: Environment each launcher must provide, and the tool to use when it is missing.
 _LAUNCHER_ENV = {
     'pytorch': (('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT'),

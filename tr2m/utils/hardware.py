@@ -32,8 +32,11 @@ from typing import Optional, Tuple
 
 import torch
 
-#: ``--precision`` choices: ``auto`` = bfloat16 where :func:`bf16_pays`, else float32.
-PRECISIONS = ('auto', 'bf16', 'fp32')
+from tr2m.utils.choices import PRECISIONS
+
+# PRECISIONS: ``--precision`` choices, ``auto`` = bfloat16 where :func:`bf16_pays`, else float32
+# (defined without torch, for the tools' argument parsers).
+
 #: CPU flags that matter for the formats, in the order :func:`describe_device` lists them.
 CPU_ISA_FLAGS = ('avx2', 'fma', 'avx512f', 'avx512_vnni', 'avx512_bf16', 'amx_tile', 'amx_bf16',
                  'amx_fp16')

@@ -18,6 +18,9 @@ from typing import Dict, Optional, Tuple
 import cv2
 import numpy as np
 
+from tr2m.utils.choices import COLORMAPS, DEPTH_SCALES
+from tr2m.utils.choices import CV2_COLORMAPS as _CV2_MAPS
+
 #: Two neutral greys of the invalid-pixel hatching (R = G = B).
 HATCH_GREYS = (105, 165)
 #: Flat grey of ``invalid='grey'``.
@@ -27,13 +30,9 @@ INVALID_GREY = 128
 SPECTRAL_11 = ((158, 1, 66), (213, 62, 79), (244, 109, 67), (253, 174, 97), (254, 224, 139),
                (255, 255, 191), (230, 245, 152), (171, 221, 164), (102, 194, 165),
                (50, 136, 189), (94, 79, 162))
-# cividis is left out on purpose: it passes through neutral greys, the invalid-pixel colours.
-_CV2_MAPS = dict(turbo='TURBO', magma='MAGMA', inferno='INFERNO', plasma='PLASMA',
-                 viridis='VIRIDIS', jet='JET')
-#: Colour map names accepted everywhere.
-COLORMAPS = ('turbo', 'spectral') + tuple(n for n in _CV2_MAPS if n != 'turbo')
-#: Depth-to-colour scales.
-DEPTH_SCALES = ('linear', 'log', 'inverse')
+# COLORMAPS (colour map names accepted everywhere), DEPTH_SCALES (depth-to-colour scales) and
+# _CV2_MAPS (the OpenCV ones; cividis left out on purpose) live in tr2m.utils.choices, which the
+# tools' argument parsers read before OpenCV is imported.
 
 _LUTS: Dict[str, np.ndarray] = {}
 
