@@ -139,29 +139,14 @@ def pipeline_rate(dataset_cfg: dict, num_samples: int = 64, workers: int = 1,
 
 
 # ---- 2. what the device consumes ---------------------------------------------------------------
-def _sdpa_flops(q, k, *args, out_shape=None, **kwargs) -> int:
-    """``4 B H Lq Lk D`` (``q``, ``k``: shapes): ``q k^T`` and ``attn v``, 2 FLOPs per
-    multiply-add."""
-    return 4 * math.prod(q[:-2]) * q[-2] * k[-2] * q[-1]
-
-
-def _sdpa_backward_flops(grad, q, k, *args, out_shape=None, **kwargs) -> int:
-    return 2 * _sdpa_flops(q, k)  # dQ, dK, dV, dP: twice the forward's products
-
-
 def flop_counter():
-    """``FlopCounterMode`` that also counts CPU ``scaled_dot_product_attention`` (which the
-    stock counter leaves at 0 on CPU; DINOv2 and the Depth Anything encoder use it)."""
-    from torch.utils.flop_counter import FlopCounterMode
+    """``FlopCounterMode`` that also counts CPU ``scaled_dot_product_attention`` (the stock
+    counter leaves it at 0 on CPU; DINOv2 and the Depth Anything encoder use it), with
+    PyTorch's own attention formulas: :func:`tr2m.analysis.flops.flop_counter` (forward
+    ``4 B H N M d``, backward ``10 B H N M d``), the convention of every FLOP figure of tr2m."""
+    from tr2m.analysis.flops import flop_counter as counter
 
-    aten = torch.ops.aten
-    mapping = {}
-    for name, fn in (('_scaled_dot_product_flash_attention_for_cpu', _sdpa_flops),
-                     ('_scaled_dot_product_flash_attention_for_cpu_backward',
-                      _sdpa_backward_flops)):
-        if hasattr(aten, name):
-            mapping[getattr(aten, name)] = fn
-    return FlopCounterMode(display=False, custom_mapping=mapping)
+    return counter()
 
 
 def step_flops(model, batch: dict) -> dict:
