@@ -325,7 +325,16 @@ def trained_run(tmp_path_factory, tiny_config):
     return work, work / 'epoch_1.pth'
 
 
-def test_resume_with_another_architecture(load_tool, tiny_config, trained_run, tmp_path, capsys):
+def test_resume_with_another_architecture(load_tool, tiny_config, trained_run, tmp_path, capsys,
+                                          monkeypatch):
+    """Refused before the runner is built (the config's model loads no pretrained weights, so
+    it is compared on the meta device)."""
+    import tr2m.apis.runs as runs
+
+    def no_runner(cfg):
+        raise AssertionError('the runner was built before the checkpoint was compared')
+
+    monkeypatch.setattr(runs.DepthRunner, 'from_cfg', no_runner)
     _, ckpt = trained_run
     work = tmp_path / 'w'
     shutil.copy(ckpt, tmp_path / 'epoch_1.pth')

@@ -100,6 +100,18 @@ def _has_pretrained_source(node: Any) -> bool:
     return False
 
 
+def fit_checkable(model_cfg) -> bool:
+    """Whether :func:`check_checkpoint_fits` compares a checkpoint with ``model_cfg`` (a model
+    that loads no pretrained weights, or ``TR2M_RANDOM_INIT``), so that a caller opens the
+    checkpoint early only when it will be compared."""
+    from tr2m.models.pretrained import random_init_requested
+
+    if isinstance(model_cfg, dict) and model_cfg.get('type') == 'DepthTTAModel':
+        model_cfg = model_cfg.get('module')
+    return isinstance(model_cfg, dict) and (not _has_pretrained_source(model_cfg)
+                                            or random_init_requested())
+
+
 def check_checkpoint_fits(model_cfg: dict, ckpt: Optional[dict], checkpoint: str) -> None:
     """Refuse a checkpoint of another model before anything real is built, where possible.
 
@@ -112,15 +124,10 @@ def check_checkpoint_fits(model_cfg: dict, ckpt: Optional[dict], checkpoint: str
     Raises:
         CheckpointError: missing or unexpected keys, or shapes that differ.
     """
-    from tr2m.models.pretrained import random_init_requested
-
-    if ckpt is None or not isinstance(model_cfg, dict):
+    if ckpt is None or not fit_checkable(model_cfg):
         return
     if model_cfg.get('type') == 'DepthTTAModel':
         model_cfg = model_cfg.get('module')
-    if not isinstance(model_cfg, dict) or (_has_pretrained_source(model_cfg)
-                                           and not random_init_requested()):
-        return
     try:
         with torch.random.fork_rng(devices=[]), torch.device('meta'):
             model = MODELS.build(copy.deepcopy(model_cfg))

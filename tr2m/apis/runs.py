@@ -15,7 +15,12 @@ from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
 from tr2m.apis.data_check import check_datasets
-from tr2m.apis.inference import check_checkpoint, check_checkpoint_fits, is_none_checkpoint
+from tr2m.apis.inference import (
+    check_checkpoint,
+    check_checkpoint_fits,
+    fit_checkable,
+    is_none_checkpoint,
+)
 from tr2m.engine import DepthRunner, check_required_hooks
 from tr2m.evaluation.functional import METRIC_KEYS
 from tr2m.utils.checkpoint import check_checkpoint_file
@@ -49,12 +54,21 @@ def check_load_from(cfg: Config) -> None:
     """Check ``cfg.load_from`` (what ``--resume`` or ``load_from=`` names) before anything is
     built: a local file must be a complete checkpoint; a URL or ``torchvision://``-style name is
     downloaded (cached) and opened weights-only, so an unsafe or unreachable one is one line
-    now rather than after the model is built."""
+    now rather than after the model is built. A checkpoint to resume from is compared with the
+    config's model on the meta device where that model loads no pretrained weights
+    (:func:`~tr2m.apis.inference.check_checkpoint_fits`: another architecture is one line
+    before the runner is built; with pretrained weights the load itself checks, after the
+    build). ``load_from`` without resume may hold part of the model (fine-tuning): not
+    compared."""
     source = cfg.get('load_from')
     if not source:
         return
-    if is_remote_checkpoint(source):
-        check_checkpoint(source)
+    compare = bool(cfg.get('resume')) and fit_checkable(cfg.model)
+    if is_remote_checkpoint(source) or compare:
+        ckpt = check_checkpoint(source)
+        if compare:
+            check_checkpoint_fits(cfg.model, ckpt, source)
+        del ckpt
     else:
         check_checkpoint_file(source)
 
