@@ -29,6 +29,16 @@ def plain_run(tiny_config, tmp_path_factory):
     return work / f'epoch_{EPOCHS}.pth'
 
 
+def _digest(out: str) -> str:
+    """What a failed run printed, for the assertion message: every line that looks like the
+    cause (an abort, a C++ exception, a Python error, a fatal signal) first, then the tail
+    (torchrun's own report would otherwise fill the message and hide the rank's last words)."""
+    keys = ('terminate', 'abort', 'Abort', 'Error', 'error', 'Fatal', 'fatal', 'what()',
+            'Traceback', 'signal', 'Signal')
+    causes = [ln for ln in out.splitlines() if any(k in ln for k in keys)][:60]
+    return '\n'.join(causes) + '\n----- tail -----\n' + out[-3000:]
+
+
 def _marked_run(tiny_config, tmp_path, work, signum, max_restarts='0'):
     """Start 2 ranks with RankMarkerHook, send ``signum`` to rank 1 after its 4th iteration
     (inside epoch 2), wait for the end; ``(victim pid, returncode, output)``."""
@@ -68,7 +78,7 @@ def test_a_killed_rank_is_restarted_and_the_run_ends_as_uninterrupted(tiny_confi
     markers = tmp_path / 'markers'
     work = tmp_path / 'restarted'
     victim, code, out = _marked_run(tiny_config, tmp_path, work, signal.SIGKILL, '1')
-    assert code == 0, out[-5000:]
+    assert code == 0, _digest(out)
     # the second round ran in other processes and resumed from a checkpoint of the first
     pids = {int(re.search(r'pid(\d+)$', p.name).group(1)) for p in markers.glob('r1_iter_*')}
     assert victim in pids and len(pids) == 2, pids
@@ -86,7 +96,7 @@ def test_sigterm_to_one_rank_stops_both_after_the_same_step(tiny_config, tmp_pat
     # after the same step and exit 0 (rank 0 writes the checkpoint), and torchrun ends with 0
     work = tmp_path / 'stopped'
     victim, code, out = _marked_run(tiny_config, tmp_path, work, signal.SIGTERM)
-    assert code == 0, out[-5000:]
+    assert code == 0, _digest(out)
     lines = re.findall(r'^training stopped by SIGTERM after iteration (\d+) \(epoch \d\): '
                        r'checkpoint (\S+); continue with --resume$', out, re.M)
     assert len(lines) == 1, out[-5000:]  # printed by rank 0 only
