@@ -116,10 +116,28 @@ def _is_slow(nodeid: str) -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark the tests of :data:`SLOW_MODULES` and :data:`SLOW_TESTS` ``slow``."""
+    """Mark the tests of :data:`SLOW_MODULES` and :data:`SLOW_TESTS` ``slow``; under
+    pytest-xdist, hand out the longest files first (:func:`_longest_files_first`)."""
     for item in items:
         if _is_slow(item.nodeid):
             item.add_marker(pytest.mark.slow)
+    if os.environ.get('PYTEST_XDIST_WORKER'):
+        _longest_files_first(items)
+
+
+def _longest_files_first(items) -> None:
+    """Order the files by their number of slow tests, most first (the order within a file, and
+    among files with as many, unchanged). ``tools/run_tests.sh`` runs ``--dist loadfile``: each
+    file runs whole in one process and the files are handed out in collection order, so with
+    the long tool files last (``tests/test_tools`` sorts late) one process ran them alone at the
+    end while the other waited; longest first, the processes end together."""
+    from collections import Counter
+
+    def file_of(item):
+        return item.nodeid.partition('::')[0]
+
+    slow = Counter(file_of(i) for i in items if i.get_closest_marker('slow'))
+    items.sort(key=lambda i: -slow[file_of(i)])  # stable: each file's own order is kept
 
 
 @pytest.fixture(autouse=True)
