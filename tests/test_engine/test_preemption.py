@@ -152,7 +152,7 @@ def test_the_tools_report_an_interruption_in_one_line_and_exit_0(capsys):
 
 def _sa_flags(signum: int) -> int:
     """``sa_flags`` of the installed action for ``signum`` (glibc's ``struct sigaction`` on
-    Linux: handler, 128-byte mask, then the int flags)."""
+    Linux, the platform tr2m supports: handler, 128-byte mask, then the int flags)."""
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
@@ -161,7 +161,6 @@ def _sa_flags(signum: int) -> int:
     return int.from_bytes(buf.raw[8 + 128:8 + 128 + 4], sys.byteorder)
 
 
-@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='glibc sigaction layout')
 def test_the_handler_restarts_system_calls_of_other_threads():
     """The hook's handler carries SA_RESTART: a SIGTERM landing in a thread of gloo, NCCL or a
     data loader restarts that thread's system call instead of failing it with EINTR (Python
