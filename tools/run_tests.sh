@@ -53,7 +53,7 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False
 python tools/fetch_test_data.py --if-missing
 
 # parallel processes: the suite is mostly single-threaded tool runs and small models, so one
-# thread per process and one process per CPU cut its time on 2 cores to 794-1,190 s (3 runs) from
+# thread per process and one process per CPU cut its time on 2 cores to 794-1,190 s (4 runs) from
 # 1,622 s in one process in CI (AMD EPYC Zen 3 here, 1,420 tests)
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 WORKERS="${TR2M_TEST_WORKERS:-$(python -c 'import os; print(min(4, len(os.sched_getaffinity(0))))')}"
