@@ -182,3 +182,37 @@ def test_the_handler_restarts_system_calls_of_other_threads():
         assert not _sa_flags(signal.SIGUSR1) & sa_restart
     finally:
         signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+
+
+def test_an_interrupted_run_frees_its_runner_before_the_process_group_goes(
+        tmp_path, train_tool, tiny_config, monkeypatch):
+    """As when training ends, the runner (its model, under DDP its reducer) is gone when the
+    process group is destroyed: the interruption's traceback would otherwise keep it alive
+    until after ``destroy_process_group``."""
+    import contextlib
+    import weakref
+
+    import tr2m.apis.runs as runs
+
+    monkeypatch.syspath_prepend(str(HELPERS))
+    built, alive_at_exit = [], []
+    from_cfg = runs.DepthRunner.from_cfg
+
+    def recording_from_cfg(cfg):
+        runner = from_cfg(cfg)
+        built.append(weakref.ref(runner))
+        return runner
+
+    @contextlib.contextmanager
+    def group(cfg):  # where the process group would be destroyed
+        yield False
+        alive_at_exit.append(built[0]() is not None)
+
+    monkeypatch.setattr(runs.DepthRunner, 'from_cfg', recording_from_cfg)
+    monkeypatch.setattr(runs, 'distributed', group)
+    config = _child_config(tmp_path, tiny_config, "dict(type='SelfTermHook', at_iter=3)")
+    with pytest.raises(TrainingInterrupted) as info:
+        train_tool.main([str(config), '--work-dir', str(tmp_path / 'w'), '--cfg-options',
+                         *short_run(EPOCHS)])
+    assert info.value.iteration == 3
+    assert alive_at_exit == [False]

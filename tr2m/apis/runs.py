@@ -26,7 +26,7 @@ from tr2m.evaluation.functional import METRIC_KEYS
 from tr2m.utils.checkpoint import check_checkpoint_file
 from tr2m.utils.checkpoint_sources import is_remote_checkpoint
 from tr2m.utils.dist import distributed
-from tr2m.utils.errors import CheckpointError
+from tr2m.utils.errors import CheckpointError, TrainingInterrupted
 from tr2m.utils.files import check_writable_dir
 from tr2m.utils.workdir_lock import work_dir_lock
 
@@ -46,8 +46,21 @@ def train_config(cfg: Config) -> None:
     check_required_hooks(cfg)
     check_load_from(cfg)
     check_datasets(cfg, ('train', 'val') if cfg.get('val_cfg') else ('train',))
+    stop = None
     with work_dir_lock(cfg.work_dir), distributed(cfg):  # one training per work dir
-        DepthRunner.from_cfg(cfg).train()
+        try:
+            DepthRunner.from_cfg(cfg).train()
+        except TrainingInterrupted as err:
+            stop = err.with_traceback(None)
+        if stop is not None:
+            # An interrupted run tears down like a finished one: the runner (its model and DDP
+            # reducer) goes before the process group. The traceback kept the runner's frames
+            # alive, so it would have been freed only after destroy_process_group.
+            import gc
+
+            gc.collect()
+    if stop is not None:
+        raise stop
 
 
 def check_load_from(cfg: Config) -> None:
