@@ -32,6 +32,8 @@ from typing import List, Optional, Sequence, Tuple
 
 import torch
 
+from tr2m.analysis.flops import flop_counter
+
 #: Dense tensor throughput, TFLOP/s, by device name (substring of the CUDA device name, upper
 #: case): ``(bf16, fp32)``; fp32 is TF32 where the card has it (what PyTorch's matmuls use with
 #: ``allow_tf32``), else plain fp32. Vendors' datasheet figures without sparsity.
@@ -139,16 +141,9 @@ def pipeline_rate(dataset_cfg: dict, num_samples: int = 64, workers: int = 1,
 
 
 # ---- 2. what the device consumes ---------------------------------------------------------------
-def flop_counter():
-    """``FlopCounterMode`` that also counts CPU ``scaled_dot_product_attention`` (the stock
-    counter leaves it at 0 on CPU; DINOv2 and the Depth Anything encoder use it), with
-    PyTorch's own attention formulas: :func:`tr2m.analysis.flops.flop_counter` (forward
-    ``4 B H N M d``, backward ``10 B H N M d``), the convention of every FLOP figure of tr2m."""
-    from tr2m.analysis.flops import flop_counter as counter
-
-    return counter()
-
-
+# FLOPs are counted with tr2m.analysis.flops.flop_counter (re-exported here): CPU
+# ``scaled_dot_product_attention`` included with PyTorch's own formulas (forward ``4 B H N M d``,
+# backward ``10 B H N M d``), the convention of every FLOP figure of tr2m.
 def step_flops(model, batch: dict) -> dict:
     """FLOPs of one training step of ``model`` on ``batch`` (forward of every loss and their
     backward; not the optimizer) and of the frozen models' forward in it (what the feature

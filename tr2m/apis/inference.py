@@ -106,10 +106,16 @@ def fit_checkable(model_cfg) -> bool:
     checkpoint early only when it will be compared."""
     from tr2m.models.pretrained import random_init_requested
 
-    if isinstance(model_cfg, dict) and model_cfg.get('type') == 'DepthTTAModel':
-        model_cfg = model_cfg.get('module')
+    model_cfg = _depther_cfg(model_cfg)
     return isinstance(model_cfg, dict) and (not _has_pretrained_source(model_cfg)
                                             or random_init_requested())
+
+
+def _depther_cfg(model_cfg):
+    """The depther's config inside a test-time-augmentation wrapper (itself otherwise)."""
+    if isinstance(model_cfg, dict) and model_cfg.get('type') == 'DepthTTAModel':
+        return model_cfg.get('module')
+    return model_cfg
 
 
 def check_checkpoint_fits(model_cfg: dict, ckpt: Optional[dict], checkpoint: str) -> None:
@@ -126,8 +132,7 @@ def check_checkpoint_fits(model_cfg: dict, ckpt: Optional[dict], checkpoint: str
     """
     if ckpt is None or not fit_checkable(model_cfg):
         return
-    if model_cfg.get('type') == 'DepthTTAModel':
-        model_cfg = model_cfg.get('module')
+    model_cfg = _depther_cfg(model_cfg)
     try:
         with torch.random.fork_rng(devices=[]), torch.device('meta'):
             model = MODELS.build(copy.deepcopy(model_cfg))
